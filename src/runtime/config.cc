@@ -1,0 +1,277 @@
+#include "runtime/config.h"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+
+namespace chronik::runtime {
+
+namespace {
+
+template<class T>
+bool parse_int(std::string_view v, T& out, T min, T max, std::string& why) {
+    long long x = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+    if (ec != std::errc{} || p != v.data() + v.size()) {
+        why = fmt::format("'{}' is not an integer", v);
+        return false;
+    }
+    if (x < (long long)min || x > (long long)max) {
+        why = fmt::format("{} is outside [{}, {}]", x, min, max);
+        return false;
+    }
+    out = T(x);
+    return true;
+}
+
+bool valid_host_port(std::string_view v, std::string& why) {
+    auto colon = v.rfind(':');
+    uint32_t port = 0;
+    if (colon == std::string_view::npos || colon == 0 ||
+        !parse_int<uint32_t>(v.substr(colon + 1), port, 0, 65535, why)) {
+        why = fmt::format("'{}' is not HOST:PORT", v);
+        return false;
+    }
+    return true;
+}
+
+const std::vector<config_key> keys = {
+  {"listen", "HOST:PORT the Kafka listener binds (default 127.0.0.1:9092)",
+   [](config& c, std::string_view v, std::string& why) {
+       c.listen = v;
+       return valid_host_port(v, why);
+   }},
+  {"advertised_listener", "HOST:PORT given to clients in metadata (default: listen)",
+   [](config& c, std::string_view v, std::string& why) {
+       c.advertised_listener = v;
+       return v.empty() || valid_host_port(v, why);
+   }},
+  {"data_dir", "directory holding the logs (default ./data)",
+   [](config& c, std::string_view v, std::string& why) {
+       if (v.empty()) {
+           why = "must not be empty";
+           return false;
+       }
+       c.data_dir = v;
+       return true;
+   }},
+  {"node_id", "this broker's id (default 0)",
+   [](config& c, std::string_view v, std::string& why) { return parse_int<int32_t>(v, c.node_id, 0, 1 << 30, why); }},
+  {"smp", "number of shards, one thread each (default: one per core)",
+   [](config& c, std::string_view v, std::string& why) { return parse_int<uint32_t>(v, c.smp, 0, 256, why); }},
+  {"log_level", "trace, debug, info, warn, error or off (default info)",
+   [](config& c, std::string_view v, std::string& why) {
+       if (!parse_log_level(v, c.log)) {
+           why = fmt::format("'{}' is not one of trace, debug, info, warn, error, off", v);
+           return false;
+       }
+       return true;
+   }},
+  {"stall_threshold_ms", "report a shard whose task runs longer than this (default 50)",
+   [](config& c, std::string_view v, std::string& why) {
+       int64_t ms = 0;
+       if (!parse_int<int64_t>(v, ms, 1, 3'600'000, why)) {
+           return false;
+       }
+       c.stall_threshold = std::chrono::milliseconds(ms);
+       return true;
+   }},
+  {"max_frame_bytes", "largest request accepted; a larger size prefix closes the connection (default 104857600)",
+   [](config& c, std::string_view v, std::string& why) {
+       return parse_int<uint64_t>(v, c.max_frame_bytes, 64, 1ull << 31, why);
+   }},
+  {"max_inflight_requests_per_connection", "requests read ahead of their responses on one connection (default 32)",
+   [](config& c, std::string_view v, std::string& why) {
+       return parse_int<uint32_t>(v, c.max_inflight_requests_per_connection, 1, 1024, why);
+   }},
+  {"max_connections", "connections accepted per shard before new ones are refused (default 10000)",
+   [](config& c, std::string_view v, std::string& why) {
+       return parse_int<uint32_t>(v, c.max_connections, 1, 1'000'000, why);
+   }},
+  {"admin_listen", "HOST:PORT of the HTTP admin and /metrics endpoint (default: off)",
+   [](config& c, std::string_view v, std::string& why) {
+       c.admin_listen = v;
+       return v.empty() || valid_host_port(v, why);
+   }},
+};
+
+const config_key* find_key(std::string_view name) {
+    auto it = std::find_if(keys.begin(), keys.end(), [&](const config_key& k) { return k.name == name; });
+    return it == keys.end() ? nullptr : &*it;
+}
+
+// Kafka-named settings ("num.partitions") go to config::kafka and are validated by
+// the broker; ours are snake_case without dots.
+bool is_kafka_name(std::string_view name) { return name.find('.') != std::string_view::npos; }
+
+bool apply(config& c, std::string_view name, std::string_view value, std::string_view source, std::string& error) {
+    if (is_kafka_name(name)) {
+        c.kafka[std::string(name)] = std::string(value);
+        return true;
+    }
+    const config_key* k = find_key(name);
+    if (k == nullptr) {
+        error = fmt::format("unknown configuration key '{}' (from {})", name, source);
+        return false;
+    }
+    std::string why;
+    if (!k->set(c, value, why)) {
+        error = fmt::format("bad value for '{}' (from {}): {}", name, source, why);
+        return false;
+    }
+    return true;
+}
+
+std::string toml_scalar(const toml::node& n) {
+    if (auto s = n.value<std::string>()) {
+        return *s;
+    }
+    if (auto i = n.value<int64_t>()) {
+        return std::to_string(*i);
+    }
+    if (auto b = n.value<bool>()) {
+        return *b ? "true" : "false";
+    }
+    if (auto d = n.value<double>()) {
+        return fmt::format("{}", *d);
+    }
+    return {};
+}
+
+bool load_toml(config& c, const std::string& path, std::string& error) {
+    toml::table table;
+    try {
+        table = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+        error = fmt::format("cannot read config file {}: {}", path, e.description());
+        return false;
+    }
+    bool ok = true;
+    // Top-level keys are ours; a [kafka] table carries Kafka-named settings.
+    table.for_each([&](const toml::key& key, const toml::node& node) {
+        if (!ok) {
+            return;
+        }
+        std::string source = fmt::format("{} line {}", path, key.source().begin.line);
+        if (key.str() == "kafka" && node.is_table()) {
+            node.as_table()->for_each([&](const toml::key& k2, const toml::node& n2) {
+                if (ok && !n2.is_table() && !n2.is_array()) {
+                    c.kafka[std::string(k2.str())] = toml_scalar(n2);
+                }
+            });
+            return;
+        }
+        if (node.is_table() || node.is_array()) {
+            error = fmt::format("unknown configuration key '{}' (from {})", key.str(), source);
+            ok = false;
+            return;
+        }
+        ok = apply(c, key.str(), toml_scalar(node), source, error);
+    });
+    return ok;
+}
+
+} // namespace
+
+const std::vector<config_key>& config_keys() { return keys; }
+
+result<config> load_config(const std::vector<std::string>& args, char** envp, std::string& error) {
+    config c;
+    auto fail = [&] { return std::make_error_code(std::errc::invalid_argument); };
+
+    // 1. the file named by --config (or CHRONIK_CONFIG).
+    std::string file;
+    if (const char* e = std::getenv("CHRONIK_CONFIG")) {
+        file = e;
+    }
+    for (size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == "--config" && i + 1 < args.size()) {
+            file = args[i + 1];
+        } else if (args[i].rfind("--config=", 0) == 0) {
+            file = args[i].substr(9);
+        }
+    }
+    if (!file.empty() && !load_toml(c, file, error)) {
+        return fail();
+    }
+
+    // 2. CHRONIK_<KEY> environment variables (CHRONIK_CONFIG names the file).
+    for (char** e = envp; e != nullptr && *e != nullptr; ++e) {
+        std::string_view kv(*e);
+        if (kv.rfind("CHRONIK_", 0) != 0) {
+            continue;
+        }
+        auto eq = kv.find('=');
+        if (eq == std::string_view::npos) {
+            continue;
+        }
+        std::string name(kv.substr(8, eq - 8));
+        if (name == "CONFIG") {
+            continue;
+        }
+        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::tolower(ch); });
+        if (!apply(c, name, kv.substr(eq + 1), fmt::format("environment variable {}", kv.substr(0, eq)), error)) {
+            return fail();
+        }
+    }
+
+    // 3. flags: --data-dir DIR or --data-dir=DIR; --smp N; --set kafka.name=value.
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a.rfind("--", 0) != 0) {
+            error = fmt::format("unexpected argument '{}'", a);
+            return fail();
+        }
+        std::string name = a.substr(2);
+        std::string value;
+        auto eq = name.find('=');
+        if (eq != std::string::npos) {
+            value = name.substr(eq + 1);
+            name.resize(eq);
+        } else if (i + 1 < args.size()) {
+            value = args[++i];
+        } else {
+            error = fmt::format("flag '{}' needs a value", a);
+            return fail();
+        }
+        if (name == "config") {
+            continue;
+        }
+        if (name == "set") {
+            auto e2 = value.find('=');
+            if (e2 == std::string::npos) {
+                error = fmt::format("--set wants NAME=VALUE, got '{}'", value);
+                return fail();
+            }
+            if (!apply(c, value.substr(0, e2), value.substr(e2 + 1), "flag --set", error)) {
+                return fail();
+            }
+            continue;
+        }
+        std::replace(name.begin(), name.end(), '-', '_');
+        if (!apply(c, name, value, fmt::format("flag {}", a), error)) {
+            return fail();
+        }
+    }
+    if (c.advertised_listener.empty()) {
+        c.advertised_listener = c.listen;
+    }
+    return c;
+}
+
+std::string config_usage() {
+    std::string out;
+    for (const auto& k : keys) {
+        std::string flag(k.name);
+        std::replace(flag.begin(), flag.end(), '_', '-');
+        out += fmt::format("  --{:<40} {}\n", flag + " VALUE", k.help);
+    }
+    out += fmt::format("  --{:<40} {}\n", "config FILE", "TOML file with the keys above (and a [kafka] table)");
+    out += fmt::format("  --{:<40} {}\n", "set NAME=VALUE", "a Kafka broker setting, e.g. num.partitions=3");
+    return out;
+}
+
+} // namespace chronik::runtime

@@ -1,0 +1,79 @@
+#include "runtime/gate.h"
+#include "runtime/shard.h"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <stdexcept>
+
+namespace chronik::runtime {
+namespace {
+
+// Runs a coroutine on shard 0 of `g` and blocks the test thread until it finishes.
+template<class T>
+T run_on(shard_group& g, awaitable<T> aw) {
+    std::promise<T> p;
+    auto fut = p.get_future();
+    asio::co_spawn(g.at(0).executor(), std::move(aw), [&p](std::exception_ptr e, auto... v) {
+        if (e) {
+            p.set_exception(e);
+        } else {
+            p.set_value(v...);
+        }
+    });
+    return fut.get();
+}
+
+awaitable<unsigned> where_am_i() { co_return this_shard_id(); }
+
+awaitable<std::vector<unsigned>> hop_everywhere(shard_group& g) {
+    std::vector<unsigned> seen;
+    for (unsigned s = 0; s < g.size(); ++s) {
+        seen.push_back(co_await g.invoke_on(s, [] { return this_shard_id(); }));
+        seen.push_back(co_await g.invoke_on(s, [] { return where_am_i(); }));
+        // The caller resumes on its own shard.
+        seen.push_back(this_shard_id());
+    }
+    co_return seen;
+}
+
+TEST(shard_group, invoke_on_runs_on_the_target_and_resumes_on_the_caller) {
+    shard_group g(3);
+    auto seen = run_on(g, hop_everywhere(g));
+    EXPECT_EQ(seen, (std::vector<unsigned>{0, 0, 0, 1, 1, 0, 2, 2, 0}));
+}
+
+awaitable<int> throws_remote(shard_group& g) {
+    co_return co_await g.invoke_on(1, []() -> int { throw std::runtime_error("boom"); });
+}
+
+TEST(shard_group, exceptions_cross_back_to_the_caller) {
+    shard_group g(2);
+    EXPECT_THROW(run_on(g, throws_remote(g)), std::runtime_error);
+}
+
+awaitable<void> hold_for([[maybe_unused]] gate::holder h, std::chrono::milliseconds d, int& done) {
+    asio::steady_timer t(co_await asio::this_coro::executor, d);
+    co_await t.async_wait(use_awaitable);
+    ++done;
+}
+
+awaitable<int> close_waits_for_holders() {
+    gate gt;
+    int done = 0;
+    auto ex = co_await asio::this_coro::executor;
+    for (int i = 0; i < 3; ++i) {
+        asio::co_spawn(ex, hold_for(*gt.try_enter(), std::chrono::milliseconds(5 * (i + 1)), done), asio::detached);
+    }
+    co_await gt.close();
+    EXPECT_FALSE(gt.try_enter().has_value());
+    co_return done;
+}
+
+TEST(gate, close_completes_after_the_last_holder) {
+    shard_group g(1);
+    EXPECT_EQ(run_on(g, close_waits_for_holders()), 3);
+}
+
+} // namespace
+} // namespace chronik::runtime
