@@ -9,7 +9,7 @@ packages=(
     libboost1.81-dev liburing-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
     libssl-dev libfmt-dev libtomlplusplus-dev
     libgtest-dev libgmock-dev googletest libbenchmark-dev
-    librdkafka-dev kcat python3-confluent-kafka python3-kafka
+    librdkafka-dev kcat python3-confluent-kafka python3-kafka python3-lz4 python3-snappy python3-zstandard
     valgrind procps
 )
 

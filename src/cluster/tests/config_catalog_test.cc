@@ -1,0 +1,48 @@
+#include "cluster/config_catalog.h"
+
+#include <gtest/gtest.h>
+
+namespace chronik::cluster {
+
+TEST(config_catalog, every_default_passes_its_own_validator) {
+    for (const auto& d : topic_config_defs()) {
+        EXPECT_FALSE(d.validate(d.default_value)) << d.name;
+        if (!d.broker_key.empty()) {
+            const auto* b = find_broker_config(d.broker_key);
+            if (b != nullptr) {
+                EXPECT_EQ(b->default_value, d.default_value) << d.name << " vs " << d.broker_key;
+            }
+        }
+    }
+    for (const auto& d : broker_config_defs()) {
+        EXPECT_FALSE(d.validate(d.default_value)) << d.name;
+    }
+}
+
+TEST(config_catalog, validation_names_the_bad_key) {
+    EXPECT_FALSE(validate_topic_configs({{"retention.ms", "1000"}, {"cleanup.policy", "compact,delete"}}));
+    auto bad = validate_topic_configs({{"retention.ms", "soon"}});
+    ASSERT_TRUE(bad);
+    EXPECT_NE(bad->find("retention.ms"), std::string::npos);
+    EXPECT_TRUE(validate_topic_configs({{"no.such.config", "1"}}));
+    EXPECT_TRUE(validate_topic_configs({{"cleanup.policy", "delete,delete"}}));
+    EXPECT_TRUE(validate_topic_configs({{"segment.bytes", "13"}}));
+    EXPECT_TRUE(validate_topic_configs({{"min.cleanable.dirty.ratio", "1.5"}}));
+    EXPECT_TRUE(validate_topic_configs({{"message.timestamp.type", "Whenever"}}));
+}
+
+TEST(config_catalog, topic_override_beats_broker_setting_beats_default) {
+    std::map<std::string, std::string> broker{{"log.retention.ms", "5000"}, {"log.cleanup.policy", "compact"}};
+    auto p = make_topic_properties({{"retention.ms", "7"}}, broker);
+    EXPECT_EQ(p.retention_ms, 7);
+    EXPECT_TRUE(p.cleanup_compact);
+    EXPECT_FALSE(p.cleanup_delete);
+    EXPECT_EQ(p.segment_bytes, 1073741824);
+    auto r = resolve_topic_config(*find_topic_config("retention.ms"), {}, broker);
+    EXPECT_EQ(r.value, "5000");
+    EXPECT_EQ(r.source, config_source::static_broker);
+    r = resolve_topic_config(*find_topic_config("segment.ms"), {}, broker);
+    EXPECT_EQ(r.source, config_source::default_config);
+}
+
+} // namespace chronik::cluster
