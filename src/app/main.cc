@@ -1,0 +1,99 @@
+// chronik-server: the broker process.
+//
+//   chronik-server start [--listen HOST:PORT] [--data-dir DIR] [--config FILE] [...]
+//
+// SIGINT/SIGTERM stop it cleanly: stop accepting, answer in-flight requests, close.
+#include "base/logger.h"
+#include "kafka/server/server.h"
+#include "runtime/config.h"
+#include "runtime/shard.h"
+#include "runtime/stall_detector.h"
+
+#include <fmt/core.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+chronik::logger log{"main"};
+
+void usage() {
+    fmt::print(stderr,
+               "usage: chronik-server start [options]\n\n"
+               "Starts a Kafka-compatible broker. Options (also settable as CHRONIK_<NAME> environment\n"
+               "variables or keys in a TOML --config file):\n{}",
+               chronik::runtime::config_usage());
+}
+
+int start(const std::vector<std::string>& args) {
+    std::string error;
+    auto loaded = chronik::runtime::load_config(args, environ, error);
+    if (!loaded) {
+        fmt::print(stderr, "chronik-server: {}\n", error);
+        return 2;
+    }
+    const chronik::runtime::config cfg = std::move(loaded).value();
+    chronik::set_log_level(cfg.log);
+
+    std::error_code ec;
+    std::filesystem::create_directories(cfg.data_dir, ec);
+    if (ec) {
+        fmt::print(stderr, "chronik-server: cannot create data_dir {}: {}\n", cfg.data_dir, ec.message());
+        return 1;
+    }
+
+    // Shard threads inherit this mask, so only the main thread takes the signals.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    unsigned smp = cfg.smp != 0 ? cfg.smp : std::max(1u, std::thread::hardware_concurrency());
+    chronik::runtime::stall_detector stalls(cfg.stall_threshold);
+    chronik::runtime::shard_group shards(smp, &stalls);
+    chronik::kafka::server srv(cfg, shards);
+    auto port = srv.start(error);
+    if (!port) {
+        fmt::print(stderr, "chronik-server: {}\n", error);
+        shards.stop();
+        return 1;
+    }
+    auto host = cfg.listen.substr(0, cfg.listen.rfind(':'));
+    // Tests read this line to learn the port when started with port 0.
+    fmt::print("chronik-server listening on {}:{} (node {}, {} shards, data {})\n", host, port.value(), cfg.node_id,
+               smp, cfg.data_dir);
+    std::fflush(stdout);
+
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    log.info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    srv.stop();
+    shards.stop();
+    log.info("stopped");
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        usage();
+        return args.empty() ? 2 : 0;
+    }
+    if (args[0] == "start") {
+        return start(std::vector<std::string>(args.begin() + 1, args.end()));
+    }
+    fmt::print(stderr, "chronik-server: unknown command '{}'\n", args[0]);
+    usage();
+    return 2;
+}

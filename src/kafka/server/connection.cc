@@ -1,0 +1,159 @@
+#include "kafka/server/connection.h"
+
+#include "base/logger.h"
+#include "kafka/protocol/request_header.h"
+#include "kafka/server/broker.h"
+#include "kafka/server/dispatch.h"
+#include "runtime/shard.h"
+
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include <vector>
+
+namespace chronik::kafka {
+
+namespace {
+logger log{"kafka"};
+constexpr size_t initial_frame_alloc = 64 * 1024;
+} // namespace
+
+connection::connection(asio::ip::tcp::socket sock, broker& b, connection_limits limits)
+  : _sock(std::move(sock)), _broker(b), _limits(limits), _progress(_sock.get_executor()),
+    _space(_sock.get_executor()) {
+    boost::system::error_code ec;
+    auto ep = _sock.remote_endpoint(ec);
+    _peer = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
+    _sock.set_option(asio::ip::tcp::no_delay(true), ec);
+}
+
+void connection::shutdown() {
+    _reading = false;
+    boost::system::error_code ec;
+    _sock.shutdown(asio::ip::tcp::socket::shutdown_receive, ec);
+}
+
+void connection::close_socket() {
+    boost::system::error_code ec;
+    _sock.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    _sock.close(ec);
+}
+
+awaitable<bool> connection::read_frame(byte_slice& out) {
+    uint8_t prefix[4];
+    boost::system::error_code ec;
+    co_await asio::async_read(_sock, asio::buffer(prefix), asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+        co_return false;
+    }
+    int32_t size = int32_t(uint32_t(prefix[0]) << 24 | uint32_t(prefix[1]) << 16 | uint32_t(prefix[2]) << 8 | prefix[3]);
+    if (size < 0 || uint64_t(size) > _limits.max_frame_bytes) {
+        log.warn("closing connection from {}: frame size {} outside [0, {}]", _peer, size, _limits.max_frame_bytes);
+        co_return false;
+    }
+    auto buf = std::make_shared<bytes>();
+    buf->resize(std::min<size_t>(size_t(size), initial_frame_alloc));
+    size_t have = 0;
+    while (have < size_t(size)) {
+        if (have == buf->size()) {
+            buf->resize(std::min<size_t>(size_t(size), buf->size() * 2));
+        }
+        size_t n = co_await _sock.async_read_some(asio::buffer(buf->data() + have, buf->size() - have),
+                                                  asio::redirect_error(use_awaitable, ec));
+        if (ec) {
+            co_return false;
+        }
+        have += n;
+    }
+    out = byte_slice(buf, std::span<const uint8_t>(buf->data(), size_t(size)));
+    co_return true;
+}
+
+connection::slot* connection::find_slot(uint64_t seq) {
+    if (_slots.empty() || seq < _slots.front().seq) {
+        return nullptr;
+    }
+    size_t i = size_t(seq - _slots.front().seq);
+    return i < _slots.size() ? &_slots[i] : nullptr;
+}
+
+awaitable<void> connection::process(std::shared_ptr<connection> self, uint64_t seq, byte_slice frame) {
+    protocol::reader r(frame);
+    auto hdr = protocol::decode_request_header(r);
+    dispatch_outcome out{dispatch_status::close, {}};
+    if (hdr) {
+        const auto& h = hdr.value();
+        request_context ctx{h.api_key, h.api_version, h.correlation_id, h.client_id,
+                            runtime::this_shard_id(), &_broker};
+        out = co_await dispatch(ctx, r);
+        if (out.status == dispatch_status::close) {
+            log.debug("closing connection from {}: cannot serve api {} v{}", _peer, h.api_key, h.api_version);
+        }
+    } else {
+        log.debug("closing connection from {}: malformed request header", _peer);
+    }
+    if (slot* s = self->find_slot(seq)) {
+        s->done = true;
+        s->respond = out.status == dispatch_status::respond;
+        s->frame = std::move(out.frame);
+        if (out.status == dispatch_status::close) {
+            _failed = true;
+            shutdown();
+        }
+    }
+    _progress.notify_all();
+}
+
+awaitable<void> connection::write_responses() {
+    std::vector<asio::const_buffer> bufs;
+    for (;;) {
+        while (!_slots.empty() && _slots.front().done) {
+            slot s = std::move(_slots.front());
+            _slots.pop_front();
+            _space.notify_all();
+            if (!s.respond || _failed) {
+                continue;
+            }
+            bufs.clear();
+            s.frame.for_each_fragment([&](std::span<const uint8_t> f) { bufs.emplace_back(f.data(), f.size()); });
+            boost::system::error_code ec;
+            co_await asio::async_write(_sock, bufs, asio::redirect_error(use_awaitable, ec));
+            if (ec) {
+                _failed = true;
+                shutdown();
+            }
+        }
+        if (_slots.empty() && !_reading) {
+            co_return;
+        }
+        co_await _progress.wait();
+    }
+}
+
+awaitable<void> connection::run() {
+    auto self = shared_from_this();
+    auto ex = _sock.get_executor();
+    runtime::gate writer_done;
+    asio::co_spawn(ex, [](std::shared_ptr<connection> c, runtime::gate::holder) -> awaitable<void> {
+        co_await c->write_responses();
+    }(self, *writer_done.try_enter()), asio::detached);
+
+    while (_reading) {
+        while (_reading && _slots.size() >= _limits.max_inflight) {
+            co_await _space.wait();
+        }
+        byte_slice frame;
+        if (!_reading || !co_await read_frame(frame)) {
+            break;
+        }
+        uint64_t seq = _next_seq++;
+        _slots.push_back(slot{seq, false, false, {}});
+        asio::co_spawn(ex, process(self, seq, std::move(frame)), asio::detached);
+    }
+    _reading = false;
+    _progress.notify_all();
+    co_await writer_done.close();
+    close_socket();
+}
+
+} // namespace chronik::kafka

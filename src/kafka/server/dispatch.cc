@@ -1,0 +1,107 @@
+#include "kafka/server/dispatch.h"
+
+#include "base/logger.h"
+#include "kafka/protocol/messages.h"
+#include "kafka/protocol/request_header.h"
+#include "kafka/protocol/writer.h"
+#include "kafka/server/handlers/registry.h"
+
+#include <algorithm>
+#include <array>
+
+namespace chronik::kafka {
+
+namespace {
+
+logger log{"kafka"};
+
+// Writes [size][response header][body] for `resp`.
+template<class Response>
+iobuf encode_frame(const request_context& ctx, const Response& resp, int16_t body_version) {
+    iobuf out;
+    auto size = out.reserve(4);
+    protocol::writer w(out);
+    protocol::encode_response_header(w, ctx.correlation_id,
+                                     protocol::response_header_version(ctx.api_key, body_version));
+    resp.encode(w, body_version);
+    uint32_t n = uint32_t(out.size() - 4);
+    uint8_t* p = out.at(size);
+    p[0] = uint8_t(n >> 24);
+    p[1] = uint8_t(n >> 16);
+    p[2] = uint8_t(n >> 8);
+    p[3] = uint8_t(n);
+    return out;
+}
+
+template<class T>
+struct is_handle_result : std::false_type {};
+template<class R>
+struct is_handle_result<handle_result<R>> : std::true_type {};
+
+template<class H>
+awaitable<dispatch_outcome> run_handler(request_context& ctx, protocol::reader& body) {
+    typename H::api::request req;
+    if (auto ok = req.decode(body, ctx.api_version); !ok) {
+        log.debug("cannot decode {} v{}: {}", H::api::name, ctx.api_version, ok.error().message());
+        co_return dispatch_outcome{dispatch_status::close, {}};
+    }
+    auto res = co_await H::handle(ctx, std::move(req));
+    if constexpr (is_handle_result<decltype(res)>::value) {
+        if (!res.respond) {
+            co_return dispatch_outcome{dispatch_status::no_response, {}};
+        }
+        co_return dispatch_outcome{dispatch_status::respond, encode_frame(ctx, res.response, ctx.api_version)};
+    } else {
+        co_return dispatch_outcome{dispatch_status::respond, encode_frame(ctx, res, ctx.api_version)};
+    }
+}
+
+using dispatch_fn = awaitable<dispatch_outcome> (*)(request_context&, protocol::reader&);
+
+struct table_entry {
+    dispatch_fn fn = nullptr;
+    int16_t min_version = 0;
+    int16_t max_version = -1;
+};
+
+constexpr int16_t max_api_key = 100;
+
+template<class... H>
+constexpr auto build_table(handler_list<H...>) {
+    std::array<table_entry, max_api_key + 1> t{};
+    ((t[H::api::key] = table_entry{&run_handler<H>, H::min_version, H::max_version}), ...);
+    return t;
+}
+
+template<class... H>
+constexpr auto build_served(handler_list<H...>) {
+    std::array<served_api, sizeof...(H)> s{served_api{H::api::key, H::min_version, H::max_version}...};
+    std::sort(s.begin(), s.end(), [](const served_api& a, const served_api& b) { return a.key < b.key; });
+    return s;
+}
+
+constexpr auto table = build_table(all_handlers{});
+constexpr auto served = build_served(all_handlers{});
+
+} // namespace
+
+std::span<const served_api> served_apis() { return served; }
+
+awaitable<dispatch_outcome> dispatch(request_context& ctx, protocol::reader& body) {
+    if (ctx.api_key < 0 || ctx.api_key > max_api_key || table[ctx.api_key].fn == nullptr) {
+        co_return dispatch_outcome{dispatch_status::close, {}};
+    }
+    const auto& e = table[ctx.api_key];
+    if (ctx.api_version < e.min_version || ctx.api_version > e.max_version) {
+        if (ctx.api_key == api_versions_handler::api::key) {
+            // KIP-511: answer in v0 so any client can read it, whatever it asked for.
+            co_return dispatch_outcome{dispatch_status::respond,
+                                       encode_frame(ctx, api_versions_handler::unsupported_version_response(), 0)};
+        }
+        // As Kafka does: a request of a version we never advertised cannot be parsed.
+        co_return dispatch_outcome{dispatch_status::close, {}};
+    }
+    co_return co_await e.fn(ctx, body);
+}
+
+} // namespace chronik::kafka

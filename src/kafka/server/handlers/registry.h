@@ -1,0 +1,18 @@
+#pragma once
+// The one list of handlers. Adding an API is one line here plus its handler file;
+// dispatch and ApiVersions both read this list, so what the broker advertises
+// cannot drift from what it serves.
+#include "kafka/server/handlers/api_versions.h"
+
+#include <tuple>
+
+namespace chronik::kafka {
+
+template<class... H>
+struct handler_list {
+    static_assert((kafka_handler<H> && ...), "every entry must satisfy kafka_handler");
+};
+
+using all_handlers = handler_list<api_versions_handler>;
+
+} // namespace chronik::kafka

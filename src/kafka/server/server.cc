@@ -1,0 +1,165 @@
+#include "kafka/server/server.h"
+
+#include "base/logger.h"
+#include "kafka/server/connection.h"
+#include "runtime/gate.h"
+
+#include <boost/asio/socket_base.hpp>
+
+#include <future>
+#include <unordered_set>
+
+namespace chronik::kafka {
+
+namespace {
+logger log{"kafka"};
+
+// Runs fn on shard `s` and blocks the calling, non-shard thread until it is done.
+template<class F>
+auto run_blocking(runtime::shard_group& shards, unsigned s, F fn) {
+    using R = decltype(fn());
+    std::promise<R> p;
+    auto fut = p.get_future();
+    asio::post(shards.at(s).executor(), [&] {
+        if constexpr (std::is_void_v<R>) {
+            fn();
+            p.set_value();
+        } else {
+            p.set_value(fn());
+        }
+    });
+    return fut.get();
+}
+} // namespace
+
+struct server::per_shard {
+    explicit per_shard(asio::any_io_executor ex) : acceptor(ex) {}
+    asio::ip::tcp::acceptor acceptor;
+    runtime::gate connections;
+    std::unordered_set<std::shared_ptr<connection>> live;
+};
+
+server::server(const runtime::config& cfg, runtime::shard_group& shards) : _cfg(cfg), _shards(shards) {
+    for (unsigned i = 0; i < shards.size(); ++i) {
+        _brokers.push_back(std::make_unique<broker>(cfg, shards, i));
+        _per_shard.push_back(std::make_unique<per_shard>(shards.at(i).executor()));
+    }
+}
+
+server::~server() = default;
+
+namespace {
+
+awaitable<void> serve_connection(std::shared_ptr<connection> c, runtime::gate::holder,
+                                 std::unordered_set<std::shared_ptr<connection>>& live) {
+    try {
+        co_await c->run();
+    } catch (const std::exception& e) {
+        log.error("connection failed: {}", e.what());
+    }
+    live.erase(c);
+}
+
+awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, runtime::gate& gate,
+                            std::unordered_set<std::shared_ptr<connection>>& live, broker& b,
+                            connection_limits limits, uint32_t max_connections) {
+    for (;;) {
+        boost::system::error_code ec;
+        auto sock = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
+            co_return;
+        }
+        if (ec) {
+            // EMFILE and friends: back off briefly rather than spin.
+            log.warn("accept failed: {}", ec.message());
+            asio::steady_timer t(acceptor.get_executor(), std::chrono::milliseconds(50));
+            co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+            continue;
+        }
+        auto holder = gate.try_enter();
+        if (!holder || live.size() >= max_connections) {
+            sock.close(ec);
+            continue;
+        }
+        auto c = std::make_shared<connection>(std::move(sock), b, limits);
+        live.insert(c);
+        asio::co_spawn(acceptor.get_executor(), serve_connection(c, std::move(*holder), live), asio::detached);
+    }
+}
+
+} // namespace
+
+result<uint16_t> server::start(std::string& error) {
+    auto colon = _cfg.listen.rfind(':');
+    std::string host = _cfg.listen.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    }
+    uint16_t port = uint16_t(std::stoi(_cfg.listen.substr(colon + 1)));
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(host, ec);
+    if (ec) {
+        error = "cannot parse listen address '" + host + "': " + ec.message();
+        return std::make_error_code(std::errc::invalid_argument);
+    }
+    connection_limits limits{_cfg.max_frame_bytes, _cfg.max_inflight_requests_per_connection};
+    for (unsigned i = 0; i < _shards.size(); ++i) {
+        std::string err = run_blocking(_shards, i, [&]() -> std::string {
+            auto& acc = _per_shard[i]->acceptor;
+            boost::system::error_code e;
+            asio::ip::tcp::endpoint ep(addr, port);
+            acc.open(ep.protocol(), e);
+            if (!e) {
+                acc.set_option(asio::socket_base::reuse_address(true), e);
+            }
+            if (!e) {
+                int one = 1;
+                if (::setsockopt(acc.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+                    e = boost::system::error_code(errno, boost::system::system_category());
+                }
+            }
+            if (!e) {
+                acc.bind(ep, e);
+            }
+            if (!e) {
+                acc.listen(asio::socket_base::max_listen_connections, e);
+            }
+            if (e) {
+                return e.message();
+            }
+            port = acc.local_endpoint().port();
+            auto& ps = *_per_shard[i];
+            asio::co_spawn(acc.get_executor(),
+                           accept_loop(acc, ps.connections, ps.live, *_brokers[i], limits, _cfg.max_connections),
+                           asio::detached);
+            return {};
+        });
+        if (!err.empty()) {
+            error = "cannot listen on " + _cfg.listen + ": " + err;
+            return std::make_error_code(std::errc::address_in_use);
+        }
+    }
+    return port;
+}
+
+void server::stop() {
+    std::vector<std::future<void>> drained;
+    for (unsigned i = 0; i < _shards.size(); ++i) {
+        auto p = std::make_shared<std::promise<void>>();
+        drained.push_back(p->get_future());
+        asio::co_spawn(_shards.at(i).executor(), [](per_shard& ps, std::shared_ptr<std::promise<void>> done) -> awaitable<void> {
+            boost::system::error_code ec;
+            ps.acceptor.close(ec);
+            for (auto& c : ps.live) {
+                c->shutdown();
+            }
+            co_await ps.connections.close();
+            done->set_value();
+        }(*_per_shard[i], p), asio::detached);
+    }
+    for (auto& f : drained) {
+        f.wait();
+    }
+}
+
+} // namespace chronik::kafka

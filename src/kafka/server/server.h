@@ -1,0 +1,39 @@
+#pragma once
+// The Kafka listener: one acceptor per shard on the same address (SO_REUSEPORT, so
+// the kernel spreads connections over shards), each serving its connections on its
+// own shard. stop() stops accepting, lets in-flight requests finish and closes.
+#include "kafka/server/broker.h"
+#include "runtime/config.h"
+#include "runtime/shard.h"
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace chronik::kafka {
+
+class server {
+public:
+    server(const runtime::config& cfg, runtime::shard_group& shards);
+    ~server();
+
+    // Binds every shard's acceptor and starts accepting. With port 0 the first shard
+    // picks a free port and the others share it. Returns the bound port, or an
+    // error message.
+    result<uint16_t> start(std::string& error);
+    // Drains and closes every connection; blocks the calling (non-shard) thread.
+    void stop();
+
+    broker& broker_on(unsigned shard) { return *_brokers[shard]; }
+
+private:
+    struct per_shard;
+    const runtime::config& _cfg;
+    runtime::shard_group& _shards;
+    std::vector<std::unique_ptr<broker>> _brokers;
+    std::vector<std::unique_ptr<per_shard>> _per_shard;
+};
+
+} // namespace chronik::kafka
