@@ -356,7 +356,11 @@ class Gen:
             lines.append(f"{pad}        if (!({nullable})) return protocol::make_error(protocol::errc::null_not_allowed);")
             lines.append(f"{pad}        {m}.reset();")
             lines.append(f"{pad}    }} else {{")
-            lines.append(f"{pad}        CHRONIK_PROTO_CHECK({m}.emplace().decode(r, v));")
+            # A temporary, not optional::emplace(): clang 14 misjudges nested
+            # structs with default member initialisers as not default-constructible.
+            lines.append(f"{pad}        {f.struct.name} tmp;")
+            lines.append(f"{pad}        CHRONIK_PROTO_CHECK(tmp.decode(r, v));")
+            lines.append(f"{pad}        {m} = std::move(tmp);")
             lines.append(f"{pad}    }}")
             lines.append(f"{pad}}}")
             return
@@ -559,7 +563,11 @@ class Gen:
             return
         if nullable_container:
             if f.struct is not None:
-                lines.append(f"{pad}{m}.emplace().fill_sample(v, {s});")
+                lines.append(f"{pad}{{")
+                lines.append(f"{pad}    {f.struct.name} tmp;")
+                lines.append(f"{pad}    tmp.fill_sample(v, {s});")
+                lines.append(f"{pad}    {m} = std::move(tmp);")
+                lines.append(f"{pad}}}")
                 return
             lines.append(f"{pad}{m}.emplace();")
             self.sample_scalar(f, f"(*{m})", s, lines, pad)

@@ -1,0 +1,115 @@
+#pragma once
+// RecordBatch v2 (magic 2), the unit the broker stores and serves.
+//
+//   base_offset int64 | batch_length int32 | partition_leader_epoch int32 | magic int8
+//   | crc uint32 (CRC32C of everything from attributes to the end)
+//   | attributes int16 | last_offset_delta int32 | base_timestamp int64 | max_timestamp int64
+//   | producer_id int64 | producer_epoch int16 | base_sequence int32 | record_count int32
+//   | records...
+//
+// base_offset and partition_leader_epoch are outside the CRC, so the broker assigns
+// them by patching the bytes in place without recomputing it.
+#include "base/bytes.h"
+#include "base/result.h"
+#include "kafka/record/compression.h"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace chronik::record {
+
+inline constexpr size_t batch_header_size = 61;
+inline constexpr size_t log_overhead = 12; // base_offset + batch_length
+inline constexpr size_t magic_offset = 16;
+
+struct batch_header {
+    int64_t base_offset = 0;
+    int32_t batch_length = 0; // bytes after this field
+    int32_t partition_leader_epoch = -1;
+    int8_t magic = 2;
+    uint32_t crc = 0;
+    int16_t attributes = 0;
+    int32_t last_offset_delta = 0;
+    int64_t base_timestamp = 0;
+    int64_t max_timestamp = 0;
+    int64_t producer_id = -1;
+    int16_t producer_epoch = -1;
+    int32_t base_sequence = -1;
+    int32_t record_count = 0;
+
+    record::codec compression() const noexcept { return record::codec(attributes & 0x7); }
+    bool log_append_time() const noexcept { return (attributes & 0x8) != 0; }
+    bool transactional() const noexcept { return (attributes & 0x10) != 0; }
+    bool control() const noexcept { return (attributes & 0x20) != 0; }
+    size_t size_bytes() const noexcept { return log_overhead + size_t(batch_length); }
+    int64_t last_offset() const noexcept { return base_offset + last_offset_delta; }
+};
+
+// Reads the fixed header; fails if fewer than 61 bytes or the magic is not 2.
+result<batch_header> read_header(std::span<const uint8_t> in) noexcept;
+void write_header(const batch_header& h, uint8_t* out) noexcept; // 61 bytes, crc as given
+
+struct header_view {
+    std::string_view key;
+    std::optional<std::string_view> value;
+};
+
+// One record of a batch. Spans point into the batch (or its decompressed copy).
+struct record_view {
+    int8_t attributes = 0;
+    int64_t timestamp_delta = 0;
+    int32_t offset_delta = 0;
+    std::optional<std::span<const uint8_t>> key;
+    std::optional<std::span<const uint8_t>> value;
+    std::vector<header_view> headers;
+};
+
+// Checks one v2 batch (exactly `in`, which must hold the whole batch): sizes, magic,
+// CRC, codec, counts. For uncompressed batches every record is parsed too.
+result<batch_header> validate_batch(std::span<const uint8_t> in) noexcept;
+
+// Splits a produce payload into batches and validates each. Calls f(header, slice)
+// per batch; stops at the first invalid batch with its error. Trailing bytes that
+// are not a whole batch are an error (Kafka: CORRUPT_MESSAGE).
+result<void> for_each_batch(const byte_slice& blob,
+                            const std::function<result<void>(const batch_header&, const byte_slice&)>& f);
+
+// Decompresses (bounded by max_bytes) if needed and calls f for each record, in
+// order; fails if the records do not parse or their count differs from the header.
+result<void> for_each_record(std::span<const uint8_t> batch, size_t max_bytes,
+                             const std::function<void(const record_view&)>& f);
+
+// In-place offset assignment: base offset and leader epoch (outside the CRC).
+void set_base_offset_and_epoch(uint8_t* batch, int64_t base_offset, int32_t leader_epoch) noexcept;
+// For message.timestamp.type=LogAppendTime: sets the timestamp type bit and
+// max_timestamp, and recomputes the CRC.
+void set_log_append_time(std::span<uint8_t> batch, int64_t now_ms) noexcept;
+
+// Builds a v2 batch.
+struct record_input {
+    std::optional<bytes> key;
+    std::optional<bytes> value;
+    std::vector<std::pair<std::string, std::optional<bytes>>> headers;
+    int64_t timestamp = 0;
+    int32_t offset_delta = -1; // -1: the record's index
+};
+
+struct batch_options {
+    int64_t base_offset = 0;
+    int32_t partition_leader_epoch = -1;
+    record::codec compression = record::codec::none;
+    int64_t producer_id = -1;
+    int16_t producer_epoch = -1;
+    int32_t base_sequence = -1;
+    bool transactional = false;
+    bool control = false;
+    bool log_append_time = false;
+};
+
+result<bytes> build_batch(const std::vector<record_input>& records, const batch_options& opts);
+
+} // namespace chronik::record
