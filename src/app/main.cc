@@ -4,8 +4,11 @@
 //
 // SIGINT/SIGTERM stop it cleanly: stop accepting, answer in-flight requests, close.
 #include "base/logger.h"
+#include "cluster/config_catalog.h"
+#include "cluster/topic_store.h"
 #include "kafka/server/server.h"
 #include "runtime/config.h"
+#include "runtime/io_worker.h"
 #include "runtime/shard.h"
 #include "runtime/stall_detector.h"
 
@@ -41,6 +44,18 @@ int start(const std::vector<std::string>& args) {
     }
     const chronik::runtime::config cfg = std::move(loaded).value();
     chronik::set_log_level(cfg.log);
+    // Kafka-named broker settings must be ones we know, with valid values.
+    for (const auto& [name, value] : cfg.kafka) {
+        const auto* def = chronik::cluster::find_broker_config(name);
+        if (def == nullptr) {
+            fmt::print(stderr, "chronik-server: unknown broker setting '{}'\n", name);
+            return 2;
+        }
+        if (auto why = def->validate(value)) {
+            fmt::print(stderr, "chronik-server: bad value for broker setting '{}': {}\n", name, *why);
+            return 2;
+        }
+    }
 
     std::error_code ec;
     std::filesystem::create_directories(cfg.data_dir, ec);
@@ -60,7 +75,19 @@ int start(const std::vector<std::string>& args) {
     unsigned smp = cfg.smp != 0 ? cfg.smp : std::max(1u, std::thread::hardware_concurrency());
     chronik::runtime::stall_detector stalls(cfg.stall_threshold);
     chronik::runtime::shard_group shards(smp, &stalls);
-    chronik::kafka::server srv(cfg, shards);
+    chronik::runtime::io_worker io;
+    chronik::kafka::server* srv_ptr = nullptr;
+    chronik::cluster::topic_store topics(cfg.data_dir + "/cluster", io, shards,
+                                         [&srv_ptr](unsigned shard, std::shared_ptr<const chronik::cluster::topic_table> t) {
+                                             srv_ptr->broker_on(shard).set_topics(std::move(t));
+                                         });
+    chronik::kafka::server srv(cfg, shards, topics);
+    srv_ptr = &srv;
+    if (!topics.load_blocking(error)) {
+        fmt::print(stderr, "chronik-server: {}\n", error);
+        shards.stop();
+        return 1;
+    }
     auto port = srv.start(error);
     if (!port) {
         fmt::print(stderr, "chronik-server: {}\n", error);

@@ -46,3 +46,37 @@ TEST(config_catalog, topic_override_beats_broker_setting_beats_default) {
 }
 
 } // namespace chronik::cluster
+
+#include "cluster/topic_table.h"
+
+namespace chronik::cluster {
+
+TEST(topic_table, serializes_and_parses_and_refuses_torn_files) {
+    topic_table empty;
+    auto t = empty.with(topic_info{"orders", random_topic_id(), 3, {{"retention.ms", "1000"}}})
+               ->with(topic_info{"a.b-c_d", random_topic_id(), 1, {}});
+    auto text = t->serialize();
+    auto back = topic_table::parse(text);
+    ASSERT_TRUE(back);
+    ASSERT_EQ(back->all().size(), 2u);
+    EXPECT_EQ(back->find("orders")->partitions, 3);
+    EXPECT_EQ(back->find("orders")->configs.at("retention.ms"), "1000");
+    EXPECT_EQ(back->find("orders")->id, t->find("orders")->id);
+    EXPECT_EQ(back->find(t->find("a.b-c_d")->id)->name, "a.b-c_d");
+    EXPECT_FALSE(topic_table::parse(text.substr(0, text.size() - 4)));
+    EXPECT_FALSE(topic_table::parse("garbage"));
+    EXPECT_EQ(t->without("orders")->all().size(), 1u);
+}
+
+TEST(topic_table, kafka_topic_name_rules) {
+    EXPECT_FALSE(invalid_topic_name("valid.name_with-dashes123"));
+    EXPECT_TRUE(invalid_topic_name(""));
+    EXPECT_TRUE(invalid_topic_name("."));
+    EXPECT_TRUE(invalid_topic_name(".."));
+    EXPECT_TRUE(invalid_topic_name("has space"));
+    EXPECT_TRUE(invalid_topic_name("slash/name"));
+    EXPECT_TRUE(invalid_topic_name(std::string(250, 'a')));
+    EXPECT_FALSE(invalid_topic_name(std::string(249, 'a')));
+}
+
+} // namespace chronik::cluster

@@ -36,6 +36,8 @@ public:
     awaitable<void> run();
     // Stops reading new requests; in-flight ones are answered, then the socket closes.
     void shutdown();
+    // Closes the socket now; pending reads and writes fail and the fibers end.
+    void force_close() { close_socket(); }
 
 private:
     struct slot {

@@ -39,9 +39,10 @@ struct server::per_shard {
     std::unordered_set<std::shared_ptr<connection>> live;
 };
 
-server::server(const runtime::config& cfg, runtime::shard_group& shards) : _cfg(cfg), _shards(shards) {
+server::server(const runtime::config& cfg, runtime::shard_group& shards, cluster::topic_store& store)
+  : _cfg(cfg), _shards(shards) {
     for (unsigned i = 0; i < shards.size(); ++i) {
-        _brokers.push_back(std::make_unique<broker>(cfg, shards, i));
+        _brokers.push_back(std::make_unique<broker>(cfg, shards, i, store));
         _per_shard.push_back(std::make_unique<per_shard>(shards.at(i).executor()));
     }
 }
@@ -128,6 +129,12 @@ result<uint16_t> server::start(std::string& error) {
                 return e.message();
             }
             port = acc.local_endpoint().port();
+            // Clients are told the address they can reach: the advertised one, with
+            // the port actually bound when the listener asked for port 0.
+            auto adv = _cfg.advertised_listener;
+            auto c = adv.rfind(':');
+            int32_t adv_port = std::stoi(adv.substr(c + 1));
+            _brokers[i]->set_advertised({adv.substr(0, c), adv_port == 0 ? int32_t(port) : adv_port});
             auto& ps = *_per_shard[i];
             asio::co_spawn(acc.get_executor(),
                            accept_loop(acc, ps.connections, ps.live, *_brokers[i], limits, _cfg.max_connections),
@@ -158,7 +165,18 @@ void server::stop() {
         }(*_per_shard[i], p), asio::detached);
     }
     for (auto& f : drained) {
-        f.wait();
+        // A peer that never reads its responses must not hold up shutdown forever.
+        if (f.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+            log.warn("connections still open after 10 s; closing them");
+            for (unsigned i = 0; i < _shards.size(); ++i) {
+                run_blocking(_shards, i, [&] {
+                    for (auto& c : _per_shard[i]->live) {
+                        c->force_close();
+                    }
+                });
+            }
+            f.wait();
+        }
     }
 }
 

@@ -16,7 +16,7 @@ namespace chronik::kafka {
 
 class server {
 public:
-    server(const runtime::config& cfg, runtime::shard_group& shards);
+    server(const runtime::config& cfg, runtime::shard_group& shards, cluster::topic_store& store);
     ~server();
 
     // Binds every shard's acceptor and starts accepting. With port 0 the first shard

@@ -77,3 +77,25 @@ TEST(gate, close_completes_after_the_last_holder) {
 
 } // namespace
 } // namespace chronik::runtime
+
+#include "runtime/io_worker.h"
+
+namespace chronik::runtime {
+namespace {
+
+awaitable<std::pair<int, bool>> use_worker(io_worker& w) {
+    unsigned before = this_shard_id();
+    int v = co_await w.run([] { return this_shard_id() == ~0u ? 41 : -1; }); // runs off-shard
+    co_return std::pair{v + 1, this_shard_id() == before};
+}
+
+TEST(io_worker, runs_off_shard_and_resumes_on_the_caller) {
+    io_worker w;
+    shard_group g(1);
+    auto [v, same] = run_on(g, use_worker(w));
+    EXPECT_EQ(v, 42);
+    EXPECT_TRUE(same);
+}
+
+} // namespace
+} // namespace chronik::runtime

@@ -3,6 +3,8 @@
 // dispatch and ApiVersions both read this list, so what the broker advertises
 // cannot drift from what it serves.
 #include "kafka/server/handlers/api_versions.h"
+#include "kafka/server/handlers/create_topics.h"
+#include "kafka/server/handlers/metadata.h"
 
 #include <tuple>
 
@@ -13,6 +15,6 @@ struct handler_list {
     static_assert((kafka_handler<H> && ...), "every entry must satisfy kafka_handler");
 };
 
-using all_handlers = handler_list<api_versions_handler>;
+using all_handlers = handler_list<api_versions_handler, metadata_handler, create_topics_handler>;
 
 } // namespace chronik::kafka

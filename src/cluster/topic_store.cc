@@ -1,0 +1,139 @@
+#include "cluster/topic_store.h"
+
+#include "base/logger.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+namespace chronik::cluster {
+
+namespace {
+
+logger log{"cluster"};
+
+constexpr const char* file_name = "topics";
+
+// Writes `text` to dir/name durably: tmp file, fdatasync, rename, fsync of the dir.
+// Runs on the I/O worker. Returns 0 or an errno.
+int write_durably(const std::string& dir, const std::string& text) {
+    std::string tmp = dir + "/" + file_name + ".tmp";
+    std::string final_path = dir + "/" + file_name;
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        return errno;
+    }
+    size_t off = 0;
+    while (off < text.size()) {
+        ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            int e = errno;
+            ::close(fd);
+            return e;
+        }
+        off += size_t(n);
+    }
+    if (::fdatasync(fd) != 0) {
+        int e = errno;
+        ::close(fd);
+        return e;
+    }
+    ::close(fd);
+    if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
+        return errno;
+    }
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        return errno;
+    }
+    int rc = ::fsync(dfd) == 0 ? 0 : errno;
+    ::close(dfd);
+    return rc;
+}
+
+} // namespace
+
+topic_store::topic_store(std::string dir, runtime::io_worker& io, runtime::shard_group& shards, publish_fn publish)
+  : _dir(std::move(dir)), _io(io), _shards(shards), _publish(std::move(publish)) {}
+
+result<void> topic_store::load_blocking(std::string& error) {
+    std::error_code ec;
+    std::filesystem::create_directories(_dir, ec);
+    if (ec) {
+        error = "cannot create " + _dir + ": " + ec.message();
+        return ec;
+    }
+    std::ifstream in(_dir + "/" + file_name);
+    if (in) {
+        std::stringstream ss;
+        ss << in.rdbuf();
+        auto t = topic_table::parse(ss.str());
+        if (!t) {
+            error = "the topic table in " + _dir + "/" + file_name + " is damaged";
+            return std::make_error_code(std::errc::illegal_byte_sequence);
+        }
+        _table = std::make_shared<topic_table>(std::move(*t));
+    }
+    for (unsigned s = 0; s < _shards.size(); ++s) {
+        _publish(s, _table);
+    }
+    return outcome::success();
+}
+
+awaitable<bool> topic_store::persist_and_publish() {
+    auto snapshot = _table;
+    int err = 0;
+    // Named, not a temporary inside the co_await: GCC 12 mishandles non-trivial
+    // temporaries in a co_await full-expression (a double destruction under ASan).
+    auto write = [dir = _dir, text = snapshot->serialize()] { return write_durably(dir, text); };
+    try {
+        err = co_await _io.run(std::move(write));
+    } catch (const runtime::io_worker::queue_full&) {
+        err = EAGAIN;
+    }
+    if (err != 0) {
+        log.error("cannot store the topic table in {}: {}", _dir, std::strerror(err));
+        co_return false;
+    }
+    for (unsigned s = 0; s < _shards.size(); ++s) {
+        auto install = [this, s, snapshot] { _publish(s, snapshot); };
+        co_await _shards.invoke_on(s, std::move(install));
+    }
+    co_return true;
+}
+
+awaitable<protocol::error_code> topic_store::create(topic_info t, bool validate_only) {
+    if (_table->find(t.name) != nullptr) {
+        co_return protocol::error_code::topic_already_exists;
+    }
+    if (validate_only) {
+        co_return protocol::error_code::none;
+    }
+    std::string name = t.name;
+    _table = _table->with(std::move(t));
+    if (!co_await persist_and_publish()) {
+        _table = _table->without(name);
+        co_return protocol::error_code::kafka_storage_error;
+    }
+    co_return protocol::error_code::none;
+}
+
+awaitable<protocol::error_code> topic_store::remove(std::string name) {
+    if (_table->find(name) == nullptr) {
+        co_return protocol::error_code::unknown_topic_or_partition;
+    }
+    _table = _table->without(name);
+    if (!co_await persist_and_publish()) {
+        co_return protocol::error_code::kafka_storage_error;
+    }
+    co_return protocol::error_code::none;
+}
+
+} // namespace chronik::cluster

@@ -1,0 +1,44 @@
+#pragma once
+// The authoritative topic table, owned by shard 0. A change is applied to the
+// in-memory table in one synchronous step (so two creates of one name cannot both
+// succeed), written to disk through the I/O worker (tmp file, fdatasync, rename,
+// directory fsync), and then published to every shard as a new snapshot.
+#include "base/result.h"
+#include "cluster/topic_table.h"
+#include "kafka/protocol/error_code.h"
+#include "runtime/asio.h"
+#include "runtime/io_worker.h"
+#include "runtime/shard.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace chronik::cluster {
+
+class topic_store {
+public:
+    // publish(shard, snapshot) installs a snapshot on that shard; it runs there.
+    using publish_fn = std::function<void(unsigned shard, std::shared_ptr<const topic_table>)>;
+
+    topic_store(std::string dir, runtime::io_worker& io, runtime::shard_group& shards, publish_fn publish);
+
+    // Reads the stored table; blocking, for start-up before any shard serves.
+    result<void> load_blocking(std::string& error);
+    const std::shared_ptr<const topic_table>& current() const { return _table; }
+
+    // Creates a topic (validate_only: checks only). Runs on shard 0.
+    awaitable<protocol::error_code> create(topic_info t, bool validate_only);
+    awaitable<protocol::error_code> remove(std::string name);
+
+private:
+    awaitable<bool> persist_and_publish();
+
+    std::string _dir;
+    runtime::io_worker& _io;
+    runtime::shard_group& _shards;
+    publish_fn _publish;
+    std::shared_ptr<const topic_table> _table = std::make_shared<topic_table>();
+};
+
+} // namespace chronik::cluster

@@ -1,0 +1,178 @@
+#include "cluster/topic_table.h"
+
+#include <fmt/format.h>
+
+#include <random>
+#include <sstream>
+
+namespace chronik::cluster {
+
+topic_table::topic_table(std::map<std::string, topic_info> topics) {
+    for (auto& [k, v] : topics) {
+        _topics.emplace(k, std::move(v));
+    }
+}
+
+const topic_info* topic_table::find(std::string_view name) const {
+    auto it = _topics.find(name);
+    return it == _topics.end() ? nullptr : &it->second;
+}
+
+const topic_info* topic_table::find(const protocol::uuid& id) const {
+    for (const auto& [_, t] : _topics) {
+        if (t.id == id) {
+            return &t;
+        }
+    }
+    return nullptr;
+}
+
+std::shared_ptr<const topic_table> topic_table::with(topic_info t) const {
+    auto next = std::make_shared<topic_table>(*this);
+    next->_topics.insert_or_assign(t.name, std::move(t));
+    next->_version = _version + 1;
+    return next;
+}
+
+std::shared_ptr<const topic_table> topic_table::without(std::string_view name) const {
+    auto next = std::make_shared<topic_table>(*this);
+    if (auto it = next->_topics.find(name); it != next->_topics.end()) {
+        next->_topics.erase(it);
+    }
+    next->_version = _version + 1;
+    return next;
+}
+
+namespace {
+
+std::string hex(const protocol::uuid& u) {
+    std::string s;
+    for (uint8_t b : u.bytes) {
+        s += fmt::format("{:02x}", b);
+    }
+    return s;
+}
+
+std::optional<protocol::uuid> unhex(std::string_view s) {
+    if (s.size() != 32) {
+        return std::nullopt;
+    }
+    protocol::uuid u;
+    for (size_t i = 0; i < 16; ++i) {
+        unsigned v = 0;
+        for (char c : s.substr(i * 2, 2)) {
+            v <<= 4;
+            if (c >= '0' && c <= '9') {
+                v |= unsigned(c - '0');
+            } else if (c >= 'a' && c <= 'f') {
+                v |= unsigned(c - 'a' + 10);
+            } else {
+                return std::nullopt;
+            }
+        }
+        u.bytes[i] = uint8_t(v);
+    }
+    return u;
+}
+
+// Config keys and values are Kafka names and values; neither contains a tab or newline
+// once validated, and topic names cannot contain spaces.
+bool plain(std::string_view s) { return s.find_first_of("\t\n") == std::string_view::npos; }
+
+} // namespace
+
+std::string topic_table::serialize() const {
+    // topic <name> <id-hex> <partitions> then "config <key>\t<value>" lines.
+    std::string out = "chronik-topics 1\n";
+    for (const auto& [name, t] : _topics) {
+        out += fmt::format("topic {} {} {}\n", name, hex(t.id), t.partitions);
+        for (const auto& [k, v] : t.configs) {
+            if (plain(k) && plain(v)) {
+                out += fmt::format("config {}\t{}\n", k, v);
+            }
+        }
+    }
+    out += "end\n";
+    return out;
+}
+
+std::optional<topic_table> topic_table::parse(std::string_view text) {
+    std::istringstream in{std::string(text)};
+    std::string line;
+    if (!std::getline(in, line) || line != "chronik-topics 1") {
+        return std::nullopt;
+    }
+    std::map<std::string, topic_info> topics;
+    topic_info* current = nullptr;
+    bool ended = false;
+    while (std::getline(in, line)) {
+        if (line == "end") {
+            ended = true;
+            break;
+        }
+        if (line.rfind("topic ", 0) == 0) {
+            std::istringstream ls(line.substr(6));
+            std::string name, id;
+            int32_t partitions = 0;
+            if (!(ls >> name >> id >> partitions) || partitions <= 0 || invalid_topic_name(name)) {
+                return std::nullopt;
+            }
+            auto uid = unhex(id);
+            if (!uid) {
+                return std::nullopt;
+            }
+            current = &topics[name];
+            *current = topic_info{name, *uid, partitions, {}};
+        } else if (line.rfind("config ", 0) == 0 && current != nullptr) {
+            auto tab = line.find('\t');
+            if (tab == std::string::npos) {
+                return std::nullopt;
+            }
+            current->configs[line.substr(7, tab - 7)] = line.substr(tab + 1);
+        } else {
+            return std::nullopt;
+        }
+    }
+    if (!ended) {
+        return std::nullopt; // a torn write; the previous file is still in place
+    }
+    return topic_table(std::move(topics));
+}
+
+std::optional<std::string> invalid_topic_name(std::string_view name) {
+    if (name.empty()) {
+        return "the empty string is not a valid topic name";
+    }
+    if (name == "." || name == "..") {
+        return fmt::format("'{}' is not a valid topic name", name);
+    }
+    if (name.size() > 249) {
+        return fmt::format("topic name is {} characters; at most 249 are allowed", name.size());
+    }
+    for (char c : name) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                  c == '_' || c == '-';
+        if (!ok) {
+            return fmt::format("topic name '{}' contains a character other than ASCII alphanumerics, '.', '_' "
+                               "and '-'",
+                               name);
+        }
+    }
+    return std::nullopt;
+}
+
+protocol::uuid random_topic_id() {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    protocol::uuid u;
+    do {
+        for (size_t i = 0; i < 16; i += 8) {
+            uint64_t r = rng();
+            for (size_t j = 0; j < 8; ++j) {
+                u.bytes[i + j] = uint8_t(r >> (8 * j));
+            }
+        }
+    } while (u.is_zero());
+    return u;
+}
+
+} // namespace chronik::cluster

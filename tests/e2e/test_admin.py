@@ -1,0 +1,104 @@
+"""Topic administration and metadata with unmodified clients against the real broker."""
+import subprocess
+import shutil
+import unittest
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from harness import Broker
+
+
+def create(admin, *topics, validate_only=False):
+    """Returns {name: None or KafkaError code}."""
+    out = {}
+    for name, f in admin.create_topics(list(topics), operation_timeout=10, validate_only=validate_only).items():
+        try:
+            f.result(timeout=15)
+            out[name] = None
+        except KafkaException as e:
+            out[name] = e.args[0].code()
+    return out
+
+
+class AdminTest(unittest.TestCase):
+    def test_create_topics_with_kafka_error_codes_and_metadata(self):
+        from confluent_kafka import KafkaError
+        with Broker("--set", "num.partitions=2") as b:
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            res = create(admin,
+                         NewTopic("orders", num_partitions=3, replication_factor=1, config={"retention.ms": "1000"}),
+                         NewTopic("bad name", num_partitions=1, replication_factor=1),
+                         NewTopic("too-many-replicas", num_partitions=1, replication_factor=3),
+                         NewTopic("bad-config", num_partitions=1, replication_factor=1, config={"nope": "1"}),
+                         NewTopic("bad-value", num_partitions=1, replication_factor=1,
+                                  config={"cleanup.policy": "sometimes"}),
+                         NewTopic("zero", num_partitions=0, replication_factor=1),
+                         NewTopic("x" * 250, num_partitions=1, replication_factor=1))
+            self.assertIsNone(res["orders"])
+            self.assertEqual(res["bad name"], KafkaError.TOPIC_EXCEPTION)
+            self.assertEqual(res["too-many-replicas"], KafkaError.INVALID_REPLICATION_FACTOR)
+            self.assertEqual(res["bad-config"], KafkaError.INVALID_CONFIG)
+            self.assertEqual(res["bad-value"], KafkaError.INVALID_CONFIG)
+            self.assertEqual(res["zero"], KafkaError.INVALID_PARTITIONS)
+            self.assertEqual(res["x" * 250], KafkaError.TOPIC_EXCEPTION)
+            self.assertEqual(create(admin, NewTopic("orders", 3, 1))["orders"], KafkaError.TOPIC_ALREADY_EXISTS)
+            # validate_only checks without creating.
+            self.assertIsNone(create(admin, NewTopic("dry-run", 1, 1), validate_only=True)["dry-run"])
+            md = admin.list_topics(timeout=10)
+            self.assertEqual(sorted(md.topics), ["orders"])
+            self.assertEqual(len(md.topics["orders"].partitions), 3)
+            p0 = md.topics["orders"].partitions[0]
+            self.assertEqual((p0.leader, p0.replicas, p0.isrs), (0, [0], [0]))
+            self.assertEqual(md.brokers[0].port, b.port)
+            # Default partition count comes from num.partitions.
+            self.assertIsNone(create(admin, NewTopic("defaulted", num_partitions=-1, replication_factor=-1))["defaulted"])
+            self.assertEqual(len(admin.list_topics(timeout=10).topics["defaulted"].partitions), 2)
+
+    def test_topics_survive_a_restart_and_auto_create_follows_the_setting(self):
+        b = Broker()
+        try:
+            b.start()
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            self.assertIsNone(create(admin, NewTopic("kept", num_partitions=4, replication_factor=1))["kept"])
+            self.assertEqual(b.stop(), 0)
+            b.args += ["--set", "auto.create.topics.enable=false"]
+            b.start()
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            md = admin.list_topics(timeout=10)
+            self.assertEqual(len(md.topics["kept"].partitions), 4)
+            # With auto-creation off, asking for an unknown topic does not create it.
+            md = admin.list_topics(topic="unknown-topic", timeout=10)
+            self.assertIsNotNone(md.topics["unknown-topic"].error)
+            self.assertNotIn("unknown-topic", admin.list_topics(timeout=10).topics)
+        finally:
+            if b.proc is not None:
+                b.stop()
+            b.cleanup()
+
+    def test_kafka_python_admin_and_metadata(self):
+        from kafka import KafkaConsumer
+        from kafka.admin import KafkaAdminClient, NewTopic as KNewTopic
+        from kafka.errors import TopicAlreadyExistsError
+        with Broker() as b:
+            admin = KafkaAdminClient(bootstrap_servers=b.bootstrap)
+            admin.create_topics([KNewTopic("kp-topic", 5, 1)])
+            with self.assertRaises(TopicAlreadyExistsError):
+                admin.create_topics([KNewTopic("kp-topic", 5, 1)])
+            admin.close()
+            c = KafkaConsumer(bootstrap_servers=b.bootstrap)
+            self.assertIn("kp-topic", c.topics())
+            self.assertEqual(c.partitions_for_topic("kp-topic"), {0, 1, 2, 3, 4})
+            c.close()
+
+    @unittest.skipUnless(shutil.which("kcat"), "kcat not installed")
+    def test_kcat_metadata_auto_creates(self):
+        with Broker() as b:
+            out = subprocess.run(["kcat", "-b", b.bootstrap, "-L", "-t", "made-by-kcat"], capture_output=True,
+                                 timeout=30, check=True).stdout.decode()
+            self.assertIn('topic "made-by-kcat" with 1 partitions', out)
+            self.assertIn("leader 0, replicas: 0, isrs: 0", out)
+
+
+if __name__ == "__main__":
+    unittest.main()
