@@ -6,7 +6,7 @@ DATA_DIR ?= ./data
 LISTEN ?= 127.0.0.1:9092
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build run test unit fuzz-build clean format
+.PHONY: all deps configure build run test fuzz-build clean format format-check
 
 all: build
 
@@ -31,11 +31,17 @@ fuzz-build: deps
 	cmake --build $(FUZZ_DIR) -j $(JOBS)
 
 # Every suite: unit, sim, e2e, chaos and the bounded fuzz runs. Exit 0 only if all pass.
-test: build fuzz-build
+test: format-check build fuzz-build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
 clean:
 	rm -rf $(BUILD_DIR) $(FUZZ_DIR)
 
+CXX_SOURCES = git ls-files 'src/*.h' 'src/*.cc' 'tools/*.h' 'tools/*.cc' 'tests/*.h' 'tests/*.cc'
+
 format:
-	find src tools tests -name '*.h' -o -name '*.cc' | xargs clang-format-14 -i
+	$(CXX_SOURCES) | xargs clang-format-14 -i
+
+# The code follows .clang-format; CI fails on any difference.
+format-check: deps
+	@$(CXX_SOURCES) | xargs clang-format-14 --dry-run --Werror

@@ -12,8 +12,6 @@
 #include "runtime/shard.h"
 #include "runtime/stall_detector.h"
 
-#include <fmt/core.h>
-
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -21,11 +19,13 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/core.h>
+
 extern char** environ;
 
 namespace {
 
-chronik::logger log{"main"};
+chronik::logger log{ "main" };
 
 void usage() {
     fmt::print(stderr,
@@ -77,10 +77,11 @@ int start(const std::vector<std::string>& args) {
     chronik::runtime::shard_group shards(smp, &stalls);
     chronik::runtime::io_worker io;
     chronik::kafka::server* srv_ptr = nullptr;
-    chronik::cluster::topic_store topics(cfg.data_dir + "/cluster", io, shards,
-                                         [&srv_ptr](unsigned shard, std::shared_ptr<const chronik::cluster::topic_table> t) {
-                                             srv_ptr->broker_on(shard).set_topics(std::move(t));
-                                         });
+    chronik::cluster::topic_store topics(
+      cfg.data_dir + "/cluster", io, shards,
+      [&srv_ptr](unsigned shard, std::shared_ptr<const chronik::cluster::topic_table> t) {
+          srv_ptr->broker_on(shard).set_topics(std::move(t));
+      });
     chronik::kafka::server srv(cfg, shards, topics);
     srv_ptr = &srv;
     if (!topics.load_blocking(error)) {
@@ -96,8 +97,8 @@ int start(const std::vector<std::string>& args) {
     }
     auto host = cfg.listen.substr(0, cfg.listen.rfind(':'));
     // Tests read this line to learn the port when started with port 0.
-    fmt::print("chronik-server listening on {}:{} (node {}, {} shards, data {})\n", host, port.value(), cfg.node_id,
-               smp, cfg.data_dir);
+    fmt::print("chronik-server listening on {}:{} (node {}, {} shards, data {})\n", host, port.value(),
+               cfg.node_id, smp, cfg.data_dir);
     std::fflush(stdout);
 
     int sig = 0;

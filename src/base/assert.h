@@ -8,9 +8,9 @@ namespace chronik::detail {
                                 const char* function) noexcept;
 } // namespace chronik::detail
 
-#define CHRONIK_ASSERT(cond, ...)                                                                        \
-    do {                                                                                                 \
-        if (!(cond)) [[unlikely]] {                                                                      \
-            ::chronik::detail::assert_failed(#cond, "" __VA_ARGS__, __FILE__, __LINE__, __func__);       \
-        }                                                                                                \
+#define CHRONIK_ASSERT(cond, ...)                                                                            \
+    do {                                                                                                     \
+        if (!(cond)) [[unlikely]] {                                                                          \
+            ::chronik::detail::assert_failed(#cond, "" __VA_ARGS__, __FILE__, __LINE__, __func__);           \
+        }                                                                                                    \
     } while (0)

@@ -1,10 +1,10 @@
 #include "base/backtrace.h"
 
-#include <cxxabi.h>
-#include <execinfo.h>
-
 #include <cstdlib>
 #include <memory>
+
+#include <cxxabi.h>
+#include <execinfo.h>
 
 namespace chronik {
 

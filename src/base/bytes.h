@@ -35,12 +35,14 @@ public:
     bool empty() const noexcept { return _data.empty(); }
     std::span<const uint8_t> span() const noexcept { return _data; }
     std::string_view as_string_view() const noexcept {
-        return {reinterpret_cast<const char*>(_data.data()), _data.size()};
+        return { reinterpret_cast<const char*>(_data.data()), _data.size() };
     }
     const uint8_t& operator[](size_t i) const noexcept { return _data[i]; }
 
     // A sub-range sharing the same owner. Caller guarantees bounds.
-    byte_slice sub(size_t pos, size_t len) const noexcept { return byte_slice(_owner, _data.subspan(pos, len)); }
+    byte_slice sub(size_t pos, size_t len) const noexcept {
+        return byte_slice(_owner, _data.subspan(pos, len));
+    }
     const std::shared_ptr<const void>& owner() const noexcept { return _owner; }
 
     friend bool operator==(const byte_slice& a, const byte_slice& b) noexcept {

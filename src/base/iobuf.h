@@ -29,7 +29,7 @@ public:
             append(s.data(), s.size());
             return;
         }
-        _frags.push_back(fragment{{}, s});
+        _frags.push_back(fragment{ {}, s });
         _size += s.size();
     }
     void append_byte(uint8_t b) {
@@ -44,7 +44,7 @@ public:
     };
     placeholder reserve(size_t n) {
         auto& t = tail();
-        placeholder ph{_frags.size() - 1, t.size()};
+        placeholder ph{ _frags.size() - 1, t.size() };
         t.resize(t.size() + n);
         _size += n;
         return ph;

@@ -1,10 +1,10 @@
 #pragma once
 // One logger per module (`static chronik::logger log{"storage"};`). Hot paths log
 // at trace, and an idle broker logs nothing. Lines go to stderr, one write each.
-#include <fmt/core.h>
-
 #include <atomic>
 #include <string_view>
+
+#include <fmt/core.h>
 
 namespace chronik {
 
@@ -20,15 +20,25 @@ public:
     explicit constexpr logger(std::string_view name) : _name(name) {}
 
     template<class... A>
-    void trace(fmt::format_string<A...> f, A&&... a) const { log(log_level::trace, f, std::forward<A>(a)...); }
+    void trace(fmt::format_string<A...> f, A&&... a) const {
+        log(log_level::trace, f, std::forward<A>(a)...);
+    }
     template<class... A>
-    void debug(fmt::format_string<A...> f, A&&... a) const { log(log_level::debug, f, std::forward<A>(a)...); }
+    void debug(fmt::format_string<A...> f, A&&... a) const {
+        log(log_level::debug, f, std::forward<A>(a)...);
+    }
     template<class... A>
-    void info(fmt::format_string<A...> f, A&&... a) const { log(log_level::info, f, std::forward<A>(a)...); }
+    void info(fmt::format_string<A...> f, A&&... a) const {
+        log(log_level::info, f, std::forward<A>(a)...);
+    }
     template<class... A>
-    void warn(fmt::format_string<A...> f, A&&... a) const { log(log_level::warn, f, std::forward<A>(a)...); }
+    void warn(fmt::format_string<A...> f, A&&... a) const {
+        log(log_level::warn, f, std::forward<A>(a)...);
+    }
     template<class... A>
-    void error(fmt::format_string<A...> f, A&&... a) const { log(log_level::error, f, std::forward<A>(a)...); }
+    void error(fmt::format_string<A...> f, A&&... a) const {
+        log(log_level::error, f, std::forward<A>(a)...);
+    }
 
     bool enabled(log_level l) const noexcept { return l >= get_log_level(); }
 

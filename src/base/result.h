@@ -3,7 +3,6 @@
 // returns result<T>; exceptions are for programming errors and start-up only.
 #include <boost/outcome/std_result.hpp>
 #include <boost/outcome/try.hpp>
-
 #include <system_error>
 
 namespace chronik {

@@ -18,10 +18,16 @@ public:
     constexpr T operator()() const noexcept { return _v; }
     constexpr T value() const noexcept { return _v; }
     constexpr auto operator<=>(const strong_type&) const = default;
-    constexpr strong_type& operator++() noexcept { ++_v; return *this; }
+    constexpr strong_type& operator++() noexcept {
+        ++_v;
+        return *this;
+    }
     constexpr strong_type operator+(T d) const noexcept { return strong_type(_v + d); }
     constexpr strong_type operator-(T d) const noexcept { return strong_type(_v - d); }
-    constexpr strong_type& operator+=(T d) noexcept { _v += d; return *this; }
+    constexpr strong_type& operator+=(T d) noexcept {
+        _v += d;
+        return *this;
+    }
     static constexpr strong_type min() { return strong_type(std::numeric_limits<T>::min()); }
     static constexpr strong_type max() { return strong_type(std::numeric_limits<T>::max()); }
     friend std::ostream& operator<<(std::ostream& o, const strong_type& s) { return o << s._v; }

@@ -30,7 +30,7 @@ inline std::optional<decoded32> decode_unsigned32(std::span<const uint8_t> in) n
         }
         v |= uint32_t(b & 0x7f) << (7 * i);
         if ((b & 0x80) == 0) {
-            return decoded32{v, i + 1};
+            return decoded32{ v, i + 1 };
         }
     }
     return std::nullopt;
@@ -45,16 +45,24 @@ inline std::optional<decoded64> decode_unsigned64(std::span<const uint8_t> in) n
         }
         v |= uint64_t(b & 0x7f) << (7 * i);
         if ((b & 0x80) == 0) {
-            return decoded64{v, i + 1};
+            return decoded64{ v, i + 1 };
         }
     }
     return std::nullopt;
 }
 
-constexpr uint32_t zigzag32(int32_t v) noexcept { return (uint32_t(v) << 1) ^ uint32_t(v >> 31); }
-constexpr uint64_t zigzag64(int64_t v) noexcept { return (uint64_t(v) << 1) ^ uint64_t(v >> 63); }
-constexpr int32_t unzigzag32(uint32_t v) noexcept { return int32_t(v >> 1) ^ -int32_t(v & 1); }
-constexpr int64_t unzigzag64(uint64_t v) noexcept { return int64_t(v >> 1) ^ -int64_t(v & 1); }
+constexpr uint32_t zigzag32(int32_t v) noexcept {
+    return (uint32_t(v) << 1) ^ uint32_t(v >> 31);
+}
+constexpr uint64_t zigzag64(int64_t v) noexcept {
+    return (uint64_t(v) << 1) ^ uint64_t(v >> 63);
+}
+constexpr int32_t unzigzag32(uint32_t v) noexcept {
+    return int32_t(v >> 1) ^ -int32_t(v & 1);
+}
+constexpr int64_t unzigzag64(uint64_t v) noexcept {
+    return int64_t(v >> 1) ^ -int64_t(v & 1);
+}
 
 // Writes v to out (which must have room for max_len64 bytes); returns bytes written.
 inline size_t encode_unsigned(uint64_t v, uint8_t* out) noexcept {
@@ -76,8 +84,14 @@ constexpr size_t size_unsigned(uint64_t v) noexcept {
     return n;
 }
 
-inline size_t encode_signed32(int32_t v, uint8_t* out) noexcept { return encode_unsigned(zigzag32(v), out); }
-inline size_t encode_signed64(int64_t v, uint8_t* out) noexcept { return encode_unsigned(zigzag64(v), out); }
-constexpr size_t size_signed64(int64_t v) noexcept { return size_unsigned(zigzag64(v)); }
+inline size_t encode_signed32(int32_t v, uint8_t* out) noexcept {
+    return encode_unsigned(zigzag32(v), out);
+}
+inline size_t encode_signed64(int64_t v, uint8_t* out) noexcept {
+    return encode_unsigned(zigzag64(v), out);
+}
+constexpr size_t size_signed64(int64_t v) noexcept {
+    return size_unsigned(zigzag64(v));
+}
 
 } // namespace chronik::varint

@@ -1,11 +1,11 @@
 #include "cluster/config_catalog.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdlib>
+
+#include <fmt/format.h>
 
 namespace chronik::cluster {
 
@@ -70,7 +70,9 @@ std::optional<std::string> ratio(std::string_view v) {
     return std::nullopt;
 }
 
-std::optional<std::string> any_string(std::string_view) { return std::nullopt; }
+std::optional<std::string> any_string(std::string_view) {
+    return std::nullopt;
+}
 
 template<size_t N>
 std::optional<std::string> one_of(std::string_view v, const std::array<std::string_view, N>& allowed) {
@@ -109,13 +111,13 @@ std::optional<std::string> cleanup_policy(std::string_view v) {
 }
 
 std::optional<std::string> compression_type(std::string_view v) {
-    static constexpr std::array<std::string_view, 6> allowed{"uncompressed", "zstd", "lz4", "snappy", "gzip",
-                                                             "producer"};
+    static constexpr std::array<std::string_view, 6> allowed{ "uncompressed", "zstd", "lz4",
+                                                              "snappy",       "gzip", "producer" };
     return one_of(v, allowed);
 }
 
 std::optional<std::string> timestamp_type(std::string_view v) {
-    static constexpr std::array<std::string_view, 2> allowed{"CreateTime", "LogAppendTime"};
+    static constexpr std::array<std::string_view, 2> allowed{ "CreateTime", "LogAppendTime" };
     return one_of(v, allowed);
 }
 
@@ -124,98 +126,115 @@ constexpr std::string_view long_max = "9223372036854775807";
 // Kafka's topic-level configs (TopicConfig / LogConfig), with the broker settings
 // that supply their defaults.
 const config_def topic_defs[] = {
-  {"cleanup.policy", config_type::list, "delete", "log.cleanup.policy", cleanup_policy},
-  {"compression.type", config_type::string, "producer", "compression.type", compression_type},
-  {"delete.retention.ms", config_type::int64, "86400000", "log.cleaner.delete.retention.ms", long_in_range<0>},
-  {"file.delete.delay.ms", config_type::int64, "60000", "log.segment.delete.delay.ms", long_in_range<0>},
-  {"flush.messages", config_type::int64, long_max, "log.flush.interval.messages", long_in_range<1>},
-  {"flush.ms", config_type::int64, long_max, "log.flush.interval.ms", long_in_range<0>},
-  {"follower.replication.throttled.replicas", config_type::list, "", "", any_string},
-  {"index.interval.bytes", config_type::int32, "4096", "log.index.interval.bytes", int_in_range<0>},
-  {"leader.replication.throttled.replicas", config_type::list, "", "", any_string},
-  {"local.retention.bytes", config_type::int64, "-2", "log.local.retention.bytes", long_in_range<-2>},
-  {"local.retention.ms", config_type::int64, "-2", "log.local.retention.ms", long_in_range<-2>},
-  {"max.compaction.lag.ms", config_type::int64, long_max, "log.cleaner.max.compaction.lag.ms", long_in_range<1>},
-  {"max.message.bytes", config_type::int32, "1048588", "message.max.bytes", int_in_range<0>},
-  {"message.downconversion.enable", config_type::boolean, "true", "log.message.downconversion.enable", boolean},
-  {"message.timestamp.after.max.ms", config_type::int64, long_max, "log.message.timestamp.after.max.ms",
-   long_in_range<0>},
-  {"message.timestamp.before.max.ms", config_type::int64, long_max, "log.message.timestamp.before.max.ms",
-   long_in_range<0>},
-  {"message.timestamp.difference.max.ms", config_type::int64, long_max,
-   "log.message.timestamp.difference.max.ms", long_in_range<0>},
-  {"message.timestamp.type", config_type::string, "CreateTime", "log.message.timestamp.type", timestamp_type},
-  {"min.cleanable.dirty.ratio", config_type::float64, "0.5", "log.cleaner.min.cleanable.ratio", ratio},
-  {"min.compaction.lag.ms", config_type::int64, "0", "log.cleaner.min.compaction.lag.ms", long_in_range<0>},
-  {"min.insync.replicas", config_type::int32, "1", "min.insync.replicas", int_in_range<1>},
-  {"preallocate", config_type::boolean, "false", "log.preallocate", boolean},
-  {"remote.storage.enable", config_type::boolean, "false", "", boolean},
-  {"retention.bytes", config_type::int64, "-1", "log.retention.bytes", long_in_range<INT64_MIN>},
-  {"retention.ms", config_type::int64, "604800000", "log.retention.ms", long_in_range<-1>},
-  // Kafka's lower bound is the size of the smallest legacy record (14 bytes).
-  {"segment.bytes", config_type::int32, "1073741824", "log.segment.bytes", int_in_range<14>},
-  {"segment.index.bytes", config_type::int32, "10485760", "log.index.size.max.bytes", int_in_range<4>},
-  {"segment.jitter.ms", config_type::int64, "0", "log.roll.jitter.ms", long_in_range<0>},
-  {"segment.ms", config_type::int64, "604800000", "log.roll.ms", long_in_range<1>},
-  {"unclean.leader.election.enable", config_type::boolean, "false", "unclean.leader.election.enable", boolean},
+    { "cleanup.policy", config_type::list, "delete", "log.cleanup.policy", cleanup_policy },
+    { "compression.type", config_type::string, "producer", "compression.type", compression_type },
+    { "delete.retention.ms", config_type::int64, "86400000", "log.cleaner.delete.retention.ms",
+      long_in_range<0> },
+    { "file.delete.delay.ms", config_type::int64, "60000", "log.segment.delete.delay.ms", long_in_range<0> },
+    { "flush.messages", config_type::int64, long_max, "log.flush.interval.messages", long_in_range<1> },
+    { "flush.ms", config_type::int64, long_max, "log.flush.interval.ms", long_in_range<0> },
+    { "follower.replication.throttled.replicas", config_type::list, "", "", any_string },
+    { "index.interval.bytes", config_type::int32, "4096", "log.index.interval.bytes", int_in_range<0> },
+    { "leader.replication.throttled.replicas", config_type::list, "", "", any_string },
+    { "local.retention.bytes", config_type::int64, "-2", "log.local.retention.bytes", long_in_range<-2> },
+    { "local.retention.ms", config_type::int64, "-2", "log.local.retention.ms", long_in_range<-2> },
+    { "max.compaction.lag.ms", config_type::int64, long_max, "log.cleaner.max.compaction.lag.ms",
+      long_in_range<1> },
+    { "max.message.bytes", config_type::int32, "1048588", "message.max.bytes", int_in_range<0> },
+    { "message.downconversion.enable", config_type::boolean, "true", "log.message.downconversion.enable",
+      boolean },
+    { "message.timestamp.after.max.ms", config_type::int64, long_max, "log.message.timestamp.after.max.ms",
+      long_in_range<0> },
+    { "message.timestamp.before.max.ms", config_type::int64, long_max, "log.message.timestamp.before.max.ms",
+      long_in_range<0> },
+    { "message.timestamp.difference.max.ms", config_type::int64, long_max,
+      "log.message.timestamp.difference.max.ms", long_in_range<0> },
+    { "message.timestamp.type", config_type::string, "CreateTime", "log.message.timestamp.type",
+      timestamp_type },
+    { "min.cleanable.dirty.ratio", config_type::float64, "0.5", "log.cleaner.min.cleanable.ratio", ratio },
+    { "min.compaction.lag.ms", config_type::int64, "0", "log.cleaner.min.compaction.lag.ms",
+      long_in_range<0> },
+    { "min.insync.replicas", config_type::int32, "1", "min.insync.replicas", int_in_range<1> },
+    { "preallocate", config_type::boolean, "false", "log.preallocate", boolean },
+    { "remote.storage.enable", config_type::boolean, "false", "", boolean },
+    { "retention.bytes", config_type::int64, "-1", "log.retention.bytes", long_in_range<INT64_MIN> },
+    { "retention.ms", config_type::int64, "604800000", "log.retention.ms", long_in_range<-1> },
+    // Kafka's lower bound is the size of the smallest legacy record (14 bytes).
+    { "segment.bytes", config_type::int32, "1073741824", "log.segment.bytes", int_in_range<14> },
+    { "segment.index.bytes", config_type::int32, "10485760", "log.index.size.max.bytes", int_in_range<4> },
+    { "segment.jitter.ms", config_type::int64, "0", "log.roll.jitter.ms", long_in_range<0> },
+    { "segment.ms", config_type::int64, "604800000", "log.roll.ms", long_in_range<1> },
+    { "unclean.leader.election.enable", config_type::boolean, "false", "unclean.leader.election.enable",
+      boolean },
 };
 
 // Broker settings this broker honours (static: set at start-up with --set or [kafka]).
 const config_def broker_defs[] = {
-  {"auto.create.topics.enable", config_type::boolean, "true", "", boolean, true},
-  {"broker.id", config_type::int32, "0", "", int_in_range<0>, true},
-  {"compression.type", config_type::string, "producer", "", compression_type, true},
-  {"default.replication.factor", config_type::int32, "1", "", int_in_range<1, 32767>, true},
-  {"delete.topic.enable", config_type::boolean, "true", "", boolean, true},
-  {"group.initial.rebalance.delay.ms", config_type::int32, "3000", "", int_in_range<0>, true},
-  {"group.max.session.timeout.ms", config_type::int32, "1800000", "", int_in_range<0>, true},
-  {"group.min.session.timeout.ms", config_type::int32, "6000", "", int_in_range<0>, true},
-  {"log.cleaner.delete.retention.ms", config_type::int64, "86400000", "", long_in_range<0>, true},
-  {"log.cleaner.max.compaction.lag.ms", config_type::int64, long_max, "", long_in_range<1>, true},
-  {"log.cleaner.min.cleanable.ratio", config_type::float64, "0.5", "", ratio, true},
-  {"log.cleaner.min.compaction.lag.ms", config_type::int64, "0", "", long_in_range<0>, true},
-  {"log.cleanup.policy", config_type::list, "delete", "", cleanup_policy, true},
-  {"log.flush.interval.messages", config_type::int64, long_max, "", long_in_range<1>, true},
-  {"log.flush.interval.ms", config_type::int64, long_max, "", long_in_range<0>, true},
-  {"log.index.interval.bytes", config_type::int32, "4096", "", int_in_range<0>, true},
-  {"log.index.size.max.bytes", config_type::int32, "10485760", "", int_in_range<4>, true},
-  {"log.message.downconversion.enable", config_type::boolean, "true", "", boolean, true},
-  {"log.message.timestamp.after.max.ms", config_type::int64, long_max, "", long_in_range<0>, true},
-  {"log.message.timestamp.before.max.ms", config_type::int64, long_max, "", long_in_range<0>, true},
-  {"log.message.timestamp.difference.max.ms", config_type::int64, long_max, "", long_in_range<0>, true},
-  {"log.message.timestamp.type", config_type::string, "CreateTime", "", timestamp_type, true},
-  {"log.preallocate", config_type::boolean, "false", "", boolean, true},
-  {"log.retention.bytes", config_type::int64, "-1", "", long_in_range<INT64_MIN>, true},
-  {"log.retention.ms", config_type::int64, "604800000", "", long_in_range<-1>, true},
-  {"log.roll.jitter.ms", config_type::int64, "0", "", long_in_range<0>, true},
-  {"log.roll.ms", config_type::int64, "604800000", "", long_in_range<1>, true},
-  {"log.segment.bytes", config_type::int32, "1073741824", "", int_in_range<14>, true},
-  {"log.segment.delete.delay.ms", config_type::int64, "60000", "", long_in_range<0>, true},
-  {"message.max.bytes", config_type::int32, "1048588", "", int_in_range<0>, true},
-  {"min.insync.replicas", config_type::int32, "1", "", int_in_range<1>, true},
-  {"num.partitions", config_type::int32, "1", "", int_in_range<1>, true},
-  {"offsets.retention.minutes", config_type::int32, "10080", "", int_in_range<1>, true},
-  {"offsets.topic.num.partitions", config_type::int32, "50", "", int_in_range<1>, true},
-  {"offsets.topic.replication.factor", config_type::int16, "3", "", int_in_range<1, 32767>, true},
-  {"transaction.max.timeout.ms", config_type::int32, "900000", "", int_in_range<1>, true},
-  {"transactional.id.expiration.ms", config_type::int32, "604800000", "", int_in_range<1>, true},
-  {"unclean.leader.election.enable", config_type::boolean, "false", "", boolean, true},
+    { "auto.create.topics.enable", config_type::boolean, "true", "", boolean, true },
+    { "broker.id", config_type::int32, "0", "", int_in_range<0>, true },
+    { "compression.type", config_type::string, "producer", "", compression_type, true },
+    { "default.replication.factor", config_type::int32, "1", "", int_in_range<1, 32767>, true },
+    { "delete.topic.enable", config_type::boolean, "true", "", boolean, true },
+    { "group.initial.rebalance.delay.ms", config_type::int32, "3000", "", int_in_range<0>, true },
+    { "group.max.session.timeout.ms", config_type::int32, "1800000", "", int_in_range<0>, true },
+    { "group.min.session.timeout.ms", config_type::int32, "6000", "", int_in_range<0>, true },
+    { "log.cleaner.delete.retention.ms", config_type::int64, "86400000", "", long_in_range<0>, true },
+    { "log.cleaner.max.compaction.lag.ms", config_type::int64, long_max, "", long_in_range<1>, true },
+    { "log.cleaner.min.cleanable.ratio", config_type::float64, "0.5", "", ratio, true },
+    { "log.cleaner.min.compaction.lag.ms", config_type::int64, "0", "", long_in_range<0>, true },
+    { "log.cleanup.policy", config_type::list, "delete", "", cleanup_policy, true },
+    { "log.flush.interval.messages", config_type::int64, long_max, "", long_in_range<1>, true },
+    { "log.flush.interval.ms", config_type::int64, long_max, "", long_in_range<0>, true },
+    { "log.index.interval.bytes", config_type::int32, "4096", "", int_in_range<0>, true },
+    { "log.index.size.max.bytes", config_type::int32, "10485760", "", int_in_range<4>, true },
+    { "log.message.downconversion.enable", config_type::boolean, "true", "", boolean, true },
+    { "log.message.timestamp.after.max.ms", config_type::int64, long_max, "", long_in_range<0>, true },
+    { "log.message.timestamp.before.max.ms", config_type::int64, long_max, "", long_in_range<0>, true },
+    { "log.message.timestamp.difference.max.ms", config_type::int64, long_max, "", long_in_range<0>, true },
+    { "log.message.timestamp.type", config_type::string, "CreateTime", "", timestamp_type, true },
+    { "log.preallocate", config_type::boolean, "false", "", boolean, true },
+    { "log.retention.bytes", config_type::int64, "-1", "", long_in_range<INT64_MIN>, true },
+    { "log.retention.ms", config_type::int64, "604800000", "", long_in_range<-1>, true },
+    { "log.roll.jitter.ms", config_type::int64, "0", "", long_in_range<0>, true },
+    { "log.roll.ms", config_type::int64, "604800000", "", long_in_range<1>, true },
+    { "log.segment.bytes", config_type::int32, "1073741824", "", int_in_range<14>, true },
+    { "log.segment.delete.delay.ms", config_type::int64, "60000", "", long_in_range<0>, true },
+    { "message.max.bytes", config_type::int32, "1048588", "", int_in_range<0>, true },
+    { "min.insync.replicas", config_type::int32, "1", "", int_in_range<1>, true },
+    { "num.partitions", config_type::int32, "1", "", int_in_range<1>, true },
+    { "offsets.retention.minutes", config_type::int32, "10080", "", int_in_range<1>, true },
+    { "offsets.topic.num.partitions", config_type::int32, "50", "", int_in_range<1>, true },
+    { "offsets.topic.replication.factor", config_type::int16, "3", "", int_in_range<1, 32767>, true },
+    { "transaction.max.timeout.ms", config_type::int32, "900000", "", int_in_range<1>, true },
+    { "transactional.id.expiration.ms", config_type::int32, "604800000", "", int_in_range<1>, true },
+    { "unclean.leader.election.enable", config_type::boolean, "false", "", boolean, true },
 };
 
 template<size_t N>
 const config_def* find_in(const config_def (&defs)[N], std::string_view name) {
-    auto it = std::find_if(std::begin(defs), std::end(defs), [&](const config_def& d) { return d.name == name; });
+    auto it =
+      std::find_if(std::begin(defs), std::end(defs), [&](const config_def& d) { return d.name == name; });
     return it == std::end(defs) ? nullptr : &*it;
 }
 
-int64_t as_long(const std::string& v, int64_t fallback) { return parse_number<int64_t>(v).value_or(fallback); }
+int64_t as_long(const std::string& v, int64_t fallback) {
+    return parse_number<int64_t>(v).value_or(fallback);
+}
 
 } // namespace
 
-std::span<const config_def> topic_config_defs() { return topic_defs; }
-std::span<const config_def> broker_config_defs() { return broker_defs; }
-const config_def* find_topic_config(std::string_view name) { return find_in(topic_defs, name); }
-const config_def* find_broker_config(std::string_view name) { return find_in(broker_defs, name); }
+std::span<const config_def> topic_config_defs() {
+    return topic_defs;
+}
+std::span<const config_def> broker_config_defs() {
+    return broker_defs;
+}
+const config_def* find_topic_config(std::string_view name) {
+    return find_in(topic_defs, name);
+}
+const config_def* find_broker_config(std::string_view name) {
+    return find_in(broker_defs, name);
+}
 
 std::optional<std::string> validate_topic_configs(const std::map<std::string, std::string>& overrides) {
     for (const auto& [k, v] : overrides) {
@@ -233,19 +252,21 @@ std::optional<std::string> validate_topic_configs(const std::map<std::string, st
 effective_config resolve_topic_config(const config_def& def, const std::map<std::string, std::string>& topic,
                                       const std::map<std::string, std::string>& broker) {
     if (auto it = topic.find(std::string(def.name)); it != topic.end()) {
-        return {it->second, config_source::dynamic_topic};
+        return { it->second, config_source::dynamic_topic };
     }
     if (!def.broker_key.empty()) {
         if (auto it = broker.find(std::string(def.broker_key)); it != broker.end()) {
-            return {it->second, config_source::static_broker};
+            return { it->second, config_source::static_broker };
         }
     }
-    return {std::string(def.default_value), config_source::default_config};
+    return { std::string(def.default_value), config_source::default_config };
 }
 
 topic_properties make_topic_properties(const std::map<std::string, std::string>& topic,
                                        const std::map<std::string, std::string>& broker) {
-    auto get = [&](std::string_view name) { return resolve_topic_config(*find_topic_config(name), topic, broker).value; };
+    auto get = [&](std::string_view name) {
+        return resolve_topic_config(*find_topic_config(name), topic, broker).value;
+    };
     topic_properties p;
     auto policy = get("cleanup.policy");
     p.cleanup_delete = policy.find("delete") != std::string::npos;

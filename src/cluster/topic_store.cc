@@ -4,17 +4,18 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace chronik::cluster {
 
 namespace {
 
-logger log{"cluster"};
+logger log{ "cluster" };
 
 constexpr const char* file_name = "topics";
 
@@ -60,7 +61,8 @@ int write_durably(const std::string& dir, const std::string& text) {
 
 } // namespace
 
-topic_store::topic_store(std::string dir, runtime::io_worker& io, runtime::shard_group& shards, publish_fn publish)
+topic_store::topic_store(std::string dir, runtime::io_worker& io, runtime::shard_group& shards,
+                         publish_fn publish)
   : _dir(std::move(dir)), _io(io), _shards(shards), _publish(std::move(publish)) {}
 
 result<void> topic_store::load_blocking(std::string& error) {

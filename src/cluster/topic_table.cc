@@ -1,9 +1,9 @@
 #include "cluster/topic_table.h"
 
-#include <fmt/format.h>
-
 #include <random>
 #include <sstream>
+
+#include <fmt/format.h>
 
 namespace chronik::cluster {
 
@@ -77,7 +77,9 @@ std::optional<protocol::uuid> unhex(std::string_view s) {
 
 // Config keys and values are Kafka names and values; neither contains a tab or newline
 // once validated, and topic names cannot contain spaces.
-bool plain(std::string_view s) { return s.find_first_of("\t\n") == std::string_view::npos; }
+bool plain(std::string_view s) {
+    return s.find_first_of("\t\n") == std::string_view::npos;
+}
 
 } // namespace
 
@@ -97,7 +99,7 @@ std::string topic_table::serialize() const {
 }
 
 std::optional<topic_table> topic_table::parse(std::string_view text) {
-    std::istringstream in{std::string(text)};
+    std::istringstream in{ std::string(text) };
     std::string line;
     if (!std::getline(in, line) || line != "chronik-topics 1") {
         return std::nullopt;
@@ -122,7 +124,7 @@ std::optional<topic_table> topic_table::parse(std::string_view text) {
                 return std::nullopt;
             }
             current = &topics[name];
-            *current = topic_info{name, *uid, partitions, {}};
+            *current = topic_info{ name, *uid, partitions, {} };
         } else if (line.rfind("config ", 0) == 0 && current != nullptr) {
             auto tab = line.find('\t');
             if (tab == std::string::npos) {
@@ -153,16 +155,17 @@ std::optional<std::string> invalid_topic_name(std::string_view name) {
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
                   c == '_' || c == '-';
         if (!ok) {
-            return fmt::format("topic name '{}' contains a character other than ASCII alphanumerics, '.', '_' "
-                               "and '-'",
-                               name);
+            return fmt::format(
+              "topic name '{}' contains a character other than ASCII alphanumerics, '.', '_' "
+              "and '-'",
+              name);
         }
     }
     return std::nullopt;
 }
 
 protocol::uuid random_topic_id() {
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    static thread_local std::mt19937_64 rng{ std::random_device{}() };
     protocol::uuid u;
     do {
         for (size_t i = 0; i < 16; i += 8) {

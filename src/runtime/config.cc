@@ -1,11 +1,11 @@
 #include "runtime/config.h"
 
-#include <fmt/format.h>
-#include <toml++/toml.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
 
 namespace chronik::runtime {
 
@@ -39,63 +39,69 @@ bool valid_host_port(std::string_view v, std::string& why) {
 }
 
 const std::vector<config_key> keys = {
-  {"listen", "HOST:PORT the Kafka listener binds (default 127.0.0.1:9092)",
-   [](config& c, std::string_view v, std::string& why) {
-       c.listen = v;
-       return valid_host_port(v, why);
-   }},
-  {"advertised_listener", "HOST:PORT given to clients in metadata (default: listen)",
-   [](config& c, std::string_view v, std::string& why) {
-       c.advertised_listener = v;
-       return v.empty() || valid_host_port(v, why);
-   }},
-  {"data_dir", "directory holding the logs (default ./data)",
-   [](config& c, std::string_view v, std::string& why) {
-       if (v.empty()) {
-           why = "must not be empty";
-           return false;
-       }
-       c.data_dir = v;
-       return true;
-   }},
-  {"node_id", "this broker's id (default 0)",
-   [](config& c, std::string_view v, std::string& why) { return parse_int<int32_t>(v, c.node_id, 0, 1 << 30, why); }},
-  {"smp", "number of shards, one thread each (default: one per core)",
-   [](config& c, std::string_view v, std::string& why) { return parse_int<uint32_t>(v, c.smp, 0, 256, why); }},
-  {"log_level", "trace, debug, info, warn, error or off (default info)",
-   [](config& c, std::string_view v, std::string& why) {
-       if (!parse_log_level(v, c.log)) {
-           why = fmt::format("'{}' is not one of trace, debug, info, warn, error, off", v);
-           return false;
-       }
-       return true;
-   }},
-  {"stall_threshold_ms", "report a shard whose task runs longer than this (default 50)",
-   [](config& c, std::string_view v, std::string& why) {
-       int64_t ms = 0;
-       if (!parse_int<int64_t>(v, ms, 1, 3'600'000, why)) {
-           return false;
-       }
-       c.stall_threshold = std::chrono::milliseconds(ms);
-       return true;
-   }},
-  {"max_frame_bytes", "largest request accepted; a larger size prefix closes the connection (default 104857600)",
-   [](config& c, std::string_view v, std::string& why) {
-       return parse_int<uint64_t>(v, c.max_frame_bytes, 64, 1ull << 31, why);
-   }},
-  {"max_inflight_requests_per_connection", "requests read ahead of their responses on one connection (default 32)",
-   [](config& c, std::string_view v, std::string& why) {
-       return parse_int<uint32_t>(v, c.max_inflight_requests_per_connection, 1, 1024, why);
-   }},
-  {"max_connections", "connections accepted per shard before new ones are refused (default 10000)",
-   [](config& c, std::string_view v, std::string& why) {
-       return parse_int<uint32_t>(v, c.max_connections, 1, 1'000'000, why);
-   }},
-  {"admin_listen", "HOST:PORT of the HTTP admin and /metrics endpoint (default: off)",
-   [](config& c, std::string_view v, std::string& why) {
-       c.admin_listen = v;
-       return v.empty() || valid_host_port(v, why);
-   }},
+    { "listen", "HOST:PORT the Kafka listener binds (default 127.0.0.1:9092)",
+      [](config& c, std::string_view v, std::string& why) {
+          c.listen = v;
+          return valid_host_port(v, why);
+      } },
+    { "advertised_listener", "HOST:PORT given to clients in metadata (default: listen)",
+      [](config& c, std::string_view v, std::string& why) {
+          c.advertised_listener = v;
+          return v.empty() || valid_host_port(v, why);
+      } },
+    { "data_dir", "directory holding the logs (default ./data)",
+      [](config& c, std::string_view v, std::string& why) {
+          if (v.empty()) {
+              why = "must not be empty";
+              return false;
+          }
+          c.data_dir = v;
+          return true;
+      } },
+    { "node_id", "this broker's id (default 0)",
+      [](config& c, std::string_view v, std::string& why) {
+          return parse_int<int32_t>(v, c.node_id, 0, 1 << 30, why);
+      } },
+    { "smp", "number of shards, one thread each (default: one per core)",
+      [](config& c, std::string_view v, std::string& why) {
+          return parse_int<uint32_t>(v, c.smp, 0, 256, why);
+      } },
+    { "log_level", "trace, debug, info, warn, error or off (default info)",
+      [](config& c, std::string_view v, std::string& why) {
+          if (!parse_log_level(v, c.log)) {
+              why = fmt::format("'{}' is not one of trace, debug, info, warn, error, off", v);
+              return false;
+          }
+          return true;
+      } },
+    { "stall_threshold_ms", "report a shard whose task runs longer than this (default 50)",
+      [](config& c, std::string_view v, std::string& why) {
+          int64_t ms = 0;
+          if (!parse_int<int64_t>(v, ms, 1, 3'600'000, why)) {
+              return false;
+          }
+          c.stall_threshold = std::chrono::milliseconds(ms);
+          return true;
+      } },
+    { "max_frame_bytes",
+      "largest request accepted; a larger size prefix closes the connection (default 104857600)",
+      [](config& c, std::string_view v, std::string& why) {
+          return parse_int<uint64_t>(v, c.max_frame_bytes, 64, 1ull << 31, why);
+      } },
+    { "max_inflight_requests_per_connection",
+      "requests read ahead of their responses on one connection (default 32)",
+      [](config& c, std::string_view v, std::string& why) {
+          return parse_int<uint32_t>(v, c.max_inflight_requests_per_connection, 1, 1024, why);
+      } },
+    { "max_connections", "connections accepted per shard before new ones are refused (default 10000)",
+      [](config& c, std::string_view v, std::string& why) {
+          return parse_int<uint32_t>(v, c.max_connections, 1, 1'000'000, why);
+      } },
+    { "admin_listen", "HOST:PORT of the HTTP admin and /metrics endpoint (default: off)",
+      [](config& c, std::string_view v, std::string& why) {
+          c.admin_listen = v;
+          return v.empty() || valid_host_port(v, why);
+      } },
 };
 
 const config_key* find_key(std::string_view name) {
@@ -105,9 +111,12 @@ const config_key* find_key(std::string_view name) {
 
 // Kafka-named settings ("num.partitions") go to config::kafka and are validated by
 // the broker; ours are snake_case without dots.
-bool is_kafka_name(std::string_view name) { return name.find('.') != std::string_view::npos; }
+bool is_kafka_name(std::string_view name) {
+    return name.find('.') != std::string_view::npos;
+}
 
-bool apply(config& c, std::string_view name, std::string_view value, std::string_view source, std::string& error) {
+bool apply(config& c, std::string_view name, std::string_view value, std::string_view source,
+           std::string& error) {
     if (is_kafka_name(name)) {
         c.kafka[std::string(name)] = std::string(value);
         return true;
@@ -176,7 +185,9 @@ bool load_toml(config& c, const std::string& path, std::string& error) {
 
 } // namespace
 
-const std::vector<config_key>& config_keys() { return keys; }
+const std::vector<config_key>& config_keys() {
+    return keys;
+}
 
 result<config> load_config(const std::vector<std::string>& args, char** envp, std::string& error) {
     config c;
@@ -212,8 +223,10 @@ result<config> load_config(const std::vector<std::string>& args, char** envp, st
         if (name == "CONFIG") {
             continue;
         }
-        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::tolower(ch); });
-        if (!apply(c, name, kv.substr(eq + 1), fmt::format("environment variable {}", kv.substr(0, eq)), error)) {
+        std::transform(name.begin(), name.end(), name.begin(),
+                       [](unsigned char ch) { return std::tolower(ch); });
+        if (!apply(c, name, kv.substr(eq + 1), fmt::format("environment variable {}", kv.substr(0, eq)),
+                   error)) {
             return fail();
         }
     }
@@ -269,7 +282,8 @@ std::string config_usage() {
         std::replace(flag.begin(), flag.end(), '_', '-');
         out += fmt::format("  --{:<40} {}\n", flag + " VALUE", k.help);
     }
-    out += fmt::format("  --{:<40} {}\n", "config FILE", "TOML file with the keys above (and a [kafka] table)");
+    out +=
+      fmt::format("  --{:<40} {}\n", "config FILE", "TOML file with the keys above (and a [kafka] table)");
     out += fmt::format("  --{:<40} {}\n", "set NAME=VALUE", "a Kafka broker setting, e.g. num.partitions=3");
     return out;
 }

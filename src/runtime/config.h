@@ -22,7 +22,7 @@ struct config {
     int32_t node_id = 0;
     uint32_t smp = 0; // shards; 0 = one per core
     log_level log = log_level::info;
-    std::chrono::milliseconds stall_threshold{50};
+    std::chrono::milliseconds stall_threshold{ 50 };
     uint64_t max_frame_bytes = 100ull * 1024 * 1024;
     uint32_t max_inflight_requests_per_connection = 32;
     uint32_t max_connections = 10000;

@@ -5,7 +5,6 @@
 #include "runtime/asio.h"
 
 #include <boost/asio/steady_timer.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <optional>

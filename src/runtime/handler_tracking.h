@@ -39,7 +39,7 @@ private:
 #define BOOST_ASIO_HANDLER_LOCATION(args) (void)0
 #define BOOST_ASIO_HANDLER_CREATION(args) (void)0
 #define BOOST_ASIO_HANDLER_COMPLETION(args) (void)0
-#define BOOST_ASIO_HANDLER_INVOCATION_BEGIN(args)                                                        \
+#define BOOST_ASIO_HANDLER_INVOCATION_BEGIN(args)                                                            \
     ::chronik::runtime::detail::handler_scope chronik_handler_scope_ {}
 #define BOOST_ASIO_HANDLER_INVOCATION_END (void)0
 #define BOOST_ASIO_HANDLER_OPERATION(args) (void)0

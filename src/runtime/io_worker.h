@@ -34,26 +34,26 @@ public:
         // The initiation is a named local, not a temporary in the co_await: GCC 12
         // destroys such temporaries wrongly (seen as a bad free under ASan).
         auto initiation = [this, ex, fn = std::move(fn)](auto handler) mutable {
-              // job(true) runs fn on the worker; job(false) reports a full queue.
-              auto job = make_job([ex, fn = std::move(fn), h = std::move(handler)](bool run) mutable {
-                  std::exception_ptr err;
-                  R value{};
-                  if (!run) {
-                      err = std::make_exception_ptr(queue_full());
-                  } else {
-                      try {
-                          value = fn();
-                      } catch (...) {
-                          err = std::current_exception();
-                      }
-                  }
-                  asio::post(ex, [h = std::move(h), err, value = std::move(value)]() mutable {
-                      std::move(h)(err, std::move(value));
-                  });
-              });
-              if (!try_submit(job)) {
-                  (*job)(false);
-              }
+            // job(true) runs fn on the worker; job(false) reports a full queue.
+            auto job = make_job([ex, fn = std::move(fn), h = std::move(handler)](bool run) mutable {
+                std::exception_ptr err;
+                R value{};
+                if (!run) {
+                    err = std::make_exception_ptr(queue_full());
+                } else {
+                    try {
+                        value = fn();
+                    } catch (...) {
+                        err = std::current_exception();
+                    }
+                }
+                asio::post(ex, [h = std::move(h), err, value = std::move(value)]() mutable {
+                    std::move(h)(err, std::move(value));
+                });
+            });
+            if (!try_submit(job)) {
+                (*job)(false);
+            }
         };
         co_return co_await asio::async_initiate<decltype(use_awaitable), void(std::exception_ptr, R)>(
           std::move(initiation), use_awaitable);
@@ -80,7 +80,8 @@ private:
     void loop();
 
     size_t _capacity;
-    std::mutex _mu; // lock-ok: guards the job queue between shard threads and the worker; never held across co_await
+    std::mutex
+      _mu; // lock-ok: guards the job queue between shard threads and the worker; never held across co_await
     std::condition_variable _ready;
     std::deque<std::unique_ptr<job>> _jobs;
     bool _stop = false;

@@ -6,12 +6,18 @@ namespace chronik::runtime {
 
 namespace {
 thread_local shard* t_shard = nullptr;
-logger log{"runtime"};
+logger log{ "runtime" };
 } // namespace
 
-shard* this_shard() noexcept { return t_shard; }
-unsigned this_shard_id() noexcept { return t_shard ? t_shard->id() : ~0u; }
-bool shard::is_current() const noexcept { return t_shard == this; }
+shard* this_shard() noexcept {
+    return t_shard;
+}
+unsigned this_shard_id() noexcept {
+    return t_shard ? t_shard->id() : ~0u;
+}
+bool shard::is_current() const noexcept {
+    return t_shard == this;
+}
 
 shard_group::shard_group(unsigned count, stall_detector* detector) {
     if (count == 0) {
@@ -42,7 +48,9 @@ shard_group::shard_group(unsigned count, stall_detector* detector) {
     }
 }
 
-shard_group::~shard_group() { stop(); }
+shard_group::~shard_group() {
+    stop();
+}
 
 void shard_group::stop() {
     if (_stopped) {

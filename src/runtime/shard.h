@@ -6,7 +6,6 @@
 #include "runtime/stall_detector.h"
 
 #include <boost/asio/executor_work_guard.hpp>
-
 #include <memory>
 #include <optional>
 #include <thread>
@@ -55,8 +54,7 @@ struct invoke_value_of {
     using type = T;
 };
 template<class F>
-    requires is_awaitable<invoke_result_t<F>>::value
-struct invoke_value<F> {
+requires is_awaitable<invoke_result_t<F>>::value struct invoke_value<F> {
     using type = typename invoke_result_t<F>::value_type;
 };
 

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstring>
 #include <ctime>
+
 #include <execinfo.h>
 #include <fmt/format.h>
 
@@ -13,7 +14,7 @@ namespace chronik::runtime {
 
 namespace {
 
-logger log{"stall"};
+logger log{ "stall" };
 
 int64_t coarse_now_ns() noexcept {
     timespec ts{};
@@ -22,29 +23,31 @@ int64_t coarse_now_ns() noexcept {
 }
 
 constexpr int max_frames = 64;
-int stall_signal() { return SIGRTMIN + 3; }
+int stall_signal() {
+    return SIGRTMIN + 3;
+}
 
 } // namespace
 
 struct stall_detector::shard_slot {
     // 0 while the shard is outside any handler; otherwise when the current one began.
-    std::atomic<int64_t> busy_since_ns{0};
+    std::atomic<int64_t> busy_since_ns{ 0 };
     // Bumped at each handler start, so one long handler is reported once.
-    std::atomic<uint64_t> handler_seq{0};
+    std::atomic<uint64_t> handler_seq{ 0 };
     uint64_t reported_seq = ~uint64_t(0); // watchdog-only
-    std::atomic<uint64_t> stalls{0};
+    std::atomic<uint64_t> stalls{ 0 };
     pthread_t thread{};
     // Filled by the signal handler on the stalled thread, read by the watchdog.
     void* frames[max_frames];
-    std::atomic<int> frame_count{-1};
+    std::atomic<int> frame_count{ -1 };
 };
 
 namespace {
 
 // The one detector of the process (a shard thread belongs to at most one) and the
 // calling thread's slot; both null on threads that are not shards.
-std::atomic<stall_detector*> g_detector{nullptr};
-std::atomic<bool> g_watchdog_sleeping{false};
+std::atomic<stall_detector*> g_detector{ nullptr };
+std::atomic<bool> g_watchdog_sleeping{ false };
 thread_local stall_detector::shard_slot* t_slot = nullptr;
 
 void on_stall_signal(int) {
@@ -88,7 +91,7 @@ stall_detector::stall_detector(std::chrono::milliseconds threshold, report_fn on
     }
     void* warm[4];
     (void)::backtrace(warm, 4); // loads libgcc's unwinder outside any signal handler
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_handler = on_stall_signal;
     sa.sa_flags = SA_RESTART;
     ::sigemptyset(&sa.sa_mask);
@@ -163,7 +166,8 @@ void stall_detector::check(int64_t now_ns, bool& any_busy) {
         } else {
             trace = "  (thread did not answer the backtrace signal)\n";
         }
-        _on_report(stall_report{i, std::chrono::milliseconds((now_ns - since) / 1'000'000), std::move(trace)});
+        _on_report(
+          stall_report{ i, std::chrono::milliseconds((now_ns - since) / 1'000'000), std::move(trace) });
     }
 }
 

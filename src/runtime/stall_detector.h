@@ -56,8 +56,8 @@ private:
     std::chrono::milliseconds _threshold;
     report_fn _on_report;
     std::unique_ptr<shard_slot[]> _slots;
-    std::atomic<unsigned> _registered{0};
-    std::atomic<bool> _stop{false};
+    std::atomic<unsigned> _registered{ 0 };
+    std::atomic<bool> _stop{ false };
     std::thread _watchdog;
 };
 

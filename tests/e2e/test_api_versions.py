@@ -118,6 +118,17 @@ class ApiVersionsTest(unittest.TestCase):
             self.assert_closed(s)
         self.assert_still_serving()
 
+    def test_known_but_unserved_api_gets_unsupported_version_and_keeps_the_connection(self):
+        with connect(self.broker) as s:
+            # InitProducerId v0 (key 22): transactional_id null, timeout 1000 ms. Its
+            # response has a top-level error code.
+            send_frame(s, request_header_v1(22, 0, 31) + b"\xff\xff" + struct.pack(">i", 1000))
+            frame = recv_frame(s)
+            corr, throttle, error = struct.unpack_from(">iih", frame, 0)
+            self.assertEqual((corr, error), (31, 35))
+            send_frame(s, api_versions_request(3, 32))
+            self.assertEqual(struct.unpack_from(">i", recv_frame(s), 0)[0], 32)
+
     def test_half_frame_and_stall_does_not_block_others(self):
         stalled = connect(self.broker)
         stalled.sendall(struct.pack(">i", 1000) + b"\x00\x12")

@@ -7,12 +7,12 @@ namespace chronik {
 TEST(iobuf, small_appends_are_copied_into_one_fragment) {
     iobuf b;
     b.append_byte(1);
-    uint8_t xs[] = {2, 3};
+    uint8_t xs[] = { 2, 3 };
     b.append(xs, 2);
     int frags = 0;
     b.for_each_fragment([&](auto) { ++frags; });
     EXPECT_EQ(frags, 1);
-    EXPECT_EQ(b.linearize(), (bytes{1, 2, 3}));
+    EXPECT_EQ(b.linearize(), (bytes{ 1, 2, 3 }));
 }
 
 TEST(iobuf, large_slices_are_linked_and_placeholders_patch_in_place) {
@@ -40,7 +40,7 @@ TEST(iobuf, large_slices_are_linked_and_placeholders_patch_in_place) {
 TEST(byte_slice, sub_slices_keep_the_owner_alive) {
     byte_slice sub;
     {
-        auto whole = byte_slice::from(bytes{1, 2, 3, 4});
+        auto whole = byte_slice::from(bytes{ 1, 2, 3, 4 });
         sub = whole.sub(1, 2);
     }
     EXPECT_EQ(sub.size(), 2u);

@@ -20,20 +20,22 @@ TEST(config_catalog, every_default_passes_its_own_validator) {
 }
 
 TEST(config_catalog, validation_names_the_bad_key) {
-    EXPECT_FALSE(validate_topic_configs({{"retention.ms", "1000"}, {"cleanup.policy", "compact,delete"}}));
-    auto bad = validate_topic_configs({{"retention.ms", "soon"}});
+    EXPECT_FALSE(
+      validate_topic_configs({ { "retention.ms", "1000" }, { "cleanup.policy", "compact,delete" } }));
+    auto bad = validate_topic_configs({ { "retention.ms", "soon" } });
     ASSERT_TRUE(bad);
     EXPECT_NE(bad->find("retention.ms"), std::string::npos);
-    EXPECT_TRUE(validate_topic_configs({{"no.such.config", "1"}}));
-    EXPECT_TRUE(validate_topic_configs({{"cleanup.policy", "delete,delete"}}));
-    EXPECT_TRUE(validate_topic_configs({{"segment.bytes", "13"}}));
-    EXPECT_TRUE(validate_topic_configs({{"min.cleanable.dirty.ratio", "1.5"}}));
-    EXPECT_TRUE(validate_topic_configs({{"message.timestamp.type", "Whenever"}}));
+    EXPECT_TRUE(validate_topic_configs({ { "no.such.config", "1" } }));
+    EXPECT_TRUE(validate_topic_configs({ { "cleanup.policy", "delete,delete" } }));
+    EXPECT_TRUE(validate_topic_configs({ { "segment.bytes", "13" } }));
+    EXPECT_TRUE(validate_topic_configs({ { "min.cleanable.dirty.ratio", "1.5" } }));
+    EXPECT_TRUE(validate_topic_configs({ { "message.timestamp.type", "Whenever" } }));
 }
 
 TEST(config_catalog, topic_override_beats_broker_setting_beats_default) {
-    std::map<std::string, std::string> broker{{"log.retention.ms", "5000"}, {"log.cleanup.policy", "compact"}};
-    auto p = make_topic_properties({{"retention.ms", "7"}}, broker);
+    std::map<std::string, std::string> broker{ { "log.retention.ms", "5000" },
+                                               { "log.cleanup.policy", "compact" } };
+    auto p = make_topic_properties({ { "retention.ms", "7" } }, broker);
     EXPECT_EQ(p.retention_ms, 7);
     EXPECT_TRUE(p.cleanup_compact);
     EXPECT_FALSE(p.cleanup_delete);
@@ -53,8 +55,8 @@ namespace chronik::cluster {
 
 TEST(topic_table, serializes_and_parses_and_refuses_torn_files) {
     topic_table empty;
-    auto t = empty.with(topic_info{"orders", random_topic_id(), 3, {{"retention.ms", "1000"}}})
-               ->with(topic_info{"a.b-c_d", random_topic_id(), 1, {}});
+    auto t = empty.with(topic_info{ "orders", random_topic_id(), 3, { { "retention.ms", "1000" } } })
+               ->with(topic_info{ "a.b-c_d", random_topic_id(), 1, {} });
     auto text = t->serialize();
     auto back = topic_table::parse(text);
     ASSERT_TRUE(back);

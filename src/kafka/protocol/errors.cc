@@ -1,5 +1,5 @@
-#include "kafka/protocol/error_code.h"
 #include "kafka/protocol/errc.h"
+#include "kafka/protocol/error_code.h"
 
 #include <cctype>
 #include <map>
@@ -35,18 +35,18 @@ public:
     const char* name() const noexcept override { return "kafka.protocol"; }
     std::string message(int c) const override {
         switch (errc(c)) {
-        case errc::truncated:
-            return "truncated: fewer bytes than the field needs";
-        case errc::bad_length:
-            return "bad length: negative or past the end of the frame";
-        case errc::bad_varint:
-            return "bad varint";
-        case errc::null_not_allowed:
-            return "null where this version allows none";
-        case errc::bad_string:
-            return "bad string";
-        case errc::unsupported_version:
-            return "unsupported version";
+            case errc::truncated:
+                return "truncated: fewer bytes than the field needs";
+            case errc::bad_length:
+                return "bad length: negative or past the end of the frame";
+            case errc::bad_varint:
+                return "bad varint";
+            case errc::null_not_allowed:
+                return "null where this version allows none";
+            case errc::bad_string:
+                return "bad string";
+            case errc::unsupported_version:
+                return "unsupported version";
         }
         return "unknown protocol error";
     }

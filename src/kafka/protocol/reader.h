@@ -4,12 +4,11 @@
 // left before anything is allocated, so no allocation is ever sized by a peer's
 // claim. bytes/records fields come back as zero-copy slices of the frame.
 #include "base/bytes.h"
+#include "base/endian.h"
 #include "base/result.h"
 #include "base/varint.h"
 #include "kafka/protocol/errc.h"
 #include "kafka/protocol/types.h"
-
-#include "base/endian.h"
 
 #include <bit>
 #include <cstdint>

@@ -10,8 +10,8 @@ namespace {
 
 template<class... A>
 constexpr auto build_api_table(type_list<A...>) {
-    return std::array<api_info, sizeof...(A)>{
-      api_info{A::key, A::name, A::min_version, A::max_version, A::flexible_min_version}...};
+    return std::array<api_info, sizeof...(A)>{ api_info{ A::key, A::name, A::min_version, A::max_version,
+                                                         A::flexible_min_version }... };
 }
 constexpr auto api_table = build_api_table(all_apis{});
 

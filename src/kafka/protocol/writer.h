@@ -1,11 +1,10 @@
 #pragma once
 // Big-endian writer appending to an iobuf. bytes/records values at least
 // iobuf::link_threshold long are linked into the output, not copied.
+#include "base/endian.h"
 #include "base/iobuf.h"
 #include "base/varint.h"
 #include "kafka/protocol/types.h"
-
-#include "base/endian.h"
 
 #include <bit>
 #include <cstdint>

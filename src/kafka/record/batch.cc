@@ -13,8 +13,12 @@ namespace chronik::record {
 
 namespace {
 
-std::error_code corrupt() { return make_error_code(errc::corrupt_message); }
-std::error_code invalid() { return make_error_code(errc::invalid_record); }
+std::error_code corrupt() {
+    return make_error_code(errc::corrupt_message);
+}
+std::error_code invalid() {
+    return make_error_code(errc::invalid_record);
+}
 
 constexpr size_t attributes_offset = 21;
 constexpr size_t crc_offset = 17;
@@ -36,7 +40,8 @@ public:
     }
     bool varint32(int32_t& out) {
         int64_t v = 0;
-        if (!varlong(v) || v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max()) {
+        if (!varlong(v) || v < std::numeric_limits<int32_t>::min() ||
+            v > std::numeric_limits<int32_t>::max()) {
             return false;
         }
         out = int32_t(v);
@@ -105,7 +110,7 @@ result<void> parse_records(std::span<const uint8_t> region, int32_t count,
                 return invalid();
             }
             if (f != nullptr) {
-                header_view hv{{reinterpret_cast<const char*>(k->data()), k->size()}, std::nullopt};
+                header_view hv{ { reinterpret_cast<const char*>(k->data()), k->size() }, std::nullopt };
                 if (v) {
                     hv.value = std::string_view(reinterpret_cast<const char*>(v->data()), v->size());
                 }
@@ -198,7 +203,8 @@ result<batch_header> validate_batch(std::span<const uint8_t> in) noexcept {
     if (int(h.compression()) > 4) {
         return make_error_code(errc::unsupported_compression);
     }
-    if (h.record_count < 0 || h.last_offset_delta < 0 || (h.record_count > 0 && h.last_offset_delta < h.record_count - 1)) {
+    if (h.record_count < 0 || h.last_offset_delta < 0 ||
+        (h.record_count > 0 && h.last_offset_delta < h.record_count - 1)) {
         return invalid();
     }
     if (h.compression() == codec::none) {
@@ -226,7 +232,8 @@ result<void> for_each_batch(const byte_slice& blob,
             return corrupt();
         }
         int32_t len = load_be<int32_t>(blob.data() + pos + 8);
-        if (len < int32_t(batch_header_size - log_overhead) || size_t(len) > blob.size() - pos - log_overhead) {
+        if (len < int32_t(batch_header_size - log_overhead) ||
+            size_t(len) > blob.size() - pos - log_overhead) {
             return corrupt();
         }
         size_t total = log_overhead + size_t(len);
@@ -312,8 +319,8 @@ result<bytes> build_batch(const std::vector<record_input>& records, const batch_
     batch_header h;
     h.base_offset = opts.base_offset;
     h.partition_leader_epoch = opts.partition_leader_epoch;
-    h.attributes = int16_t(int(opts.compression) | (opts.log_append_time ? 0x8 : 0) | (opts.transactional ? 0x10 : 0) |
-                           (opts.control ? 0x20 : 0));
+    h.attributes = int16_t(int(opts.compression) | (opts.log_append_time ? 0x8 : 0) |
+                           (opts.transactional ? 0x10 : 0) | (opts.control ? 0x20 : 0));
     h.last_offset_delta = last_delta;
     h.base_timestamp = base_ts;
     h.max_timestamp = max_ts;
@@ -325,7 +332,8 @@ result<bytes> build_batch(const std::vector<record_input>& records, const batch_
     bytes out(batch_header_size + payload.value().size());
     write_header(h, out.data());
     std::memcpy(out.data() + batch_header_size, payload.value().data(), payload.value().size());
-    store_be<uint32_t>(out.data() + crc_offset, crc32c(std::span<const uint8_t>(out).subspan(attributes_offset)));
+    store_be<uint32_t>(out.data() + crc_offset,
+                       crc32c(std::span<const uint8_t>(out).subspan(attributes_offset)));
     return out;
 }
 

@@ -3,21 +3,25 @@
 #include "base/endian.h"
 #include "kafka/record/errc.h"
 
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
 #include <lz4frame.h>
 #include <snappy-c.h>
 #include <zlib.h>
 #include <zstd.h>
 
-#include <algorithm>
-#include <cstring>
-#include <memory>
-
 namespace chronik::record {
 
 namespace {
 
-std::error_code bad() { return make_error_code(errc::bad_compressed_data); }
-std::error_code too_large() { return make_error_code(errc::too_large); }
+std::error_code bad() {
+    return make_error_code(errc::bad_compressed_data);
+}
+std::error_code too_large() {
+    return make_error_code(errc::too_large);
+}
 
 // Grows `out` geometrically up to `max_out` while a streaming decoder fills it.
 bool grow(bytes& out, size_t used, size_t max_out) {
@@ -84,7 +88,7 @@ result<bytes> gzip_decompress(std::span<const uint8_t> in, size_t max_out) {
 
 // Xerial's framing, which the Java client writes: a 16-byte header, then blocks of
 // [int32 compressed length][raw snappy block].
-constexpr uint8_t xerial_magic[8] = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0};
+constexpr uint8_t xerial_magic[8] = { 0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0 };
 
 result<bytes> snappy_raw_decompress(std::span<const uint8_t> in, size_t max_out, bytes& out) {
     size_t len = 0;
@@ -171,7 +175,8 @@ result<bytes> lz4_decompress(std::span<const uint8_t> in, size_t max_out) {
     if (LZ4F_isError(LZ4F_createDecompressionContext(&ctx, LZ4F_VERSION))) {
         return bad();
     }
-    std::unique_ptr<LZ4F_dctx, decltype(&LZ4F_freeDecompressionContext)> guard(ctx, &LZ4F_freeDecompressionContext);
+    std::unique_ptr<LZ4F_dctx, decltype(&LZ4F_freeDecompressionContext)> guard(
+      ctx, &LZ4F_freeDecompressionContext);
     bytes out(std::min<size_t>(max_out, std::max<size_t>(in.size() * 4, 1024)));
     size_t in_pos = 0, out_pos = 0;
     size_t hint = 1;
@@ -227,8 +232,8 @@ result<bytes> zstd_decompress(std::span<const uint8_t> in, size_t max_out) {
         return bad();
     }
     bytes out(std::min<size_t>(max_out, std::max<size_t>(in.size() * 4, 1024)));
-    ZSTD_inBuffer ib{in.data(), in.size(), 0};
-    ZSTD_outBuffer ob{out.data(), out.size(), 0};
+    ZSTD_inBuffer ib{ in.data(), in.size(), 0 };
+    ZSTD_outBuffer ob{ out.data(), out.size(), 0 };
     size_t rc = 1;
     while (rc != 0) {
         if (ob.pos == ob.size) {
@@ -258,35 +263,35 @@ result<bytes> zstd_decompress(std::span<const uint8_t> in, size_t max_out) {
 
 result<bytes> compress(codec c, std::span<const uint8_t> in) {
     switch (c) {
-    case codec::none:
-        return bytes(in.begin(), in.end());
-    case codec::gzip:
-        return gzip_compress(in);
-    case codec::snappy:
-        return snappy_compress_xerial(in);
-    case codec::lz4:
-        return lz4_compress(in);
-    case codec::zstd:
-        return zstd_compress(in);
+        case codec::none:
+            return bytes(in.begin(), in.end());
+        case codec::gzip:
+            return gzip_compress(in);
+        case codec::snappy:
+            return snappy_compress_xerial(in);
+        case codec::lz4:
+            return lz4_compress(in);
+        case codec::zstd:
+            return zstd_compress(in);
     }
     return make_error_code(errc::unsupported_compression);
 }
 
 result<bytes> decompress(codec c, std::span<const uint8_t> in, size_t max_out) {
     switch (c) {
-    case codec::none:
-        if (in.size() > max_out) {
-            return too_large();
-        }
-        return bytes(in.begin(), in.end());
-    case codec::gzip:
-        return gzip_decompress(in, max_out);
-    case codec::snappy:
-        return snappy_decompress(in, max_out);
-    case codec::lz4:
-        return lz4_decompress(in, max_out);
-    case codec::zstd:
-        return zstd_decompress(in, max_out);
+        case codec::none:
+            if (in.size() > max_out) {
+                return too_large();
+            }
+            return bytes(in.begin(), in.end());
+        case codec::gzip:
+            return gzip_decompress(in, max_out);
+        case codec::snappy:
+            return snappy_decompress(in, max_out);
+        case codec::lz4:
+            return lz4_decompress(in, max_out);
+        case codec::zstd:
+            return zstd_decompress(in, max_out);
     }
     return make_error_code(errc::unsupported_compression);
 }

@@ -1,10 +1,10 @@
 #include "kafka/record/crc.h"
 
-#include <zlib.h>
-
 #include <array>
 #include <cstring>
+
 #include <nmmintrin.h>
+#include <zlib.h>
 
 namespace chronik::record {
 
@@ -59,7 +59,8 @@ uint32_t crc32c_table(std::span<const uint8_t> data, uint32_t crc) noexcept {
     return ~crc;
 }
 
-__attribute__((target("sse4.2"))) uint32_t crc32c_hardware(std::span<const uint8_t> data, uint32_t crc) noexcept {
+__attribute__((target("sse4.2"))) uint32_t crc32c_hardware(std::span<const uint8_t> data,
+                                                           uint32_t crc) noexcept {
     uint64_t c = ~crc;
     const uint8_t* p = data.data();
     size_t n = data.size();
@@ -77,7 +78,9 @@ __attribute__((target("sse4.2"))) uint32_t crc32c_hardware(std::span<const uint8
     return ~c32;
 }
 
-bool crc32c_hardware_available() noexcept { return has_hardware; }
+bool crc32c_hardware_available() noexcept {
+    return has_hardware;
+}
 
 uint32_t crc32c(std::span<const uint8_t> data, uint32_t crc) noexcept {
     return has_hardware ? crc32c_hardware(data, crc) : crc32c_table(data, crc);

@@ -13,7 +13,9 @@ enum class errc {
 };
 
 const std::error_category& error_category() noexcept;
-inline std::error_code make_error_code(errc e) noexcept { return {int(e), error_category()}; }
+inline std::error_code make_error_code(errc e) noexcept {
+    return { int(e), error_category() };
+}
 
 } // namespace chronik::record
 

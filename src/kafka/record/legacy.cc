@@ -11,7 +11,9 @@ namespace chronik::record {
 
 namespace {
 
-std::error_code corrupt() { return make_error_code(errc::corrupt_message); }
+std::error_code corrupt() {
+    return make_error_code(errc::corrupt_message);
+}
 
 struct legacy_message {
     int64_t offset;
@@ -113,7 +115,8 @@ void put_legacy(bytes& out, int64_t offset, int8_t magic, int64_t timestamp,
                 const std::optional<std::span<const uint8_t>>& key,
                 const std::optional<std::span<const uint8_t>>& value) {
     size_t start = out.size();
-    size_t size = 4 + 1 + 1 + (magic == 1 ? 8 : 0) + 4 + (key ? key->size() : 0) + 4 + (value ? value->size() : 0);
+    size_t size =
+      4 + 1 + 1 + (magic == 1 ? 8 : 0) + 4 + (key ? key->size() : 0) + 4 + (value ? value->size() : 0);
     out.resize(start + 12 + size);
     uint8_t* p = out.data() + start;
     store_be<int64_t>(p, offset);
@@ -126,7 +129,7 @@ void put_legacy(bytes& out, int64_t offset, int8_t magic, int64_t timestamp,
         store_be<int64_t>(m + 6, timestamp);
         q = 14;
     }
-    for (const auto* b : {&key, &value}) {
+    for (const auto* b : { &key, &value }) {
         if (!*b) {
             store_be<int32_t>(m + q, -1);
             q += 4;

@@ -21,6 +21,8 @@ int32_t broker::default_partitions() const {
     return n > 0 ? n : 1;
 }
 
-bool broker::auto_create_topics() const { return broker_setting("auto.create.topics.enable") == "true"; }
+bool broker::auto_create_topics() const {
+    return broker_setting("auto.create.topics.enable") == "true";
+}
 
 } // namespace chronik::kafka

@@ -20,7 +20,8 @@ struct advertised_address {
 
 class broker {
 public:
-    broker(const runtime::config& cfg, runtime::shard_group& shards, unsigned shard, cluster::topic_store& store)
+    broker(const runtime::config& cfg, runtime::shard_group& shards, unsigned shard,
+           cluster::topic_store& store)
       : _cfg(cfg), _shards(shards), _shard(shard), _store(store) {}
 
     const runtime::config& config() const noexcept { return _cfg; }

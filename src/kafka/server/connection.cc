@@ -8,13 +8,12 @@
 
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
-
 #include <vector>
 
 namespace chronik::kafka {
 
 namespace {
-logger log{"kafka"};
+logger log{ "kafka" };
 constexpr size_t initial_frame_alloc = 64 * 1024;
 } // namespace
 
@@ -46,9 +45,11 @@ awaitable<bool> connection::read_frame(byte_slice& out) {
     if (ec) {
         co_return false;
     }
-    int32_t size = int32_t(uint32_t(prefix[0]) << 24 | uint32_t(prefix[1]) << 16 | uint32_t(prefix[2]) << 8 | prefix[3]);
+    int32_t size =
+      int32_t(uint32_t(prefix[0]) << 24 | uint32_t(prefix[1]) << 16 | uint32_t(prefix[2]) << 8 | prefix[3]);
     if (size < 0 || uint64_t(size) > _limits.max_frame_bytes) {
-        log.warn("closing connection from {}: frame size {} outside [0, {}]", _peer, size, _limits.max_frame_bytes);
+        log.warn("closing connection from {}: frame size {} outside [0, {}]", _peer, size,
+                 _limits.max_frame_bytes);
         co_return false;
     }
     auto buf = std::make_shared<bytes>();
@@ -80,11 +81,12 @@ connection::slot* connection::find_slot(uint64_t seq) {
 awaitable<void> connection::process(std::shared_ptr<connection> self, uint64_t seq, byte_slice frame) {
     protocol::reader r(frame);
     auto hdr = protocol::decode_request_header(r);
-    dispatch_outcome out{dispatch_status::close, {}};
+    dispatch_outcome out{ dispatch_status::close, {} };
     if (hdr) {
         const auto& h = hdr.value();
-        request_context ctx{h.api_key, h.api_version, h.correlation_id, h.client_id,
-                            runtime::this_shard_id(), &_broker};
+        request_context ctx{
+            h.api_key, h.api_version, h.correlation_id, h.client_id, runtime::this_shard_id(), &_broker
+        };
         out = co_await dispatch(ctx, r);
         if (out.status == dispatch_status::close) {
             log.debug("closing connection from {}: cannot serve api {} v{}", _peer, h.api_key, h.api_version);
@@ -115,7 +117,8 @@ awaitable<void> connection::write_responses() {
                 continue;
             }
             bufs.clear();
-            s.frame.for_each_fragment([&](std::span<const uint8_t> f) { bufs.emplace_back(f.data(), f.size()); });
+            s.frame.for_each_fragment(
+              [&](std::span<const uint8_t> f) { bufs.emplace_back(f.data(), f.size()); });
             boost::system::error_code ec;
             co_await asio::async_write(_sock, bufs, asio::redirect_error(use_awaitable, ec));
             if (ec) {
@@ -134,9 +137,12 @@ awaitable<void> connection::run() {
     auto self = shared_from_this();
     auto ex = _sock.get_executor();
     runtime::gate writer_done;
-    asio::co_spawn(ex, [](std::shared_ptr<connection> c, runtime::gate::holder) -> awaitable<void> {
-        co_await c->write_responses();
-    }(self, *writer_done.try_enter()), asio::detached);
+    asio::co_spawn(
+      ex,
+      [](std::shared_ptr<connection> c, runtime::gate::holder) -> awaitable<void> {
+          co_await c->write_responses();
+      }(self, *writer_done.try_enter()),
+      asio::detached);
 
     while (_reading) {
         while (_reading && _slots.size() >= _limits.max_inflight) {
@@ -147,7 +153,7 @@ awaitable<void> connection::run() {
             break;
         }
         uint64_t seq = _next_seq++;
-        _slots.push_back(slot{seq, false, false, {}});
+        _slots.push_back(slot{ seq, false, false, {} });
         asio::co_spawn(ex, process(self, seq, std::move(frame)), asio::detached);
     }
     _reading = false;

@@ -13,7 +13,6 @@
 #include "runtime/gate.h"
 
 #include <boost/asio/ip/tcp.hpp>
-
 #include <cstdint>
 #include <deque>
 #include <memory>

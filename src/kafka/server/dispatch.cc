@@ -13,7 +13,7 @@ namespace chronik::kafka {
 
 namespace {
 
-logger log{"kafka"};
+logger log{ "kafka" };
 
 // Writes [size][response header][body] for `resp`.
 template<class Response>
@@ -43,16 +43,17 @@ awaitable<dispatch_outcome> run_handler(request_context& ctx, protocol::reader& 
     typename H::api::request req;
     if (auto ok = req.decode(body, ctx.api_version); !ok) {
         log.debug("cannot decode {} v{}: {}", H::api::name, ctx.api_version, ok.error().message());
-        co_return dispatch_outcome{dispatch_status::close, {}};
+        co_return dispatch_outcome{ dispatch_status::close, {} };
     }
     auto res = co_await H::handle(ctx, std::move(req));
     if constexpr (is_handle_result<decltype(res)>::value) {
         if (!res.respond) {
-            co_return dispatch_outcome{dispatch_status::no_response, {}};
+            co_return dispatch_outcome{ dispatch_status::no_response, {} };
         }
-        co_return dispatch_outcome{dispatch_status::respond, encode_frame(ctx, res.response, ctx.api_version)};
+        co_return dispatch_outcome{ dispatch_status::respond,
+                                    encode_frame(ctx, res.response, ctx.api_version) };
     } else {
-        co_return dispatch_outcome{dispatch_status::respond, encode_frame(ctx, res, ctx.api_version)};
+        co_return dispatch_outcome{ dispatch_status::respond, encode_frame(ctx, res, ctx.api_version) };
     }
 }
 
@@ -69,37 +70,73 @@ constexpr int16_t max_api_key = 100;
 template<class... H>
 constexpr auto build_table(handler_list<H...>) {
     std::array<table_entry, max_api_key + 1> t{};
-    ((t[H::api::key] = table_entry{&run_handler<H>, H::min_version, H::max_version}), ...);
+    ((t[H::api::key] = table_entry{ &run_handler<H>, H::min_version, H::max_version }), ...);
     return t;
 }
 
 template<class... H>
 constexpr auto build_served(handler_list<H...>) {
-    std::array<served_api, sizeof...(H)> s{served_api{H::api::key, H::min_version, H::max_version}...};
+    std::array<served_api, sizeof...(H)> s{ served_api{ H::api::key, H::min_version, H::max_version }... };
     std::sort(s.begin(), s.end(), [](const served_api& a, const served_api& b) { return a.key < b.key; });
     return s;
 }
 
-constexpr auto table = build_table(all_handlers{});
+// An API the protocol layer knows but no handler serves yet: if its response has a
+// top-level error code, the client gets UNSUPPORTED_VERSION in a response of the
+// version it asked for and the connection stays open; otherwise (no field to carry
+// the error) the connection is closed, as Kafka does for requests it cannot parse.
+template<class Api>
+awaitable<dispatch_outcome> answer_unserved(request_context& ctx, protocol::reader& body) {
+    typename Api::request req;
+    if (!Api::response::has_error_code(ctx.api_version) || !req.decode(body, ctx.api_version)) {
+        co_return dispatch_outcome{ dispatch_status::close, {} };
+    }
+    typename Api::response resp;
+    resp.error_code = +protocol::error_code::unsupported_version;
+    co_return dispatch_outcome{ dispatch_status::respond, encode_frame(ctx, resp, ctx.api_version) };
+}
+
+template<class Api>
+constexpr bool has_top_level_error = requires(typename Api::response r) {
+    r.error_code = int16_t{};
+};
+
+template<class... A>
+constexpr auto add_unserved(std::array<table_entry, max_api_key + 1> t, protocol::type_list<A...>) {
+    (([&] {
+         if constexpr (has_top_level_error<A>) {
+             if (t[A::key].fn == nullptr) {
+                 t[A::key] = table_entry{ &answer_unserved<A>, A::min_version, A::max_version };
+             }
+         }
+     }()),
+     ...);
+    return t;
+}
+
+constexpr auto table = add_unserved(build_table(all_handlers{}), protocol::all_apis{});
 constexpr auto served = build_served(all_handlers{});
 
 } // namespace
 
-std::span<const served_api> served_apis() { return served; }
+std::span<const served_api> served_apis() {
+    return served;
+}
 
 awaitable<dispatch_outcome> dispatch(request_context& ctx, protocol::reader& body) {
     if (ctx.api_key < 0 || ctx.api_key > max_api_key || table[ctx.api_key].fn == nullptr) {
-        co_return dispatch_outcome{dispatch_status::close, {}};
+        co_return dispatch_outcome{ dispatch_status::close, {} };
     }
     const auto& e = table[ctx.api_key];
     if (ctx.api_version < e.min_version || ctx.api_version > e.max_version) {
         if (ctx.api_key == api_versions_handler::api::key) {
             // KIP-511: answer in v0 so any client can read it, whatever it asked for.
-            co_return dispatch_outcome{dispatch_status::respond,
-                                       encode_frame(ctx, api_versions_handler::unsupported_version_response(), 0)};
+            co_return dispatch_outcome{ dispatch_status::respond,
+                                        encode_frame(
+                                          ctx, api_versions_handler::unsupported_version_response(), 0) };
         }
         // As Kafka does: a request of a version we never advertised cannot be parsed.
-        co_return dispatch_outcome{dispatch_status::close, {}};
+        co_return dispatch_outcome{ dispatch_status::close, {} };
     }
     co_return co_await e.fn(ctx, body);
 }

@@ -11,9 +11,9 @@
 namespace chronik::kafka {
 
 enum class dispatch_status {
-    respond,    // `frame` holds the response
+    respond,     // `frame` holds the response
     no_response, // e.g. Produce with acks=0
-    close,      // the request was malformed or unknown: close the connection
+    close,       // the request was malformed or unknown: close the connection
 };
 
 struct dispatch_outcome {

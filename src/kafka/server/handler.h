@@ -30,6 +30,7 @@ concept kafka_handler = requires {
     typename H::api;
     { H::min_version } -> std::convertible_to<int16_t>;
     { H::max_version } -> std::convertible_to<int16_t>;
-} && (H::min_version >= H::api::min_version) && (H::max_version <= H::api::max_version);
+}
+&&(H::min_version >= H::api::min_version) && (H::max_version <= H::api::max_version);
 
 } // namespace chronik::kafka

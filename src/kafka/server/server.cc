@@ -5,14 +5,13 @@
 #include "runtime/gate.h"
 
 #include <boost/asio/socket_base.hpp>
-
 #include <future>
 #include <unordered_set>
 
 namespace chronik::kafka {
 
 namespace {
-logger log{"kafka"};
+logger log{ "kafka" };
 
 // Runs fn on shard `s` and blocks the calling, non-shard thread until it is done.
 template<class F>
@@ -84,7 +83,8 @@ awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, runtime::gate& ga
         }
         auto c = std::make_shared<connection>(std::move(sock), b, limits);
         live.insert(c);
-        asio::co_spawn(acceptor.get_executor(), serve_connection(c, std::move(*holder), live), asio::detached);
+        asio::co_spawn(acceptor.get_executor(), serve_connection(c, std::move(*holder), live),
+                       asio::detached);
     }
 }
 
@@ -103,7 +103,7 @@ result<uint16_t> server::start(std::string& error) {
         error = "cannot parse listen address '" + host + "': " + ec.message();
         return std::make_error_code(std::errc::invalid_argument);
     }
-    connection_limits limits{_cfg.max_frame_bytes, _cfg.max_inflight_requests_per_connection};
+    connection_limits limits{ _cfg.max_frame_bytes, _cfg.max_inflight_requests_per_connection };
     for (unsigned i = 0; i < _shards.size(); ++i) {
         std::string err = run_blocking(_shards, i, [&]() -> std::string {
             auto& acc = _per_shard[i]->acceptor;
@@ -134,11 +134,12 @@ result<uint16_t> server::start(std::string& error) {
             auto adv = _cfg.advertised_listener;
             auto c = adv.rfind(':');
             int32_t adv_port = std::stoi(adv.substr(c + 1));
-            _brokers[i]->set_advertised({adv.substr(0, c), adv_port == 0 ? int32_t(port) : adv_port});
+            _brokers[i]->set_advertised({ adv.substr(0, c), adv_port == 0 ? int32_t(port) : adv_port });
             auto& ps = *_per_shard[i];
-            asio::co_spawn(acc.get_executor(),
-                           accept_loop(acc, ps.connections, ps.live, *_brokers[i], limits, _cfg.max_connections),
-                           asio::detached);
+            asio::co_spawn(
+              acc.get_executor(),
+              accept_loop(acc, ps.connections, ps.live, *_brokers[i], limits, _cfg.max_connections),
+              asio::detached);
             return {};
         });
         if (!err.empty()) {
@@ -154,15 +155,18 @@ void server::stop() {
     for (unsigned i = 0; i < _shards.size(); ++i) {
         auto p = std::make_shared<std::promise<void>>();
         drained.push_back(p->get_future());
-        asio::co_spawn(_shards.at(i).executor(), [](per_shard& ps, std::shared_ptr<std::promise<void>> done) -> awaitable<void> {
-            boost::system::error_code ec;
-            ps.acceptor.close(ec);
-            for (auto& c : ps.live) {
-                c->shutdown();
-            }
-            co_await ps.connections.close();
-            done->set_value();
-        }(*_per_shard[i], p), asio::detached);
+        asio::co_spawn(
+          _shards.at(i).executor(),
+          [](per_shard& ps, std::shared_ptr<std::promise<void>> done) -> awaitable<void> {
+              boost::system::error_code ec;
+              ps.acceptor.close(ec);
+              for (auto& c : ps.live) {
+                  c->shutdown();
+              }
+              co_await ps.connections.close();
+              done->set_value();
+          }(*_per_shard[i], p),
+          asio::detached);
     }
     for (auto& f : drained) {
         // A peer that never reads its responses must not hold up shutdown forever.

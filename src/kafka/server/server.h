@@ -7,7 +7,6 @@
 #include "runtime/shard.h"
 
 #include <boost/asio/ip/tcp.hpp>
-
 #include <memory>
 #include <string>
 #include <vector>

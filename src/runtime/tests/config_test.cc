@@ -1,9 +1,9 @@
 #include "runtime/config.h"
 
-#include <gtest/gtest.h>
-
 #include <cstdio>
 #include <fstream>
+
+#include <gtest/gtest.h>
 
 namespace chronik::runtime {
 namespace {
@@ -35,7 +35,8 @@ TEST(config, precedence_is_defaults_then_file_then_env_then_flags) {
              "[kafka]\n\"num.partitions\" = 3\n";
     }
     std::string err;
-    auto c = load({"--config", path, "--data-dir", "/from/flag"}, {"CHRONIK_SMP=4", "CHRONIK_DATA_DIR=/from/env"}, err);
+    auto c = load({ "--config", path, "--data-dir", "/from/flag" },
+                  { "CHRONIK_SMP=4", "CHRONIK_DATA_DIR=/from/env" }, err);
     ASSERT_TRUE(c) << err;
     EXPECT_EQ(c.value().data_dir, "/from/flag");
     EXPECT_EQ(c.value().smp, 4u);
@@ -47,21 +48,21 @@ TEST(config, precedence_is_defaults_then_file_then_env_then_flags) {
 
 TEST(config, unknown_keys_and_bad_values_are_refused_by_name) {
     std::string err;
-    EXPECT_FALSE(load({"--no-such-thing", "1"}, {}, err));
+    EXPECT_FALSE(load({ "--no-such-thing", "1" }, {}, err));
     EXPECT_NE(err.find("no_such_thing"), std::string::npos) << err;
-    EXPECT_FALSE(load({}, {"CHRONIK_SMP=lots"}, err));
+    EXPECT_FALSE(load({}, { "CHRONIK_SMP=lots" }, err));
     EXPECT_NE(err.find("smp"), std::string::npos) << err;
     EXPECT_NE(err.find("CHRONIK_SMP"), std::string::npos) << err;
-    EXPECT_FALSE(load({"--listen", "nonsense"}, {}, err));
+    EXPECT_FALSE(load({ "--listen", "nonsense" }, {}, err));
     EXPECT_NE(err.find("listen"), std::string::npos) << err;
-    EXPECT_FALSE(load({"--stall-threshold-ms", "0"}, {}, err));
+    EXPECT_FALSE(load({ "--stall-threshold-ms", "0" }, {}, err));
 
     std::string path = ::testing::TempDir() + "chronik_config_bad.toml";
     {
         std::ofstream f(path);
         f << "listen = \"127.0.0.1:9092\"\ntypo_key = 1\n";
     }
-    EXPECT_FALSE(load({"--config", path}, {}, err));
+    EXPECT_FALSE(load({ "--config", path }, {}, err));
     EXPECT_NE(err.find("typo_key"), std::string::npos) << err;
     EXPECT_NE(err.find("line 2"), std::string::npos) << err;
     std::remove(path.c_str());

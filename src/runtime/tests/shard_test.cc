@@ -1,10 +1,10 @@
 #include "runtime/gate.h"
 #include "runtime/shard.h"
 
-#include <gtest/gtest.h>
-
 #include <future>
 #include <stdexcept>
+
+#include <gtest/gtest.h>
 
 namespace chronik::runtime {
 namespace {
@@ -24,7 +24,9 @@ T run_on(shard_group& g, awaitable<T> aw) {
     return fut.get();
 }
 
-awaitable<unsigned> where_am_i() { co_return this_shard_id(); }
+awaitable<unsigned> where_am_i() {
+    co_return this_shard_id();
+}
 
 awaitable<std::vector<unsigned>> hop_everywhere(shard_group& g) {
     std::vector<unsigned> seen;
@@ -40,7 +42,7 @@ awaitable<std::vector<unsigned>> hop_everywhere(shard_group& g) {
 TEST(shard_group, invoke_on_runs_on_the_target_and_resumes_on_the_caller) {
     shard_group g(3);
     auto seen = run_on(g, hop_everywhere(g));
-    EXPECT_EQ(seen, (std::vector<unsigned>{0, 0, 0, 1, 1, 0, 2, 2, 0}));
+    EXPECT_EQ(seen, (std::vector<unsigned>{ 0, 0, 0, 1, 1, 0, 2, 2, 0 }));
 }
 
 awaitable<int> throws_remote(shard_group& g) {
@@ -63,7 +65,8 @@ awaitable<int> close_waits_for_holders() {
     int done = 0;
     auto ex = co_await asio::this_coro::executor;
     for (int i = 0; i < 3; ++i) {
-        asio::co_spawn(ex, hold_for(*gt.try_enter(), std::chrono::milliseconds(5 * (i + 1)), done), asio::detached);
+        asio::co_spawn(ex, hold_for(*gt.try_enter(), std::chrono::milliseconds(5 * (i + 1)), done),
+                       asio::detached);
     }
     co_await gt.close();
     EXPECT_FALSE(gt.try_enter().has_value());
@@ -86,7 +89,7 @@ namespace {
 awaitable<std::pair<int, bool>> use_worker(io_worker& w) {
     unsigned before = this_shard_id();
     int v = co_await w.run([] { return this_shard_id() == ~0u ? 41 : -1; }); // runs off-shard
-    co_return std::pair{v + 1, this_shard_id() == before};
+    co_return std::pair{ v + 1, this_shard_id() == before };
 }
 
 TEST(io_worker, runs_off_shard_and_resumes_on_the_caller) {

@@ -1,12 +1,12 @@
 #include "runtime/shard.h"
 #include "runtime/stall_detector.h"
 
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <future>
 #include <mutex>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 namespace chronik::runtime {
 namespace {
@@ -43,7 +43,7 @@ TEST(stall_detector, reports_a_blocked_shard_once_with_a_backtrace) {
 }
 
 TEST(stall_detector, short_tasks_are_not_stalls) {
-    std::atomic<int> reports{0};
+    std::atomic<int> reports{ 0 };
     stall_detector det(std::chrono::milliseconds(100), [&](const stall_report&) { ++reports; });
     shard_group g(2, &det);
     for (int i = 0; i < 20; ++i) {

@@ -1,10 +1,10 @@
 #include "fuzz/decode_any.h"
 
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+
+#include <gtest/gtest.h>
 
 namespace chronik::protocol {
 namespace {

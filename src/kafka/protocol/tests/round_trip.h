@@ -21,7 +21,7 @@ bytes encode_to_bytes(const M& m, int16_t v) {
 template<class M>
 void check_all_versions(int16_t lo, int16_t hi) {
     for (int16_t v = lo; v <= hi; ++v) {
-        for (uint32_t seed : {1u, 2u, 5u}) {
+        for (uint32_t seed : { 1u, 2u, 5u }) {
             M original;
             original.fill_sample(v, seed);
             auto encoded = encode_to_bytes(original, v);

@@ -295,6 +295,11 @@ class Gen:
         out.append(f"{pad}    // Sets every field present in version v to a non-default value (tests, fuzz seeds).")
         out.append(f"{pad}    void fill_sample(int16_t v, uint32_t seed);")
         out.append(f"{pad}    bool operator==(const {s.name}&) const = default;")
+        if s is self.msg.root:
+            ec = [f for f in s.fields if f.name == "error_code" and f.tag is None and f.elem == "int16"]
+            cond = ec[0].versions.cond() if ec else "false"
+            out.append(f"{pad}    // Whether version v carries a top-level error_code.")
+            out.append(f"{pad}    static constexpr bool has_error_code(int16_t v) {{ return (void)v, {cond}; }}")
         out.append(f"{pad}}};")
         return out
 

@@ -13,12 +13,13 @@ using namespace chronik;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     constexpr size_t limit = 1 << 20;
     auto blob = byte_slice::copy_of(std::span<const uint8_t>(data, size));
-    auto ok = record::for_each_batch(blob, [&](const record::batch_header&, const byte_slice& b) -> result<void> {
-        size_t n = 0;
-        auto r = record::for_each_record(b.span(), limit, [&](const record::record_view&) { ++n; });
-        (void)r;
-        return outcome::success();
-    });
+    auto ok =
+      record::for_each_batch(blob, [&](const record::batch_header&, const byte_slice& b) -> result<void> {
+          size_t n = 0;
+          auto r = record::for_each_record(b.span(), limit, [&](const record::record_view&) { ++n; });
+          (void)r;
+          return outcome::success();
+      });
     (void)ok;
     (void)record::convert_legacy_to_v2(blob.span(), limit);
     (void)record::convert_v2_to_legacy(blob.span(), 1, limit);

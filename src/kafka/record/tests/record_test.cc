@@ -5,19 +5,23 @@
 #include "kafka/record/errc.h"
 #include "kafka/record/legacy.h"
 
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <fstream>
 #include <random>
 
+#include <gtest/gtest.h>
+
 namespace chronik::record {
 namespace {
 
-std::span<const uint8_t> as_span(std::string_view s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
-bytes b(std::string_view s) { return bytes(s.begin(), s.end()); }
+std::span<const uint8_t> as_span(std::string_view s) {
+    return { reinterpret_cast<const uint8_t*>(s.data()), s.size() };
+}
+bytes b(std::string_view s) {
+    return bytes(s.begin(), s.end());
+}
 
-constexpr codec all_codecs[] = {codec::none, codec::gzip, codec::snappy, codec::lz4, codec::zstd};
+constexpr codec all_codecs[] = { codec::none, codec::gzip, codec::snappy, codec::lz4, codec::zstd };
 
 std::vector<record_input> sample_records(int n) {
     std::vector<record_input> rs;
@@ -30,8 +34,8 @@ std::vector<record_input> sample_records(int n) {
             r.value = b("value-" + std::to_string(i) + std::string(size_t(i % 50), 'x'));
         }
         if (i % 3 == 0) {
-            r.headers.push_back({"h", b("v" + std::to_string(i))});
-            r.headers.push_back({"null-header", std::nullopt});
+            r.headers.push_back({ "h", b("v" + std::to_string(i)) });
+            r.headers.push_back({ "null-header", std::nullopt });
         }
         r.timestamp = 1'700'000'000'000 + i;
         rs.push_back(std::move(r));
@@ -103,9 +107,9 @@ TEST(batch, golden_bytes_of_one_record) {
     r.key = b("k");
     r.value = b("v");
     r.timestamp = 1000;
-    auto built = build_batch({r}, batch_options{});
+    auto built = build_batch({ r }, batch_options{});
     ASSERT_TRUE(built);
-    bytes record = {0x10 /* length 8, zig-zag */, 0x00, 0x00, 0x00, 0x02, 'k', 0x02, 'v', 0x00};
+    bytes record = { 0x10 /* length 8, zig-zag */, 0x00, 0x00, 0x00, 0x02, 'k', 0x02, 'v', 0x00 };
     bytes expected(61);
     store_be<int64_t>(expected.data(), 0);
     store_be<int32_t>(expected.data() + 8, int32_t(49 + record.size()));
@@ -127,7 +131,7 @@ TEST(batch, golden_bytes_of_one_record) {
 TEST(batch, every_single_byte_corruption_is_caught_or_harmless) {
     auto built = build_batch(sample_records(5), batch_options{}).value();
     for (size_t pos = 0; pos < built.size(); ++pos) {
-        for (uint8_t flip : {uint8_t(0x01), uint8_t(0x80), uint8_t(0xff)}) {
+        for (uint8_t flip : { uint8_t(0x01), uint8_t(0x80), uint8_t(0xff) }) {
             auto copy = built;
             copy[pos] ^= flip;
             auto r = validate_batch(copy);
@@ -145,7 +149,8 @@ TEST(batch, truncated_blobs_and_trailing_garbage_fail) {
     auto built = build_batch(sample_records(3), batch_options{}).value();
     for (size_t len = 0; len < built.size(); ++len) {
         auto s = byte_slice::copy_of(std::span<const uint8_t>(built.data(), len));
-        EXPECT_FALSE(for_each_batch(s, [](auto&, auto&) -> result<void> { return outcome::success(); })) << len;
+        EXPECT_FALSE(for_each_batch(s, [](auto&, auto&) -> result<void> { return outcome::success(); }))
+          << len;
     }
     auto two = built;
     two.insert(two.end(), built.begin(), built.end());
@@ -156,7 +161,8 @@ TEST(batch, truncated_blobs_and_trailing_garbage_fail) {
     }));
     EXPECT_EQ(n, 2);
     two.push_back(0);
-    EXPECT_FALSE(for_each_batch(byte_slice::from(two), [](auto&, auto&) -> result<void> { return outcome::success(); }));
+    EXPECT_FALSE(
+      for_each_batch(byte_slice::from(two), [](auto&, auto&) -> result<void> { return outcome::success(); }));
 }
 
 TEST(batch, patching_offsets_keeps_the_crc_valid_and_log_append_time_recomputes_it) {
@@ -195,7 +201,7 @@ TEST(compression, round_trips_and_garbage_fails) {
 
 TEST(compression, decompression_is_bounded) {
     bytes zeros(8 << 20, 0); // 8 MiB of zeros compresses to a few KiB
-    for (codec c : {codec::gzip, codec::snappy, codec::lz4, codec::zstd}) {
+    for (codec c : { codec::gzip, codec::snappy, codec::lz4, codec::zstd }) {
         auto z = compress(c, zeros).value();
         auto r = decompress(c, z, 1 << 20);
         ASSERT_FALSE(r) << int(c);
@@ -205,12 +211,12 @@ TEST(compression, decompression_is_bounded) {
 
 bytes legacy_message(int64_t offset, int8_t magic, int8_t attrs, int64_t ts, std::optional<bytes> key,
                      std::optional<bytes> value) {
-    bytes m = {0, 0, 0, 0, uint8_t(magic), uint8_t(attrs)};
+    bytes m = { 0, 0, 0, 0, uint8_t(magic), uint8_t(attrs) };
     if (magic == 1) {
         m.resize(14);
         store_be<int64_t>(m.data() + 6, ts);
     }
-    for (auto* x : {&key, &value}) {
+    for (auto* x : { &key, &value }) {
         size_t at = m.size();
         m.resize(at + 4);
         store_be<int32_t>(m.data() + at, *x ? int32_t((*x)->size()) : -1);
@@ -227,7 +233,7 @@ bytes legacy_message(int64_t offset, int8_t magic, int8_t attrs, int64_t ts, std
 }
 
 TEST(legacy, magic0_and_magic1_sets_convert_to_v2_and_back) {
-    for (int8_t magic : {int8_t(0), int8_t(1)}) {
+    for (int8_t magic : { int8_t(0), int8_t(1) }) {
         bytes set;
         for (int i = 0; i < 10; ++i) {
             auto m = legacy_message(i, magic, 0, 5000 + i, i % 2 ? std::optional(b("k")) : std::nullopt,
@@ -298,7 +304,8 @@ TEST(seed_corpus, DISABLED_write) {
         batch_options o;
         o.compression = c;
         auto built = build_batch(input, o).value();
-        std::ofstream(std::string(CHRONIK_BATCH_CORPUS_DIR) + "/v2_codec" + std::to_string(int(c)), std::ios::binary)
+        std::ofstream(std::string(CHRONIK_BATCH_CORPUS_DIR) + "/v2_codec" + std::to_string(int(c)),
+                      std::ios::binary)
           .write(reinterpret_cast<const char*>(built.data()), std::streamsize(built.size()));
     }
     bytes set;

@@ -11,7 +11,7 @@ namespace chronik::kafka {
 using protocol::error_code;
 
 awaitable<create_topics_handler::api::response> create_topics_handler::handle(request_context& ctx,
-                                                                               api::request req) {
+                                                                              api::request req) {
     broker& b = *ctx.owner;
     api::response resp;
     std::set<std::string> seen;
@@ -27,7 +27,7 @@ awaitable<create_topics_handler::api::response> create_topics_handler::handle(re
             // Manual assignment on one broker: every replica list must be exactly {us}.
             bool ok = t.num_partitions == -1 && t.replication_factor == -1;
             for (const auto& a : t.assignments) {
-                ok = ok && a.broker_ids == std::vector<int32_t>{b.node_id()};
+                ok = ok && a.broker_ids == std::vector<int32_t>{ b.node_id() };
             }
             if (!ok) {
                 out.error_code = +error_code::invalid_replica_assignment;

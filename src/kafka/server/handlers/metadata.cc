@@ -22,8 +22,8 @@ response::MetadataResponseTopic describe(const broker& b, const cluster::topic_i
         part.partition_index = p;
         part.leader_id = b.node_id();
         part.leader_epoch = 0;
-        part.replica_nodes = {b.node_id()};
-        part.isr_nodes = {b.node_id()};
+        part.replica_nodes = { b.node_id() };
+        part.isr_nodes = { b.node_id() };
     }
     return out;
 }
@@ -77,8 +77,9 @@ awaitable<metadata_handler::api::response> metadata_handler::handle(request_cont
             }
         }
         if (t == nullptr) {
-            auto e = want.name && cluster::invalid_topic_name(*want.name) ? error_code::invalid_topic_exception
-                                                                          : error_code::unknown_topic_or_partition;
+            auto e = want.name && cluster::invalid_topic_name(*want.name)
+                       ? error_code::invalid_topic_exception
+                       : error_code::unknown_topic_or_partition;
             resp.topics.push_back(failed(want.name, {}, e));
             continue;
         }

@@ -18,33 +18,35 @@ awaitable<create_topic_result> create_topic(broker& b, std::string name, int32_t
                                             int16_t replication_factor,
                                             std::map<std::string, std::string> configs, bool validate_only) {
     if (auto why = cluster::invalid_topic_name(name)) {
-        co_return create_topic_result{error_code::invalid_topic_exception, *why};
+        co_return create_topic_result{ error_code::invalid_topic_exception, *why };
     }
     if (partitions == -1) {
         partitions = b.default_partitions();
     }
     if (partitions <= 0 || partitions > max_partitions) {
-        co_return create_topic_result{error_code::invalid_partitions,
-                                      fmt::format("number of partitions must be in [1, {}]", max_partitions)};
+        co_return create_topic_result{ error_code::invalid_partitions,
+                                       fmt::format("number of partitions must be in [1, {}]",
+                                                   max_partitions) };
     }
     if (replication_factor == -1) {
         replication_factor = 1;
     }
     if (replication_factor <= 0 || replication_factor > max_replication_factor) {
         co_return create_topic_result{
-          error_code::invalid_replication_factor,
-          fmt::format("replication factor {} is larger than the number of brokers (1)", replication_factor)};
+            error_code::invalid_replication_factor,
+            fmt::format("replication factor {} is larger than the number of brokers (1)", replication_factor)
+        };
     }
     if (auto why = cluster::validate_topic_configs(configs)) {
-        co_return create_topic_result{error_code::invalid_config, *why};
+        co_return create_topic_result{ error_code::invalid_config, *why };
     }
-    cluster::topic_info t{std::move(name), cluster::random_topic_id(), partitions, std::move(configs)};
+    cluster::topic_info t{ std::move(name), cluster::random_topic_id(), partitions, std::move(configs) };
     // Named, not a temporary inside the co_await (GCC 12 coroutine bug; see topic_store.cc).
     auto on_shard0 = [&store = b.topic_store_on_shard0(), t = std::move(t), validate_only]() mutable {
         return store.create(std::move(t), validate_only);
     };
     auto err = co_await b.shards().invoke_on(0, std::move(on_shard0));
-    create_topic_result r{err, std::nullopt};
+    create_topic_result r{ err, std::nullopt };
     if (err == error_code::topic_already_exists) {
         r.message = "topic already exists";
     } else if (err != error_code::none) {
