@@ -127,15 +127,4 @@ awaitable<protocol::error_code> topic_store::create(topic_info t, bool validate_
     co_return protocol::error_code::none;
 }
 
-awaitable<protocol::error_code> topic_store::remove(std::string name) {
-    if (_table->find(name) == nullptr) {
-        co_return protocol::error_code::unknown_topic_or_partition;
-    }
-    _table = _table->without(name);
-    if (!co_await persist_and_publish()) {
-        co_return protocol::error_code::kafka_storage_error;
-    }
-    co_return protocol::error_code::none;
-}
-
 } // namespace chronik::cluster

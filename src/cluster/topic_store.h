@@ -29,7 +29,6 @@ public:
 
     // Creates a topic (validate_only: checks only). Runs on shard 0.
     awaitable<protocol::error_code> create(topic_info t, bool validate_only);
-    awaitable<protocol::error_code> remove(std::string name);
 
 private:
     awaitable<bool> persist_and_publish();

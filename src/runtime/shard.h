@@ -63,7 +63,10 @@ requires is_awaitable<invoke_result_t<F>>::value struct invoke_value<F> {
 template<class F>
 awaitable<typename invoke_value<F>::type> call(F fn) {
     if constexpr (is_awaitable<invoke_result_t<F>>::value) {
-        co_return co_await fn();
+        // A named local, not `co_await fn()`: GCC 12 may destroy that temporary
+        // awaitable (and with it the suspended coroutine's frame) at the suspension.
+        auto aw = fn();
+        co_return co_await std::move(aw);
     } else if constexpr (std::is_void_v<invoke_result_t<F>>) {
         fn();
         co_return;
@@ -88,10 +91,13 @@ public:
     // result (or the exception fn threw). fn may return a value or an awaitable.
     template<class F>
     awaitable<typename detail::invoke_value<F>::type> invoke_on(unsigned target, F fn) {
+        // Awaitables are named locals, not temporaries in the co_await (GCC 12; see call).
+        auto work = detail::call(std::move(fn));
         if (this_shard_id() == target) {
-            co_return co_await detail::call(std::move(fn));
+            co_return co_await std::move(work);
         }
-        co_return co_await asio::co_spawn(at(target).executor(), detail::call(std::move(fn)), use_awaitable);
+        auto done = asio::co_spawn(at(target).executor(), std::move(work), use_awaitable);
+        co_return co_await std::move(done);
     }
 
     // Spawns a detached coroutine on a shard; for start-up and background fibers

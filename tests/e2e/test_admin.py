@@ -55,6 +55,30 @@ class AdminTest(unittest.TestCase):
             self.assertIsNone(create(admin, NewTopic("defaulted", num_partitions=-1, replication_factor=-1))["defaulted"])
             self.assertEqual(len(admin.list_topics(timeout=10).topics["defaulted"].partitions), 2)
 
+    def test_describe_configs(self):
+        from confluent_kafka import KafkaError
+        from confluent_kafka.admin import ConfigResource
+        with Broker("--set", "log.retention.ms=5000") as b:
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            self.assertIsNone(create(admin, NewTopic("cfg", 1, 1, config={"cleanup.policy": "compact"}))["cfg"])
+            res = ConfigResource(ConfigResource.Type.TOPIC, "cfg")
+            configs = admin.describe_configs([res])[res].result(timeout=10)
+            self.assertEqual(configs["cleanup.policy"].value, "compact")
+            self.assertEqual(configs["cleanup.policy"].source, 1)  # DYNAMIC_TOPIC_CONFIG
+            self.assertEqual(configs["retention.ms"].value, "5000")
+            self.assertEqual(configs["retention.ms"].source, 4)  # STATIC_BROKER_CONFIG
+            self.assertEqual(configs["segment.bytes"].value, "1073741824")
+            self.assertTrue(configs["segment.bytes"].is_default)
+            broker_res = ConfigResource(ConfigResource.Type.BROKER, "0")
+            bc = admin.describe_configs([broker_res])[broker_res].result(timeout=10)
+            self.assertEqual(bc["log.retention.ms"].value, "5000")
+            self.assertEqual(bc["num.partitions"].value, "1")
+            missing = ConfigResource(ConfigResource.Type.TOPIC, "no-such-topic")
+            with self.assertRaises(KafkaException) as e:
+                admin.describe_configs([missing])[missing].result(timeout=10)
+            self.assertEqual(e.exception.args[0].code(), KafkaError.UNKNOWN_TOPIC_OR_PART)
+
+
     def test_topics_survive_a_restart_and_auto_create_follows_the_setting(self):
         b = Broker()
         try:

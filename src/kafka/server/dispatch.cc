@@ -101,11 +101,16 @@ constexpr bool has_top_level_error = requires(typename Api::response r) {
     r.error_code = int16_t{};
 };
 
+template<class... H>
+constexpr bool is_served(int16_t key, handler_list<H...>) {
+    return ((H::api::key == key) || ...);
+}
+
 template<class... A>
 constexpr auto add_unserved(std::array<table_entry, max_api_key + 1> t, protocol::type_list<A...>) {
     (([&] {
          if constexpr (has_top_level_error<A>) {
-             if (t[A::key].fn == nullptr) {
+             if (!is_served(A::key, all_handlers{})) {
                  t[A::key] = table_entry{ &answer_unserved<A>, A::min_version, A::max_version };
              }
          }

@@ -102,3 +102,49 @@ TEST(io_worker, runs_off_shard_and_resumes_on_the_caller) {
 
 } // namespace
 } // namespace chronik::runtime
+
+namespace chronik::runtime {
+namespace {
+
+awaitable<size_t> length_after_a_hop(const std::string& s) {
+    asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(1));
+    co_await t.async_wait(use_awaitable);
+    co_return s.size();
+}
+
+awaitable<size_t> capture_then_suspend(shard_group& g, unsigned target) {
+    std::string payload(1000, 'x'); // on the heap, so a dangling copy shows under ASan
+    auto fn = [p = std::move(payload)]() { return length_after_a_hop(p); };
+    co_return co_await g.invoke_on(target, std::move(fn));
+}
+
+// A capturing lambda that returns a coroutine referring to its captures must keep
+// them alive until that coroutine finishes, on this shard and on another.
+TEST(shard_group, invoke_on_keeps_lambda_captures_alive_across_suspension) {
+    shard_group g(2);
+    EXPECT_EQ(run_on(g, capture_then_suspend(g, 0)), 1000u);
+    EXPECT_EQ(run_on(g, capture_then_suspend(g, 1)), 1000u);
+}
+
+} // namespace
+} // namespace chronik::runtime
+
+namespace chronik::runtime {
+namespace {
+
+// The pattern the broker uses: a lazily-started coroutine copies its parameter into
+// a local and captures the local (capturing the parameter itself reads a dead stack
+// slot under GCC 12).
+awaitable<size_t> param_to_local_then_capture(shard_group& g, std::string param) {
+    std::string local = std::move(param);
+    auto fn = [&local] { return length_after_a_hop(local); };
+    co_return co_await g.invoke_on(1, std::move(fn));
+}
+
+TEST(shard_group, coroutine_parameters_reach_other_shards_through_locals) {
+    shard_group g(2);
+    EXPECT_EQ(run_on(g, param_to_local_then_capture(g, std::string(500, 'y'))), 500u);
+}
+
+} // namespace
+} // namespace chronik::runtime

@@ -4,6 +4,7 @@
 // cannot drift from what it serves.
 #include "kafka/server/handlers/api_versions.h"
 #include "kafka/server/handlers/create_topics.h"
+#include "kafka/server/handlers/describe_configs.h"
 #include "kafka/server/handlers/metadata.h"
 
 #include <tuple>
@@ -15,6 +16,7 @@ struct handler_list {
     static_assert((kafka_handler<H> && ...), "every entry must satisfy kafka_handler");
 };
 
-using all_handlers = handler_list<api_versions_handler, metadata_handler, create_topics_handler>;
+using all_handlers =
+  handler_list<api_versions_handler, metadata_handler, create_topics_handler, describe_configs_handler>;
 
 } // namespace chronik::kafka

@@ -41,9 +41,13 @@ awaitable<create_topic_result> create_topic(broker& b, std::string name, int32_t
         co_return create_topic_result{ error_code::invalid_config, *why };
     }
     cluster::topic_info t{ std::move(name), cluster::random_topic_id(), partitions, std::move(configs) };
-    // Named, not a temporary inside the co_await (GCC 12 coroutine bug; see topic_store.cc).
-    auto on_shard0 = [&store = b.topic_store_on_shard0(), t = std::move(t), validate_only]() mutable {
-        return store.create(std::move(t), validate_only);
+    // Captures are built from locals, not from this coroutine's parameters, and the
+    // lambda is named rather than a temporary in the co_await: both work around GCC 12
+    // coroutine bugs (see remove_on_shard0 in delete_topics.cc and topic_store.cc).
+    cluster::topic_store* store = &b.topic_store_on_shard0();
+    bool dry_run = validate_only;
+    auto on_shard0 = [store, t = std::move(t), dry_run]() mutable {
+        return store->create(std::move(t), dry_run);
     };
     auto err = co_await b.shards().invoke_on(0, std::move(on_shard0));
     create_topic_result r{ err, std::nullopt };
