@@ -419,6 +419,22 @@ class Gen:
             return
         self.write_value(f, m, lines, pad, w)
 
+    @staticmethod
+    def per_version_fields(fields, emit, out):
+        """Emits each field's code, guarded by its version range where it has one."""
+        for f in fields:
+            c = f.versions.cond()
+            if c == "false":
+                continue
+            lines = []
+            emit(f, lines, "        " if c != "true" else "    ")
+            if c != "true":
+                out.append(f"    if ({c}) {{")
+                out += lines
+                out.append("    }")
+            else:
+                out += lines
+
     def define_struct(self, s):
         q = self.qual(s)
         out = []
@@ -428,18 +444,7 @@ class Gen:
         # decode
         out.append(f"result<void> {q}::decode(protocol::reader& r, int16_t v) {{")
         out.append("    (void)v;")
-        for f in regular:
-            c = f.versions.cond()
-            if c == "false":
-                continue
-            lines = []
-            self.decode_field(f, lines, "        " if c != "true" else "    ")
-            if c != "true":
-                out.append(f"    if ({c}) {{")
-                out += lines
-                out.append("    }")
-            else:
-                out += lines
+        self.per_version_fields(regular, self.decode_field, out)
         if self.flex_lo is not None:
             out.append(f"    if ({self.flex()}) {{")
             out.append("        uint32_t count = 0;")
@@ -480,18 +485,7 @@ class Gen:
         # encode
         out.append(f"void {q}::encode(protocol::writer& w, int16_t v) const {{")
         out.append("    (void)v;")
-        for f in regular:
-            c = f.versions.cond()
-            if c == "false":
-                continue
-            lines = []
-            self.encode_field(f, lines, "        " if c != "true" else "    ")
-            if c != "true":
-                out.append(f"    if ({c}) {{")
-                out += lines
-                out.append("    }")
-            else:
-                out += lines
+        self.per_version_fields(regular, self.encode_field, out)
         if self.flex_lo is not None:
             out.append(f"    if ({self.flex()}) {{")
             out.append("        uint32_t count = uint32_t(this->unknown_tagged_fields.size());")
