@@ -80,8 +80,8 @@ private:
     void loop();
 
     size_t _capacity;
-    std::mutex
-      _mu; // lock-ok: guards the job queue between shard threads and the worker; never held across co_await
+    // Guards the job queue between shard threads and the worker; never held across a co_await.
+    std::mutex _mu; // lock-ok: job queue shared with the worker thread
     std::condition_variable _ready;
     std::deque<std::unique_ptr<job>> _jobs;
     bool _stop = false;
