@@ -1,0 +1,97 @@
+#include "storage/file_ops.h"
+
+#include <cerrno>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace chronik::storage {
+
+namespace {
+template<class T>
+T or_errno(T rc) {
+    return rc < 0 ? T(-errno) : rc;
+}
+} // namespace
+
+int file_ops::open(const std::string& path, int flags, mode_t mode) {
+    return or_errno(::open(path.c_str(), flags | O_CLOEXEC, mode));
+}
+ssize_t file_ops::pwrite(int fd, const void* data, size_t n, off_t pos) {
+    return or_errno(::pwrite(fd, data, n, pos));
+}
+ssize_t file_ops::pread(int fd, void* data, size_t n, off_t pos) {
+    return or_errno(::pread(fd, data, n, pos));
+}
+int file_ops::fdatasync(int fd) {
+    return or_errno(::fdatasync(fd));
+}
+int file_ops::ftruncate(int fd, off_t size) {
+    return or_errno(::ftruncate(fd, size));
+}
+int file_ops::close(int fd) {
+    return or_errno(::close(fd));
+}
+int64_t file_ops::file_size(int fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        return -errno;
+    }
+    return st.st_size;
+}
+
+ssize_t file_ops::pwrite_all(int fd, const void* data, size_t n, off_t pos) {
+    const auto* p = static_cast<const uint8_t*>(data);
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = pwrite(fd, p + done, n - done, pos + off_t(done));
+        if (w == -EINTR) {
+            continue;
+        }
+        if (w < 0) {
+            return w;
+        }
+        if (w == 0) {
+            return -EIO;
+        }
+        done += size_t(w);
+    }
+    return ssize_t(done);
+}
+
+ssize_t file_ops::pread_full(int fd, void* data, size_t n, off_t pos) {
+    auto* p = static_cast<uint8_t*>(data);
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = pread(fd, p + done, n - done, pos + off_t(done));
+        if (r == -EINTR) {
+            continue;
+        }
+        if (r < 0) {
+            return r;
+        }
+        if (r == 0) {
+            break;
+        }
+        done += size_t(r);
+    }
+    return ssize_t(done);
+}
+
+file_ops& file_ops::real() {
+    static file_ops ops;
+    return ops;
+}
+
+int sync_dir(const std::string& dir) {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        return -errno;
+    }
+    int rc = ::fsync(fd) == 0 ? 0 : -errno;
+    ::close(fd);
+    return rc;
+}
+
+} // namespace chronik::storage

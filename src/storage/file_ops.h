@@ -1,0 +1,36 @@
+#pragma once
+// The storage engine's only door to the file system. Every call returns a value or
+// -errno, never throws. Tests substitute a file_ops that injects ENOSPC or EIO to
+// prove that a failing disk gives clients KAFKA_STORAGE_ERROR and damages nothing
+// already acknowledged.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include <sys/types.h>
+
+namespace chronik::storage {
+
+class file_ops {
+public:
+    virtual ~file_ops() = default;
+    virtual int open(const std::string& path, int flags, mode_t mode = 0644);
+    virtual ssize_t pwrite(int fd, const void* data, size_t n, off_t pos);
+    virtual ssize_t pread(int fd, void* data, size_t n, off_t pos);
+    virtual int fdatasync(int fd);
+    virtual int ftruncate(int fd, off_t size);
+    virtual int close(int fd);
+    virtual int64_t file_size(int fd);
+
+    // Writes all n bytes or fails; a short write is retried, EINTR too.
+    ssize_t pwrite_all(int fd, const void* data, size_t n, off_t pos);
+    // Reads up to n bytes, stopping early only at end of file.
+    ssize_t pread_full(int fd, void* data, size_t n, off_t pos);
+
+    static file_ops& real();
+};
+
+// fsync of a directory, so a created, renamed or removed entry survives a crash.
+int sync_dir(const std::string& dir);
+
+} // namespace chronik::storage

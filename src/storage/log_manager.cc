@@ -1,0 +1,373 @@
+#include "storage/log_manager.h"
+
+#include "base/logger.h"
+#include "storage/errc.h"
+
+#include <cerrno>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace chronik::storage {
+
+namespace {
+
+logger log{ "storage" };
+
+constexpr const char* log_start_file = "log-start-offset";
+
+int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t read_log_start(const std::string& dir) {
+    std::ifstream in(dir + "/" + log_start_file);
+    int64_t v = 0;
+    if (!(in >> v) || v < 0) {
+        return 0;
+    }
+    return v;
+}
+
+// tmp + fdatasync + rename + directory fsync. Returns 0 or -errno.
+int write_log_start(file_ops& ops, const std::string& dir, int64_t value) {
+    std::string tmp = dir + "/" + log_start_file + ".tmp";
+    int fd = ops.open(tmp, O_WRONLY | O_CREAT | O_TRUNC);
+    if (fd < 0) {
+        return fd;
+    }
+    std::string text = std::to_string(value) + "\n";
+    auto n = ops.pwrite_all(fd, text.data(), text.size(), 0);
+    int rc = n < 0 ? int(n) : ops.fdatasync(fd);
+    ops.close(fd);
+    if (rc < 0) {
+        return rc;
+    }
+    if (::rename(tmp.c_str(), (dir + "/" + log_start_file).c_str()) != 0) {
+        return -errno;
+    }
+    return sync_dir(dir);
+}
+
+struct open_outcome {
+    std::shared_ptr<partition_log> log;
+    std::error_code ec;
+};
+
+} // namespace
+
+unsigned owner_shard(std::string_view topic, int32_t partition, unsigned shard_count) noexcept {
+    // FNV-1a over the name, then the partition: stable across runs and builds.
+    uint64_t h = 1469598103934665603ull;
+    for (char c : topic) {
+        h = (h ^ uint8_t(c)) * 1099511628211ull;
+    }
+    return unsigned((h + uint64_t(uint32_t(partition))) % (shard_count == 0 ? 1 : shard_count));
+}
+
+log_manager::log_manager(std::string data_dir, runtime::io_worker& io, file_ops& ops, asio::any_io_executor ex,
+                         wake_fn wake, std::chrono::milliseconds retention_check)
+  : _data_dir(std::move(data_dir)), _io(io), _ops(ops), _ex(ex), _wake(std::move(wake)),
+    _retention_check(retention_check), _flushed(ex), _stop(ex) {}
+
+log_manager::~log_manager() = default;
+
+std::string log_manager::partition_dir(const std::string& data_dir, std::string_view topic,
+                                       const protocol::uuid& topic_id, int32_t partition) {
+    return data_dir + "/logs/" + std::string(topic) + "-" + std::to_string(partition) + "." + topic_id.to_string();
+}
+
+std::shared_ptr<partition_log> log_manager::find(std::string_view topic, int32_t partition) const {
+    auto it = _partitions.find(key{ std::string(topic), partition });
+    return it == _partitions.end() ? nullptr : it->second.log;
+}
+
+awaitable<std::shared_ptr<partition_log>> log_manager::get(std::string topic, protocol::uuid topic_id,
+                                                                   int32_t partition, log_config cfg) {
+    key k{ topic, partition };
+    for (;;) {
+        if (auto it = _partitions.find(k); it != _partitions.end()) {
+            if (it->second.topic_id == topic_id) {
+                it->second.log->set_config(cfg);
+                co_return it->second.log;
+            }
+            // The topic was deleted and created again under the same name.
+            co_return nullptr;
+        }
+        auto op = _opening.find(k);
+        if (op == _opening.end()) {
+            break;
+        }
+        auto ev = op->second;
+        co_await ev->wait();
+    }
+    if (_closed) {
+        co_return nullptr;
+    }
+    auto ev = std::make_shared<runtime::event>(_ex);
+    _opening.emplace(k, ev);
+    std::string dir = partition_dir(_data_dir, topic, topic_id, partition);
+    file_ops* ops = &_ops;
+    auto job = [ops, dir, cfg]() -> open_outcome {
+        auto r = partition_log::open(*ops, dir, cfg, read_log_start(dir));
+        if (!r) {
+            return { nullptr, r.error() };
+        }
+        return { std::move(r).value(), {} };
+    };
+    open_outcome opened;
+    try {
+        opened = co_await _io.run(std::move(job));
+    } catch (const std::exception& e) {
+        opened.ec = errc::storage_error;
+    }
+    _opening.erase(k);
+    ev->notify_all();
+    if (opened.ec) {
+        log.error("cannot open partition {}-{}: {}", topic, partition, opened.ec.message());
+        co_return nullptr;
+    }
+    _partitions.emplace(k, slot{ opened.log, topic_id });
+    arm_retention();
+    co_return opened.log;
+}
+
+void log_manager::appended(const std::shared_ptr<partition_log>& p) {
+    if (_queued.insert(p.get()).second) {
+        _dirty.push_back(p);
+    }
+    if (!_flushing) {
+        auto holder = _gate.try_enter();
+        if (!holder) {
+            return; // closing: close() runs the final round itself
+        }
+        _flushing = true;
+        asio::co_spawn(_ex, flush_loop(std::move(*holder)), asio::detached);
+    }
+}
+
+awaitable<void> log_manager::flush_loop(runtime::gate::holder) {
+    while (!_dirty.empty()) {
+        auto parts = std::exchange(_dirty, {});
+        _queued.clear();
+        struct item {
+            std::shared_ptr<partition_log> p;
+            int64_t end;
+            size_t first_seg, seg_count;
+            bool has_dir;
+        };
+        std::vector<item> items;
+        std::vector<std::shared_ptr<segment>> segs;
+        std::vector<std::string> dirs;
+        for (auto& p : parts) {
+            int64_t end = 0;
+            bool sync_dir_too = false;
+            auto s = p->take_unsynced(end, sync_dir_too);
+            items.push_back({ p, end, segs.size(), s.size(), sync_dir_too });
+            segs.insert(segs.end(), s.begin(), s.end());
+            if (sync_dir_too) {
+                dirs.push_back(p->dir());
+            }
+        }
+        file_ops* ops = &_ops;
+        // One result per segment, then one per directory: 0 or -errno.
+        auto job = [ops, segs, dirs]() -> std::vector<int> {
+            std::vector<int> rcs;
+            rcs.reserve(segs.size() + dirs.size());
+            for (const auto& s : segs) {
+                rcs.push_back(ops->fdatasync(s->fd()));
+            }
+            for (const auto& d : dirs) {
+                rcs.push_back(sync_dir(d));
+            }
+            return rcs;
+        };
+        std::vector<int> rcs;
+        try {
+            rcs = co_await _io.run(std::move(job));
+        } catch (const runtime::io_worker::queue_full&) {
+            rcs.assign(segs.size() + dirs.size(), -EAGAIN);
+        }
+        size_t dir_i = segs.size();
+        for (auto& it : items) {
+            int rc = 0;
+            for (size_t i = it.first_seg; i < it.first_seg + it.seg_count && rc == 0; ++i) {
+                rc = rcs[i];
+            }
+            if (it.has_dir && rc == 0) {
+                rc = rcs[dir_i];
+            }
+            dir_i += it.has_dir ? 1 : 0;
+            if (rc == -EAGAIN) {
+                // The I/O worker was full: keep the work for the next round.
+                log.warn("I/O worker busy; group commit retried");
+                asio::steady_timer t(_ex, std::chrono::milliseconds(1));
+                boost::system::error_code ec;
+                co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+                appended(it.p);
+                continue;
+            }
+            if (rc < 0) {
+                it.p->fail(std::error_code(-rc, std::system_category()));
+            } else {
+                it.p->set_high_watermark(it.end);
+            }
+            for (unsigned s : it.p->take_watchers()) {
+                _wake(s);
+            }
+        }
+        _flushed.notify_all();
+    }
+    _flushing = false;
+    _flushed.notify_all();
+}
+
+awaitable<std::error_code> log_manager::wait_durable(std::shared_ptr<partition_log> p, int64_t last_offset) {
+    while (p->high_watermark() <= last_offset) {
+        if (p->failure()) {
+            co_return errc::storage_error;
+        }
+        co_await _flushed.wait();
+    }
+    co_return std::error_code();
+}
+
+void log_manager::watch(const partition_log& p, unsigned shard) {
+    const_cast<partition_log&>(p).add_watcher(shard);
+}
+
+void log_manager::arm_retention() {
+    if (_retention_armed || _closed) {
+        return;
+    }
+    auto holder = _gate.try_enter();
+    if (!holder) {
+        return;
+    }
+    _retention_armed = true;
+    asio::co_spawn(_ex, retention_loop(std::move(*holder)), asio::detached);
+}
+
+awaitable<void> log_manager::retention_loop(runtime::gate::holder) {
+    while (!_closed) {
+        co_await _stop.wait_for(_retention_check);
+        if (_closed) {
+            break;
+        }
+        co_await enforce_retention();
+    }
+}
+
+awaitable<void> log_manager::enforce_retention() {
+    auto now = now_ms();
+    for (auto& [k, s] : _partitions) {
+        auto removed = s.log->collect_garbage(now);
+        if (!removed.empty()) {
+            log.debug("{}: retention removes {} segment(s); log start offset now {}", s.log->dir(), removed.size(),
+                      s.log->log_start_offset());
+            delete_files(std::move(removed));
+        }
+    }
+    co_return;
+}
+
+void log_manager::delete_files(std::vector<std::shared_ptr<segment>> segs) {
+    auto holder = _gate.try_enter();
+    if (!holder) {
+        return;
+    }
+    asio::co_spawn(
+      _ex,
+      [](runtime::io_worker& io, std::vector<std::shared_ptr<segment>> segs,
+         runtime::gate::holder) -> awaitable<void> {
+          auto job = [segs = std::move(segs)]() mutable -> int {
+              for (auto& s : segs) {
+                  ::unlink(s->path().c_str());
+              }
+              segs.clear(); // closes the files here, off the shard
+              return 0;
+          };
+          try {
+              co_await io.run(std::move(job));
+          } catch (const std::exception& e) {
+              log.warn("cannot delete old segments: {}", e.what());
+          }
+      }(_io, std::move(segs), std::move(*holder)),
+      asio::detached);
+}
+
+awaitable<std::error_code> log_manager::checkpoint_log_start(std::shared_ptr<partition_log> p) {
+    file_ops* ops = &_ops;
+    auto dir = p->dir();
+    auto value = p->log_start_offset();
+    auto job = [ops, dir, value]() -> int { return write_log_start(*ops, dir, value); };
+    int rc = -EAGAIN;
+    try {
+        rc = co_await _io.run(std::move(job));
+    } catch (const std::exception&) {
+    }
+    if (rc < 0) {
+        co_return errc::storage_error;
+    }
+    auto removed = p->collect_garbage(now_ms());
+    if (!removed.empty()) {
+        delete_files(std::move(removed));
+    }
+    co_return std::error_code();
+}
+
+void log_manager::retain_only(const std::function<bool(std::string_view, const protocol::uuid&)>& alive) {
+    std::vector<std::string> dirs;
+    for (auto it = _partitions.begin(); it != _partitions.end();) {
+        if (alive(it->first.first, it->second.topic_id)) {
+            ++it;
+            continue;
+        }
+        it->second.log->retire();
+        dirs.push_back(it->second.log->dir());
+        it = _partitions.erase(it);
+    }
+    if (dirs.empty()) {
+        return;
+    }
+    _flushed.notify_all(); // producers waiting on a retired partition see it fail
+    auto holder = _gate.try_enter();
+    if (!holder) {
+        return;
+    }
+    asio::co_spawn(
+      _ex,
+      [](runtime::io_worker& io, std::vector<std::string> dirs, runtime::gate::holder) -> awaitable<void> {
+          auto job = [dirs = std::move(dirs)]() -> int {
+              for (const auto& d : dirs) {
+                  std::error_code ec;
+                  std::filesystem::remove_all(d, ec);
+                  if (ec) {
+                      log.warn("cannot remove {}: {}", d, ec.message());
+                  }
+              }
+              return 0;
+          };
+          try {
+              co_await io.run(std::move(job));
+          } catch (const std::exception& e) {
+              log.warn("cannot remove deleted partitions: {}", e.what());
+          }
+      }(_io, std::move(dirs), std::move(*holder)),
+      asio::detached);
+}
+
+awaitable<void> log_manager::close() {
+    _closed = true;
+    _stop.notify_all();
+    while (_flushing) {
+        co_await _flushed.wait();
+    }
+    co_await _gate.close();
+}
+
+} // namespace chronik::storage

@@ -1,0 +1,106 @@
+#pragma once
+// The partitions one shard owns, and that shard's group commit.
+//
+// Group commit: every append marks its partition dirty and makes sure a flush
+// round is running. A round takes every dirty partition's unsynced segments, runs
+// one fdatasync per segment on the I/O worker (the shard keeps serving), then
+// raises each partition's high watermark to the end it had when the round began and
+// wakes the producers (acks=-1) and fetchers waiting on it. Appends that arrive
+// during a round go into the next one, so under load one sync covers many batches.
+//
+// Partitions are opened lazily on first use (recovery runs on the I/O worker);
+// concurrent users of a partition that is still opening wait for the same open.
+#include "base/result.h"
+#include "kafka/protocol/types.h"
+#include "runtime/asio.h"
+#include "runtime/event.h"
+#include "runtime/gate.h"
+#include "runtime/io_worker.h"
+#include "storage/file_ops.h"
+#include "storage/partition_log.h"
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+namespace chronik::storage {
+
+// Which shard owns a partition: stable for a given shard count.
+unsigned owner_shard(std::string_view topic, int32_t partition, unsigned shard_count) noexcept;
+
+class log_manager {
+public:
+    // wake(shard) tells a shard that a partition it watches has new committed data.
+    using wake_fn = std::function<void(unsigned shard)>;
+
+    log_manager(std::string data_dir, runtime::io_worker& io, file_ops& ops, asio::any_io_executor ex, wake_fn wake,
+                std::chrono::milliseconds retention_check = std::chrono::minutes(5));
+    ~log_manager();
+
+    static std::string partition_dir(const std::string& data_dir, std::string_view topic,
+                                     const protocol::uuid& topic_id, int32_t partition);
+
+    // The open partition, opening or creating it if needed; null if that failed
+    // (the reason is logged) or the topic was replaced.
+    awaitable<std::shared_ptr<partition_log>> get(std::string topic, protocol::uuid topic_id,
+                                                          int32_t partition, log_config cfg);
+    // The partition if it is open already.
+    std::shared_ptr<partition_log> find(std::string_view topic, int32_t partition) const;
+
+    // After an append: makes sure a group-commit round will cover it.
+    void appended(const std::shared_ptr<partition_log>& p);
+    // Waits until `last_offset` is durable (below the high watermark); the error if
+    // the partition failed first.
+    awaitable<std::error_code> wait_durable(std::shared_ptr<partition_log> p, int64_t last_offset);
+    // `shard` is woken (once) when p's high watermark next rises.
+    void watch(const partition_log& p, unsigned shard);
+
+    // Closes partitions whose topic no longer exists (or has another id) and
+    // removes their directories in the background.
+    void retain_only(const std::function<bool(std::string_view topic, const protocol::uuid& id)>& alive);
+    // Runs retention once now (tests, DeleteRecords); also runs on its own timer.
+    awaitable<void> enforce_retention();
+    // Persists a partition's log start offset (DeleteRecords) and drops whole
+    // segments below it.
+    awaitable<std::error_code> checkpoint_log_start(std::shared_ptr<partition_log> p);
+
+    // Final group commit and stop of background work; on this shard, at shutdown.
+    awaitable<void> close();
+
+    size_t open_partitions() const noexcept { return _partitions.size(); }
+
+private:
+    struct slot {
+        std::shared_ptr<partition_log> log;
+        protocol::uuid topic_id;
+    };
+    using key = std::pair<std::string, int32_t>;
+
+    awaitable<void> flush_loop(runtime::gate::holder);
+    awaitable<void> retention_loop(runtime::gate::holder);
+    void arm_retention();
+    void delete_files(std::vector<std::shared_ptr<segment>> segs);
+
+    std::string _data_dir;
+    runtime::io_worker& _io;
+    file_ops& _ops;
+    asio::any_io_executor _ex;
+    wake_fn _wake;
+    std::chrono::milliseconds _retention_check;
+    std::unordered_set<const partition_log*> _queued;
+    std::map<key, slot, std::less<>> _partitions;
+    std::map<key, std::shared_ptr<runtime::event>> _opening;
+    std::vector<std::shared_ptr<partition_log>> _dirty;
+    bool _flushing = false;
+    bool _retention_armed = false;
+    bool _closed = false;
+    runtime::event _flushed;
+    runtime::event _stop;
+    runtime::gate _gate;
+};
+
+} // namespace chronik::storage

@@ -1,0 +1,330 @@
+#include "storage/partition_log.h"
+
+#include "base/logger.h"
+#include "kafka/record/errc.h"
+#include "storage/errc.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <filesystem>
+
+namespace chronik::storage {
+
+namespace {
+
+logger log{ "storage" };
+
+// Decompressing one stored batch to find a record by timestamp is bounded by this.
+constexpr size_t max_decompressed_batch = 128u << 20;
+
+bool is_device_failure(std::error_code ec) {
+    return ec.category() == std::system_category() && ec.value() != ENOSPC && ec.value() != EDQUOT;
+}
+
+} // namespace
+
+partition_log::partition_log(file_ops& ops, std::string dir, log_config cfg)
+  : _ops(ops), _dir(std::move(dir)), _cfg(cfg) {}
+
+result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const std::string& dir, log_config cfg,
+                                                           int64_t log_start_checkpoint) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+        return ec;
+    }
+    std::vector<int64_t> bases;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        auto name = e.path().filename().string();
+        if (name.size() != 24 || !name.ends_with(".log")) {
+            continue;
+        }
+        int64_t base = -1;
+        auto [p, err] = std::from_chars(name.data(), name.data() + 20, base);
+        if (err == std::errc() && p == name.data() + 20 && base >= 0) {
+            bases.push_back(base);
+        }
+    }
+    if (ec) {
+        return ec;
+    }
+    std::sort(bases.begin(), bases.end());
+
+    auto log_ptr = std::make_shared<partition_log>(ops, dir, cfg);
+    partition_log& pl = *log_ptr;
+    int64_t next = 0;
+    for (size_t i = 0; i < bases.size(); ++i) {
+        CHRONIK_TRY(auto seg, segment::open(ops, dir + "/" + segment::file_name(bases[i]), bases[i]));
+        bool last = i + 1 == bases.size();
+        CHRONIK_TRY(auto cut, seg->recover(last, next, [&](const record::batch_header& h) {
+            if (h.producer_id >= 0 && h.base_sequence >= 0 && !h.control()) {
+                pl._producers.record(h.producer_id, h.producer_epoch,
+                                     { h.base_sequence, producer_state::last_sequence(h.base_sequence, h.record_count),
+                                       h.base_offset, h.last_offset() });
+            }
+        }));
+        if (cut > 0 && !last) {
+            // A damaged sealed segment: what follows it cannot keep dense offsets.
+            log.error("{}: sealed segment {} was damaged; dropping the segments after it", dir, bases[i]);
+            for (size_t j = i + 1; j < bases.size(); ++j) {
+                fs::remove(dir + "/" + segment::file_name(bases[j]), ec);
+            }
+            bases.resize(i + 1);
+            last = true;
+        }
+        if (last && (cut > 0 || seg->size() > 0)) {
+            // What a killed process left in the page cache is made durable before it
+            // is served as committed.
+            if (int rc = ops.fdatasync(seg->fd()); rc < 0) {
+                return std::error_code(-rc, std::system_category());
+            }
+        }
+        next = seg->next_offset();
+        pl._segments.push_back(std::move(seg));
+    }
+    if (pl._segments.empty()) {
+        CHRONIK_TRY(auto seg, segment::create(ops, dir, std::max<int64_t>(log_start_checkpoint, 0), true));
+        next = seg->next_offset();
+        pl._segments.push_back(std::move(seg));
+    }
+    pl._next_offset = next;
+    pl._high_watermark = next;
+    pl._log_start = std::clamp(log_start_checkpoint, pl._segments.front()->base_offset(), next);
+    pl._producers.trim(pl._log_start);
+    return log_ptr;
+}
+
+result<void> partition_log::roll(int64_t now_ms) {
+    CHRONIK_TRY(auto seg, segment::create(_ops, _dir, _next_offset, false));
+    seg->set_first_append_ms(now_ms);
+    _segments.push_back(std::move(seg));
+    _dir_dirty = true;
+    return outcome::success();
+}
+
+result<append_outcome> partition_log::append(std::span<uint8_t> batch, int64_t now_ms) {
+    if (_failed) {
+        return errc::storage_error;
+    }
+    CHRONIK_TRY(auto h, record::read_header(batch));
+    bool idempotent = h.producer_id >= 0 && h.base_sequence >= 0 && !h.control();
+    int32_t last_seq = idempotent ? producer_state::last_sequence(h.base_sequence, h.record_count) : -1;
+    if (idempotent) {
+        auto v = _producers.check(h.producer_id, h.producer_epoch, h.base_sequence, last_seq);
+        switch (v.check) {
+        case sequence_check::accept:
+            break;
+        case sequence_check::duplicate:
+            return append_outcome{ v.original.base_offset, v.original.last_offset, -1, true };
+        case sequence_check::out_of_order:
+            return errc::out_of_order_sequence;
+        case sequence_check::fenced:
+            return errc::producer_fenced;
+        }
+    }
+    segment* act = &active();
+    bool full = act->size() > 0 && act->size() + batch.size() > _cfg.segment_bytes;
+    bool old = act->size() > 0 && act->first_append_ms() >= 0 && now_ms - act->first_append_ms() >= _cfg.segment_ms;
+    if (full || old) {
+        if (auto r = roll(now_ms); !r) {
+            log.warn("{}: cannot roll segment: {}", _dir, r.error().message());
+            return errc::storage_error;
+        }
+        act = &active();
+    }
+    int64_t base = _next_offset;
+    record::set_base_offset_and_epoch(batch.data(), base, 0);
+    append_outcome out{ base, base + h.last_offset_delta, -1, false };
+    h.base_offset = base;
+    if (_cfg.log_append_time) {
+        record::set_log_append_time(batch, now_ms);
+        h.max_timestamp = now_ms;
+        out.log_append_time = now_ms;
+    }
+    if (auto r = act->append(batch, h); !r) {
+        log.warn("{}: append failed: {}", _dir, r.error().message());
+        if (is_device_failure(r.error())) {
+            fail(r.error());
+        }
+        return errc::storage_error;
+    }
+    if (act->first_append_ms() < 0) {
+        act->set_first_append_ms(now_ms);
+    }
+    _next_offset = out.last_offset + 1;
+    if (_unsynced.empty() || _unsynced.back().get() != act) {
+        _unsynced.push_back(_segments.back());
+    }
+    if (idempotent) {
+        _producers.record(h.producer_id, h.producer_epoch, { h.base_sequence, last_seq, base, out.last_offset });
+    }
+    return out;
+}
+
+result<read_result> partition_log::read(int64_t offset, size_t max_bytes, bool min_one) {
+    if (_failed) {
+        return errc::storage_error;
+    }
+    if (offset < _log_start || offset > _next_offset) {
+        return errc::offset_out_of_range;
+    }
+    read_result empty;
+    empty.next_offset = offset;
+    if (offset >= _high_watermark) {
+        return empty;
+    }
+    auto it = std::upper_bound(_segments.begin(), _segments.end(), offset,
+                               [](int64_t o, const std::shared_ptr<segment>& s) { return o < s->base_offset(); });
+    if (it != _segments.begin()) {
+        --it;
+    }
+    for (; it != _segments.end(); ++it) {
+        auto r = (*it)->read(offset, _high_watermark, max_bytes, min_one);
+        if (!r) {
+            if (is_device_failure(r.error())) {
+                fail(r.error());
+            }
+            return errc::storage_error;
+        }
+        if (!r.value().data.empty() || (*it)->next_offset() > offset) {
+            return r;
+        }
+    }
+    return empty;
+}
+
+result<std::optional<timestamp_offset>> partition_log::record_at_or_after(segment& s, int64_t batch_offset,
+                                                                           int64_t ts, bool want_max) {
+    auto r = s.read_batch_at(batch_offset);
+    if (!r) {
+        return errc::storage_error;
+    }
+    if (r.value().data.empty()) {
+        return std::optional<timestamp_offset>();
+    }
+    auto span = r.value().data.span();
+    CHRONIK_TRY(auto h, record::read_header(span));
+    std::optional<timestamp_offset> found;
+    auto ok = record::for_each_record(span.first(h.size_bytes()), max_decompressed_batch,
+                                      [&](const record::record_view& rv) {
+                                          int64_t t = h.log_append_time() ? h.max_timestamp
+                                                                          : h.base_timestamp + rv.timestamp_delta;
+                                          int64_t off = h.base_offset + rv.offset_delta;
+                                          bool match = want_max ? t == ts : t >= ts;
+                                          if (!found && match && off >= _log_start && off < _high_watermark) {
+                                              found = timestamp_offset{ off, t };
+                                          }
+                                      });
+    if (!ok) {
+        return errc::corrupt_log;
+    }
+    return found;
+}
+
+result<std::optional<timestamp_offset>> partition_log::offset_for_timestamp(int64_t ts) {
+    for (auto& seg : _segments) {
+        if (seg->max_timestamp() < ts) {
+            continue;
+        }
+        auto batch = seg->offset_for_timestamp(ts);
+        if (!batch) {
+            continue;
+        }
+        CHRONIK_TRY(auto found, record_at_or_after(*seg, std::max(*batch, _log_start), ts, false));
+        if (found) {
+            return found;
+        }
+    }
+    return std::optional<timestamp_offset>();
+}
+
+result<std::optional<timestamp_offset>> partition_log::max_timestamp() {
+    segment* best = nullptr;
+    for (auto& seg : _segments) {
+        if (seg->max_timestamp() >= 0 && (best == nullptr || seg->max_timestamp() > best->max_timestamp())) {
+            best = seg.get();
+        }
+    }
+    if (best == nullptr) {
+        return std::optional<timestamp_offset>();
+    }
+    return record_at_or_after(*best, best->max_timestamp_offset(), best->max_timestamp(), true);
+}
+
+std::vector<std::shared_ptr<segment>> partition_log::collect_garbage(int64_t now_ms) {
+    std::vector<std::shared_ptr<segment>> removed;
+    auto drop_front = [&] {
+        removed.push_back(_segments.front());
+        _segments.erase(_segments.begin());
+        _log_start = std::max(_log_start, _segments.front()->base_offset());
+    };
+    // Fully synced data only: a segment is never deleted with writes still unsynced.
+    bool synced = _high_watermark == _next_offset;
+    if (_cfg.delete_old && _cfg.retention_ms >= 0 && synced && active().size() > 0 &&
+        active().max_timestamp() < now_ms - _cfg.retention_ms) {
+        // Everything has expired: start an empty segment so the old one can go.
+        if (!roll(now_ms)) {
+            return removed;
+        }
+    }
+    while (_segments.size() > 1 && _segments[1]->base_offset() <= _log_start) {
+        drop_front();
+    }
+    if (_cfg.delete_old && _cfg.retention_ms >= 0) {
+        while (_segments.size() > 1 && _segments.front()->max_timestamp() < now_ms - _cfg.retention_ms &&
+               _segments.front()->next_offset() <= _high_watermark) {
+            drop_front();
+        }
+    }
+    if (_cfg.delete_old && _cfg.retention_bytes >= 0) {
+        uint64_t total = size_bytes();
+        while (_segments.size() > 1 && total - _segments.front()->size() >= uint64_t(_cfg.retention_bytes)) {
+            total -= _segments.front()->size();
+            drop_front();
+        }
+    }
+    if (!removed.empty()) {
+        _producers.trim(_log_start);
+    }
+    return removed;
+}
+
+result<int64_t> partition_log::delete_records_before(int64_t offset) {
+    if (offset == -1) {
+        offset = _high_watermark;
+    }
+    if (offset < 0 || offset > _high_watermark) {
+        return errc::offset_out_of_range;
+    }
+    _log_start = std::max(_log_start, offset);
+    return _log_start;
+}
+
+std::vector<std::shared_ptr<segment>> partition_log::take_unsynced(int64_t& durable_end, bool& sync_dir) {
+    durable_end = _next_offset;
+    sync_dir = std::exchange(_dir_dirty, false);
+    return std::exchange(_unsynced, {});
+}
+
+void partition_log::set_high_watermark(int64_t hw) noexcept {
+    _high_watermark = std::max(_high_watermark, std::min(hw, _next_offset));
+}
+
+void partition_log::fail(std::error_code ec) {
+    if (!_failed) {
+        log.error("{}: partition taken offline after an I/O error: {}", _dir, ec.message());
+        _failed = ec;
+    }
+}
+
+uint64_t partition_log::size_bytes() const noexcept {
+    uint64_t n = 0;
+    for (const auto& s : _segments) {
+        n += s->size();
+    }
+    return n;
+}
+
+} // namespace chronik::storage

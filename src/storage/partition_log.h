@@ -1,0 +1,125 @@
+#pragma once
+// The log of one partition: a directory of segments, owned by one shard. Appends
+// assign offsets and go to the active segment (a buffered write into the page
+// cache); durability comes from the shard's group commit (log_manager), which
+// fdatasyncs every segment written since its last round and then advances the
+// high watermark. Consumers read only below the high watermark, so an offset a
+// consumer has seen is never reused after a crash.
+#include "base/bytes.h"
+#include "base/result.h"
+#include "kafka/record/batch.h"
+#include "storage/file_ops.h"
+#include "storage/producer_state.h"
+#include "storage/segment.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace chronik::storage {
+
+struct log_config {
+    uint64_t segment_bytes = 1073741824;
+    int64_t segment_ms = 604800000;
+    int64_t retention_ms = 604800000; // -1: forever
+    int64_t retention_bytes = -1;     // -1: unbounded
+    int32_t max_message_bytes = 1048588;
+    bool log_append_time = false;
+    bool compact = false;
+    bool delete_old = true;
+};
+
+struct append_outcome {
+    int64_t base_offset = -1;
+    int64_t last_offset = -1;
+    int64_t log_append_time = -1;
+    bool duplicate = false;
+};
+
+struct timestamp_offset {
+    int64_t offset;
+    int64_t timestamp;
+};
+
+class partition_log {
+public:
+    partition_log(file_ops& ops, std::string dir, log_config cfg);
+    partition_log(const partition_log&) = delete;
+    partition_log& operator=(const partition_log&) = delete;
+
+    // Opens (creating if absent) and recovers the partition in `dir`: every segment
+    // is scanned, the last one with CRC checks, and a torn tail is cut. Blocking: run
+    // it on the I/O worker or at start-up.
+    static result<std::shared_ptr<partition_log>> open(file_ops& ops, const std::string& dir, log_config cfg,
+                                                       int64_t log_start_checkpoint);
+
+    // Appends one validated v2 batch (mutable: offsets are patched into it).
+    result<append_outcome> append(std::span<uint8_t> batch, int64_t now_ms);
+
+    // Whole batches from `offset` below the high watermark (see segment::read).
+    result<read_result> read(int64_t offset, size_t max_bytes, bool min_one);
+
+    // ListOffsets by timestamp: the first record with timestamp >= ts.
+    result<std::optional<timestamp_offset>> offset_for_timestamp(int64_t ts);
+    // The record with the largest timestamp (ListOffsets MAX_TIMESTAMP).
+    result<std::optional<timestamp_offset>> max_timestamp();
+
+    // Removes segments that retention (time or size) or a raised log start offset
+    // has made obsolete; returns them so the caller deletes their files off-shard.
+    std::vector<std::shared_ptr<segment>> collect_garbage(int64_t now_ms);
+    // DeleteRecords: raises the log start offset (never beyond the high watermark).
+    result<int64_t> delete_records_before(int64_t offset);
+
+    // Group commit: the segments written since the last call, and the offset the
+    // sync will make durable.
+    std::vector<std::shared_ptr<segment>> take_unsynced(int64_t& durable_end, bool& sync_dir);
+    void set_high_watermark(int64_t hw) noexcept;
+    void fail(std::error_code ec);
+    // The topic was deleted: refuse further use, quietly.
+    void retire() noexcept { _failed = std::make_error_code(std::errc::no_such_file_or_directory); }
+
+    int64_t log_start_offset() const noexcept { return _log_start; }
+    int64_t log_end_offset() const noexcept { return _next_offset; }
+    int64_t high_watermark() const noexcept { return _high_watermark; }
+    uint64_t size_bytes() const noexcept;
+    std::error_code failure() const noexcept { return _failed; }
+    const std::string& dir() const noexcept { return _dir; }
+    const log_config& config() const noexcept { return _cfg; }
+    void set_config(const log_config& c) noexcept { _cfg = c; }
+    const producer_state& producers() const noexcept { return _producers; }
+    const std::vector<std::shared_ptr<segment>>& segments() const noexcept { return _segments; }
+    bool dirty() const noexcept { return !_unsynced.empty() || _dir_dirty; }
+
+    // Shards with a fetch waiting for this partition's high watermark to rise.
+    void add_watcher(unsigned shard) {
+        if (std::find(_watchers.begin(), _watchers.end(), shard) == _watchers.end()) {
+            _watchers.push_back(shard);
+        }
+    }
+    std::vector<unsigned> take_watchers() { return std::exchange(_watchers, {}); }
+
+private:
+    result<void> roll(int64_t now_ms);
+    segment& active() { return *_segments.back(); }
+    result<std::optional<timestamp_offset>> record_at_or_after(segment& s, int64_t batch_offset, int64_t ts,
+                                                               bool want_max);
+
+    file_ops& _ops;
+    std::string _dir;
+    log_config _cfg;
+    std::vector<std::shared_ptr<segment>> _segments;
+    std::vector<std::shared_ptr<segment>> _unsynced;
+    bool _dir_dirty = false;
+    producer_state _producers;
+    int64_t _log_start = 0;
+    int64_t _next_offset = 0;
+    int64_t _high_watermark = 0;
+    std::error_code _failed;
+    std::vector<unsigned> _watchers;
+};
+
+} // namespace chronik::storage

@@ -1,0 +1,110 @@
+#pragma once
+// One segment of a partition: `<base offset, 20 digits>.log`, holding RecordBatches
+// exactly as consumers receive them (offsets assigned, leader epoch set), and its
+// sparse indexes. The offset index maps a batch's base offset to its file position
+// every `index_interval` bytes; the time index maps the largest timestamp seen so
+// far to the batch that carried it. Both are rebuilt by the recovery scan and kept
+// in memory; a segment is small next to the memory of the machine that holds it.
+//
+// A segment is owned by its partition on one shard. The group-commit flusher holds
+// a shared_ptr while an fdatasync of its fd runs on the I/O worker.
+#include "base/bytes.h"
+#include "base/result.h"
+#include "kafka/record/batch.h"
+#include "storage/file_ops.h"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace chronik::storage {
+
+inline constexpr size_t index_interval = 4096;
+
+struct index_entry {
+    int64_t offset;    // base offset of the batch
+    uint64_t position; // its position in the file
+};
+
+struct time_entry {
+    int64_t timestamp; // the largest max_timestamp up to and including this batch
+    int64_t offset;    // that batch's base offset
+};
+
+// What a read returns: whole batches, as stored.
+struct read_result {
+    byte_slice data;
+    int64_t next_offset = -1; // offset after the last batch returned
+};
+
+class segment {
+public:
+    segment(file_ops& ops, std::string path, int fd, int64_t base_offset, uint64_t size);
+    ~segment();
+    segment(const segment&) = delete;
+    segment& operator=(const segment&) = delete;
+
+    static std::string file_name(int64_t base_offset);
+    // Creates an empty segment file. With sync_directory the new name is made durable
+    // at once (blocking); otherwise the caller's next group commit syncs the directory.
+    static result<std::shared_ptr<segment>> create(file_ops& ops, const std::string& dir, int64_t base_offset,
+                                                   bool sync_directory);
+    // Opens an existing file without scanning it; recover() must run before use.
+    static result<std::shared_ptr<segment>> open(file_ops& ops, const std::string& path, int64_t base_offset);
+
+    // Walks every batch from the start, rebuilding the indexes. With verify_crc, each
+    // batch's CRC is checked too. The file is cut at the first batch that is torn,
+    // corrupt, or out of order; on_batch sees every batch that is kept. Returns the
+    // number of bytes cut. Blocking: start-up only.
+    result<uint64_t> recover(bool verify_crc, int64_t min_offset,
+                             const std::function<void(const record::batch_header&)>& on_batch);
+
+    // Appends one offset-assigned batch at the end. A failed write leaves the segment
+    // as it was (the tail is cut back); the error is the negated errno as an error_code.
+    result<void> append(std::span<const uint8_t> batch, const record::batch_header& h);
+
+    // Whole batches holding offsets >= `offset` and < `upto`, at most max_bytes of
+    // them, except that the first batch is returned whole even if larger (KIP-74)
+    // when `min_one` is set. Empty data when nothing qualifies.
+    result<read_result> read(int64_t offset, int64_t upto, size_t max_bytes, bool min_one);
+
+    // The base offset of the first batch whose records may have timestamp >= ts,
+    // from the time index; nullopt if every batch is older.
+    std::optional<int64_t> offset_for_timestamp(int64_t ts) const;
+    // Reads the batch that starts at or covers `offset` (for record-level lookups).
+    result<read_result> read_batch_at(int64_t offset);
+
+    int64_t base_offset() const noexcept { return _base_offset; }
+    int64_t next_offset() const noexcept { return _next_offset; }
+    uint64_t size() const noexcept { return _size; }
+    int64_t max_timestamp() const noexcept { return _max_timestamp; }
+    int64_t max_timestamp_offset() const noexcept { return _max_timestamp_offset; }
+    int64_t first_append_ms() const noexcept { return _first_append_ms; }
+    void set_first_append_ms(int64_t ms) noexcept { _first_append_ms = ms; }
+    int fd() const noexcept { return _fd; }
+    const std::string& path() const noexcept { return _path; }
+    const std::vector<index_entry>& offset_index() const noexcept { return _index; }
+
+private:
+    void note_batch(const record::batch_header& h, uint64_t position);
+    uint64_t index_position_for(int64_t offset) const;
+
+    file_ops& _ops;
+    std::string _path;
+    int _fd;
+    int64_t _base_offset;
+    int64_t _next_offset;
+    uint64_t _size;
+    uint64_t _bytes_since_index = 0;
+    int64_t _max_timestamp = -1;
+    int64_t _max_timestamp_offset = -1;
+    int64_t _first_append_ms = -1;
+    std::vector<index_entry> _index;
+    std::vector<time_entry> _time_index;
+};
+
+} // namespace chronik::storage

@@ -1,0 +1,329 @@
+#include "kafka/record/batch.h"
+#include "storage/errc.h"
+#include "storage/log_manager.h"
+#include "storage/partition_log.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+
+using namespace chronik;
+using namespace chronik::storage;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct temp_dir {
+    temp_dir() {
+        std::random_device rd;
+        path = fs::temp_directory_path() / ("chronik-storage-" + std::to_string(rd()));
+        fs::create_directories(path);
+    }
+    ~temp_dir() { fs::remove_all(path); }
+    fs::path path;
+    std::string str() const { return path.string(); }
+};
+
+bytes make_batch(int n, int64_t ts = 1000, int64_t pid = -1, int16_t epoch = -1, int32_t seq = -1,
+                 record::codec c = record::codec::none) {
+    std::vector<record::record_input> recs;
+    for (int i = 0; i < n; ++i) {
+        record::record_input r;
+        std::string v = "value-" + std::to_string(i);
+        r.value = bytes(v.begin(), v.end());
+        r.timestamp = ts + i;
+        recs.push_back(std::move(r));
+    }
+    record::batch_options o;
+    o.producer_id = pid;
+    o.producer_epoch = epoch;
+    o.base_sequence = seq;
+    o.compression = c;
+    return record::build_batch(recs, o).value();
+}
+
+append_outcome append(partition_log& log, bytes b, int64_t now = 5000) {
+    auto r = log.append(std::span<uint8_t>(b), now);
+    EXPECT_TRUE(r) << (r ? "" : r.error().message());
+    return r ? r.value() : append_outcome{};
+}
+
+std::vector<int64_t> batch_offsets(const byte_slice& data) {
+    std::vector<int64_t> out;
+    auto ok = record::for_each_batch(data, [&](const record::batch_header& h, const byte_slice&) -> result<void> {
+        out.push_back(h.base_offset);
+        return outcome::success();
+    });
+    EXPECT_TRUE(ok);
+    return out;
+}
+
+// A file_ops that fails chosen calls with a chosen errno.
+struct faulty_ops : file_ops {
+    std::atomic<int> write_errno{ 0 };
+    std::atomic<int> sync_errno{ 0 };
+    ssize_t pwrite(int fd, const void* d, size_t n, off_t pos) override {
+        if (int e = write_errno.load(); e != 0) {
+            // Half the bytes land first, as a real short write before ENOSPC would.
+            file_ops::pwrite(fd, d, n / 2, pos);
+            return -e;
+        }
+        return file_ops::pwrite(fd, d, n, pos);
+    }
+    int fdatasync(int fd) override {
+        if (int e = sync_errno.load(); e != 0) {
+            return -e;
+        }
+        return file_ops::fdatasync(fd);
+    }
+};
+
+} // namespace
+
+TEST(partition_log, assigns_dense_offsets_and_reads_back) {
+    temp_dir d;
+    auto log = partition_log::open(file_ops::real(), d.str() + "/p", {}, 0).value();
+    EXPECT_EQ(append(*log, make_batch(3)).base_offset, 0);
+    EXPECT_EQ(append(*log, make_batch(2)).base_offset, 3);
+    EXPECT_EQ(log->log_end_offset(), 5);
+    // Nothing is readable before the group commit raises the high watermark.
+    EXPECT_TRUE(log->read(0, 1 << 20, true).value().data.empty());
+    log->set_high_watermark(5);
+    auto r = log->read(0, 1 << 20, true).value();
+    EXPECT_EQ(batch_offsets(r.data), (std::vector<int64_t>{ 0, 3 }));
+    EXPECT_EQ(r.next_offset, 5);
+    // An offset inside a batch returns that whole batch.
+    EXPECT_EQ(batch_offsets(log->read(4, 1 << 20, true).value().data), (std::vector<int64_t>{ 3 }));
+    EXPECT_EQ(log->read(6, 100, true).error(), make_error_code(errc::offset_out_of_range));
+    EXPECT_TRUE(log->read(5, 100, true).value().data.empty());
+}
+
+TEST(partition_log, max_bytes_limits_but_first_batch_is_whole) {
+    temp_dir d;
+    auto log = partition_log::open(file_ops::real(), d.str() + "/p", {}, 0).value();
+    for (int i = 0; i < 10; ++i) {
+        append(*log, make_batch(10));
+    }
+    log->set_high_watermark(log->log_end_offset());
+    auto one = log->read(0, 1, true).value();
+    EXPECT_EQ(batch_offsets(one.data).size(), 1u);
+    EXPECT_TRUE(log->read(0, 1, false).value().data.empty());
+    auto first_size = one.data.size();
+    EXPECT_EQ(batch_offsets(log->read(0, first_size * 3, false).value().data).size(), 3u);
+}
+
+TEST(partition_log, recovery_cuts_a_torn_tail_and_keeps_offsets_dense) {
+    temp_dir d;
+    std::string dir = d.str() + "/p";
+    uint64_t good_size = 0;
+    {
+        auto log = partition_log::open(file_ops::real(), dir, {}, 0).value();
+        append(*log, make_batch(4));
+        append(*log, make_batch(4));
+        good_size = log->size_bytes();
+        append(*log, make_batch(4));
+    }
+    // A crash mid-write: only part of the last batch reached the file.
+    auto seg = dir + "/" + segment::file_name(0);
+    fs::resize_file(seg, good_size + 30);
+    auto log = partition_log::open(file_ops::real(), dir, {}, 0).value();
+    EXPECT_EQ(log->log_end_offset(), 8);
+    EXPECT_EQ(fs::file_size(seg), good_size);
+    EXPECT_EQ(append(*log, make_batch(1)).base_offset, 8);
+}
+
+TEST(partition_log, recovery_cuts_a_batch_with_a_bad_crc) {
+    temp_dir d;
+    std::string dir = d.str() + "/p";
+    uint64_t good_size = 0;
+    {
+        auto log = partition_log::open(file_ops::real(), dir, {}, 0).value();
+        append(*log, make_batch(2));
+        good_size = log->size_bytes();
+        append(*log, make_batch(2));
+    }
+    {
+        std::fstream f(dir + "/" + segment::file_name(0), std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(std::streamoff(good_size + 70));
+        f.put('X');
+    }
+    auto log = partition_log::open(file_ops::real(), dir, {}, 0).value();
+    EXPECT_EQ(log->log_end_offset(), 2);
+}
+
+TEST(partition_log, rolls_segments_by_size_and_retention_deletes_whole_ones) {
+    temp_dir d;
+    log_config cfg;
+    cfg.segment_bytes = 1000;
+    cfg.retention_bytes = 2500;
+    auto log = partition_log::open(file_ops::real(), d.str() + "/p", cfg, 0).value();
+    for (int i = 0; i < 40; ++i) {
+        append(*log, make_batch(5));
+    }
+    log->set_high_watermark(log->log_end_offset());
+    EXPECT_GT(log->segments().size(), 5u);
+    auto removed = log->collect_garbage(5000);
+    EXPECT_FALSE(removed.empty());
+    EXPECT_LE(log->size_bytes(), 2500u + 1000u);
+    EXPECT_EQ(log->log_start_offset(), log->segments().front()->base_offset());
+    EXPECT_EQ(log->read(0, 100, true).error(), make_error_code(errc::offset_out_of_range));
+    EXPECT_FALSE(log->read(log->log_start_offset(), 100, true).value().data.empty());
+}
+
+TEST(partition_log, time_retention_expires_everything_including_the_active_segment) {
+    temp_dir d;
+    log_config cfg;
+    cfg.retention_ms = 1000;
+    auto log = partition_log::open(file_ops::real(), d.str() + "/p", cfg, 0).value();
+    append(*log, make_batch(5, /*ts=*/1000));
+    log->set_high_watermark(log->log_end_offset());
+    EXPECT_TRUE(log->collect_garbage(1500).empty());
+    EXPECT_EQ(log->collect_garbage(10000).size(), 1u);
+    EXPECT_EQ(log->log_start_offset(), 5);
+    EXPECT_EQ(append(*log, make_batch(1)).base_offset, 5);
+}
+
+TEST(partition_log, offsets_by_timestamp) {
+    temp_dir d;
+    auto log = partition_log::open(file_ops::real(), d.str() + "/p", {}, 0).value();
+    append(*log, make_batch(5, 100));  // offsets 0..4, ts 100..104
+    append(*log, make_batch(5, 200));  // offsets 5..9, ts 200..204
+    append(*log, make_batch(5, 150, -1, -1, -1, record::codec::lz4)); // 10..14, ts 150..154
+    log->set_high_watermark(log->log_end_offset());
+    EXPECT_EQ(log->offset_for_timestamp(102).value()->offset, 2);
+    EXPECT_EQ(log->offset_for_timestamp(105).value()->offset, 5);
+    EXPECT_EQ(log->offset_for_timestamp(203).value()->offset, 8);
+    EXPECT_FALSE(log->offset_for_timestamp(300).value());
+    auto mx = log->max_timestamp().value();
+    EXPECT_EQ(mx->offset, 9);
+    EXPECT_EQ(mx->timestamp, 204);
+}
+
+TEST(partition_log, idempotent_producer_duplicates_gaps_and_fencing) {
+    temp_dir d;
+    std::string dir = d.str() + "/p";
+    {
+        auto log = partition_log::open(file_ops::real(), dir, {}, 0).value();
+        EXPECT_EQ(append(*log, make_batch(3, 0, 7, 0, 0)).base_offset, 0);
+        EXPECT_EQ(append(*log, make_batch(2, 0, 7, 0, 3)).base_offset, 3);
+        auto dup = append(*log, make_batch(3, 0, 7, 0, 0));
+        EXPECT_TRUE(dup.duplicate);
+        EXPECT_EQ(dup.base_offset, 0);
+        EXPECT_EQ(dup.last_offset, 2);
+        bytes gap = make_batch(1, 0, 7, 0, 9);
+        EXPECT_EQ(log->append(std::span<uint8_t>(gap), 0).error(), make_error_code(errc::out_of_order_sequence));
+        EXPECT_EQ(append(*log, make_batch(1, 0, 7, 1, 0)).base_offset, 5); // new epoch
+        bytes old = make_batch(1, 0, 7, 0, 5);
+        EXPECT_EQ(log->append(std::span<uint8_t>(old), 0).error(), make_error_code(errc::producer_fenced));
+    }
+    // The state is rebuilt from the log after a restart.
+    auto log = partition_log::open(file_ops::real(), dir, {}, 0).value();
+    auto dup = append(*log, make_batch(1, 0, 7, 1, 0));
+    EXPECT_TRUE(dup.duplicate);
+    EXPECT_EQ(dup.base_offset, 5);
+    EXPECT_EQ(append(*log, make_batch(1, 0, 7, 1, 1)).base_offset, 6);
+}
+
+TEST(partition_log, a_failed_write_leaves_the_log_intact) {
+    temp_dir d;
+    faulty_ops ops;
+    std::string dir = d.str() + "/p";
+    {
+        auto log = partition_log::open(ops, dir, {}, 0).value();
+        append(*log, make_batch(3));
+        ops.write_errno = ENOSPC;
+        bytes b = make_batch(3);
+        EXPECT_EQ(log->append(std::span<uint8_t>(b), 0).error(), make_error_code(errc::storage_error));
+        EXPECT_FALSE(log->failure()); // a full disk may recover
+        ops.write_errno = EIO;
+        EXPECT_EQ(log->append(std::span<uint8_t>(b), 0).error(), make_error_code(errc::storage_error));
+        EXPECT_TRUE(log->failure()); // a failing device takes the partition offline
+        ops.write_errno = 0;
+        EXPECT_EQ(log->append(std::span<uint8_t>(b), 0).error(), make_error_code(errc::storage_error));
+    }
+    auto log = partition_log::open(file_ops::real(), dir, {}, 0).value();
+    EXPECT_EQ(log->log_end_offset(), 3);
+    EXPECT_EQ(append(*log, make_batch(1)).base_offset, 3);
+}
+
+namespace {
+
+// Runs a coroutine to completion on a fresh io_context on this thread.
+template<class T>
+T run(asio::io_context& ctx, awaitable<T> aw) {
+    std::optional<T> out;
+    asio::co_spawn(ctx, std::move(aw), [&](std::exception_ptr e, T v) {
+        if (e) {
+            std::rethrow_exception(e);
+        }
+        out = std::move(v);
+    });
+    // Turn the loop until the coroutine is done (background timers may remain), with
+    // a guard so waiting for the I/O worker does not end the loop early.
+    auto guard = asio::make_work_guard(ctx);
+    ctx.restart();
+    while (!out) {
+        ctx.run_one();
+    }
+    return std::move(*out);
+}
+
+} // namespace
+
+TEST(log_manager, group_commit_raises_the_high_watermark_and_wakes_waiters) {
+    temp_dir d;
+    asio::io_context ctx;
+    runtime::io_worker io;
+    std::vector<unsigned> woken;
+    log_manager lm(d.str(), io, file_ops::real(), ctx.get_executor(), [&](unsigned s) { woken.push_back(s); });
+    protocol::uuid id = protocol::uuid::sample(1);
+    auto p = run(ctx, lm.get("t", id, 0, {}));
+    lm.watch(*p, 3);
+    for (int i = 0; i < 5; ++i) {
+        bytes b = make_batch(2);
+        ASSERT_TRUE(p->append(std::span<uint8_t>(b), 0));
+        lm.appended(p);
+    }
+    EXPECT_EQ(p->high_watermark(), 0);
+    auto ec = run(ctx, lm.wait_durable(p, 9));
+    EXPECT_FALSE(ec);
+    EXPECT_EQ(p->high_watermark(), 10);
+    EXPECT_EQ(woken, std::vector<unsigned>{ 3 });
+    run(ctx, [&]() -> awaitable<int> {
+        co_await lm.close();
+        co_return 0;
+    }());
+}
+
+TEST(log_manager, a_failed_sync_is_never_acknowledged) {
+    temp_dir d;
+    asio::io_context ctx;
+    runtime::io_worker io;
+    faulty_ops ops;
+    log_manager lm(d.str(), io, ops, ctx.get_executor(), [](unsigned) {});
+    auto p = run(ctx, lm.get("t", protocol::uuid::sample(1), 0, {}));
+    ops.sync_errno = EIO;
+    bytes b = make_batch(2);
+    ASSERT_TRUE(p->append(std::span<uint8_t>(b), 0));
+    lm.appended(p);
+    EXPECT_EQ(run(ctx, lm.wait_durable(p, 1)), make_error_code(errc::storage_error));
+    EXPECT_EQ(p->high_watermark(), 0);
+    run(ctx, [&]() -> awaitable<int> {
+        co_await lm.close();
+        co_return 0;
+    }());
+}
+
+TEST(log_manager, owner_shard_is_stable_and_spreads_partitions) {
+    EXPECT_EQ(owner_shard("orders", 3, 4), owner_shard("orders", 3, 4));
+    std::set<unsigned> seen;
+    for (int p = 0; p < 8; ++p) {
+        seen.insert(owner_shard("orders", p, 4));
+    }
+    EXPECT_EQ(seen.size(), 4u);
+}
