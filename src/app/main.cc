@@ -11,10 +11,12 @@
 #include "runtime/io_worker.h"
 #include "runtime/shard.h"
 #include "runtime/stall_detector.h"
+#include "storage/log_manager.h"
 
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +28,27 @@ extern char** environ;
 namespace {
 
 chronik::logger log{ "main" };
+
+// Partition directories of topics deleted while the broker was down; blocking,
+// before any shard serves.
+void remove_orphan_partitions(const std::string& data_dir, const chronik::cluster::topic_table& table) {
+    namespace fs = std::filesystem;
+    std::set<std::string> expected;
+    for (const auto& [name, t] : table.all()) {
+        for (int32_t p = 0; p < t.partitions; ++p) {
+            expected.insert(fs::path(chronik::storage::log_manager::partition_dir(data_dir, name, t.id, p))
+                              .filename()
+                              .string());
+        }
+    }
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(data_dir + "/logs", ec)) {
+        if (e.is_directory() && !expected.contains(e.path().filename().string())) {
+            log.info("removing {} (its topic no longer exists)", e.path().string());
+            fs::remove_all(e.path(), ec);
+        }
+    }
+}
 
 void usage() {
     fmt::print(stderr,
@@ -82,13 +105,15 @@ int start(const std::vector<std::string>& args) {
       [&srv_ptr](unsigned shard, std::shared_ptr<const chronik::cluster::topic_table> t) {
           srv_ptr->broker_on(shard).set_topics(std::move(t));
       });
-    chronik::kafka::server srv(cfg, shards, topics);
+    chronik::kafka::server srv(cfg, shards, topics, io);
     srv_ptr = &srv;
     if (!topics.load_blocking(error)) {
         fmt::print(stderr, "chronik-server: {}\n", error);
         shards.stop();
         return 1;
     }
+    remove_orphan_partitions(cfg.data_dir, *topics.current());
+    srv.open_partitions();
     auto port = srv.start(error);
     if (!port) {
         fmt::print(stderr, "chronik-server: {}\n", error);

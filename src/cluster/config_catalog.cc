@@ -194,6 +194,7 @@ const config_def broker_defs[] = {
     { "log.message.timestamp.type", config_type::string, "CreateTime", "", timestamp_type, true },
     { "log.preallocate", config_type::boolean, "false", "", boolean, true },
     { "log.retention.bytes", config_type::int64, "-1", "", long_in_range<INT64_MIN>, true },
+    { "log.retention.check.interval.ms", config_type::int64, "300000", "", long_in_range<1>, true },
     { "log.retention.ms", config_type::int64, "604800000", "", long_in_range<-1>, true },
     { "log.roll.jitter.ms", config_type::int64, "0", "", long_in_range<0>, true },
     { "log.roll.ms", config_type::int64, "604800000", "", long_in_range<1>, true },

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -18,12 +19,14 @@ namespace {
 logger log{ "cluster" };
 
 constexpr const char* file_name = "topics";
+constexpr const char* producer_ids_file = "producer_ids";
+constexpr int64_t producer_id_block = 1000;
 
 // Writes `text` to dir/name durably: tmp file, fdatasync, rename, fsync of the dir.
 // Runs on the I/O worker. Returns 0 or an errno.
-int write_durably(const std::string& dir, const std::string& text) {
-    std::string tmp = dir + "/" + file_name + ".tmp";
-    std::string final_path = dir + "/" + file_name;
+int write_durably(const std::string& dir, const std::string& text, const char* name = file_name) {
+    std::string tmp = dir + "/" + name + ".tmp";
+    std::string final_path = dir + "/" + name;
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         return errno;
@@ -83,10 +86,48 @@ result<void> topic_store::load_blocking(std::string& error) {
         }
         _table = std::make_shared<topic_table>(std::move(*t));
     }
+    std::ifstream ids(_dir + "/" + producer_ids_file);
+    int64_t end = 0;
+    if (ids >> end && end > 0) {
+        _next_pid = _pid_block_end = end;
+    }
     for (unsigned s = 0; s < _shards.size(); ++s) {
         _publish(s, _table);
     }
     return outcome::success();
+}
+
+awaitable<int64_t> topic_store::allocate_producer_id() {
+    if (!_pid_ready) {
+        _pid_ready.emplace(co_await asio::this_coro::executor);
+    }
+    while (_next_pid == _pid_block_end) {
+        if (_pid_allocating) {
+            co_await _pid_ready->wait();
+            continue;
+        }
+        // The block's end is durable before any id in it is handed out, so ids are
+        // never reused after a crash.
+        _pid_allocating = true;
+        int64_t new_end = _pid_block_end + producer_id_block;
+        auto write = [dir = _dir, text = std::to_string(new_end) + "\n"] {
+            return write_durably(dir, text, producer_ids_file);
+        };
+        int err = 0;
+        try {
+            err = co_await _io.run(std::move(write));
+        } catch (const runtime::io_worker::queue_full&) {
+            err = EAGAIN;
+        }
+        _pid_allocating = false;
+        _pid_ready->notify_all();
+        if (err != 0) {
+            log.error("cannot store the producer id block: {}", std::strerror(err));
+            co_return -1;
+        }
+        _pid_block_end = new_end;
+    }
+    co_return _next_pid++;
 }
 
 awaitable<bool> topic_store::persist_and_publish() {

@@ -7,11 +7,13 @@
 #include "cluster/topic_table.h"
 #include "kafka/protocol/error_code.h"
 #include "runtime/asio.h"
+#include "runtime/event.h"
 #include "runtime/io_worker.h"
 #include "runtime/shard.h"
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace chronik::cluster {
@@ -30,6 +32,9 @@ public:
     // Creates a topic (validate_only: checks only). Runs on shard 0.
     awaitable<protocol::error_code> create(topic_info t, bool validate_only);
 
+    // A new producer id for an idempotent producer, or -1 if none can be stored.
+    awaitable<int64_t> allocate_producer_id();
+
 private:
     awaitable<bool> persist_and_publish();
 
@@ -38,6 +43,10 @@ private:
     runtime::shard_group& _shards;
     publish_fn _publish;
     std::shared_ptr<const topic_table> _table = std::make_shared<topic_table>();
+    int64_t _next_pid = 0;
+    int64_t _pid_block_end = 0;
+    bool _pid_allocating = false;
+    std::optional<runtime::event> _pid_ready;
 };
 
 } // namespace chronik::cluster

@@ -9,16 +9,16 @@ struct category final : std::error_category {
     const char* name() const noexcept override { return "storage"; }
     std::string message(int c) const override {
         switch (errc(c)) {
-        case errc::storage_error:
-            return "storage error";
-        case errc::offset_out_of_range:
-            return "offset out of range";
-        case errc::out_of_order_sequence:
-            return "out of order sequence number";
-        case errc::producer_fenced:
-            return "producer epoch is older than the newest seen";
-        case errc::corrupt_log:
-            return "stored batch does not parse";
+            case errc::storage_error:
+                return "storage error";
+            case errc::offset_out_of_range:
+                return "offset out of range";
+            case errc::out_of_order_sequence:
+                return "out of order sequence number";
+            case errc::producer_fenced:
+                return "producer epoch is older than the newest seen";
+            case errc::corrupt_log:
+                return "stored batch does not parse";
         }
         return "unknown storage error";
     }

@@ -20,7 +20,8 @@ logger log{ "storage" };
 constexpr const char* log_start_file = "log-start-offset";
 
 int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -69,8 +70,8 @@ unsigned owner_shard(std::string_view topic, int32_t partition, unsigned shard_c
     return unsigned((h + uint64_t(uint32_t(partition))) % (shard_count == 0 ? 1 : shard_count));
 }
 
-log_manager::log_manager(std::string data_dir, runtime::io_worker& io, file_ops& ops, asio::any_io_executor ex,
-                         wake_fn wake, std::chrono::milliseconds retention_check)
+log_manager::log_manager(std::string data_dir, runtime::io_worker& io, file_ops& ops,
+                         asio::any_io_executor ex, wake_fn wake, std::chrono::milliseconds retention_check)
   : _data_dir(std::move(data_dir)), _io(io), _ops(ops), _ex(ex), _wake(std::move(wake)),
     _retention_check(retention_check), _flushed(ex), _stop(ex) {}
 
@@ -78,7 +79,8 @@ log_manager::~log_manager() = default;
 
 std::string log_manager::partition_dir(const std::string& data_dir, std::string_view topic,
                                        const protocol::uuid& topic_id, int32_t partition) {
-    return data_dir + "/logs/" + std::string(topic) + "-" + std::to_string(partition) + "." + topic_id.to_string();
+    return data_dir + "/logs/" + std::string(topic) + "-" + std::to_string(partition) + "." +
+           topic_id.to_string();
 }
 
 std::shared_ptr<partition_log> log_manager::find(std::string_view topic, int32_t partition) const {
@@ -87,7 +89,7 @@ std::shared_ptr<partition_log> log_manager::find(std::string_view topic, int32_t
 }
 
 awaitable<std::shared_ptr<partition_log>> log_manager::get(std::string topic, protocol::uuid topic_id,
-                                                                   int32_t partition, log_config cfg) {
+                                                           int32_t partition, log_config cfg) {
     key k{ topic, partition };
     for (;;) {
         if (auto it = _partitions.find(k); it != _partitions.end()) {
@@ -267,8 +269,8 @@ awaitable<void> log_manager::enforce_retention() {
     for (auto& [k, s] : _partitions) {
         auto removed = s.log->collect_garbage(now);
         if (!removed.empty()) {
-            log.debug("{}: retention removes {} segment(s); log start offset now {}", s.log->dir(), removed.size(),
-                      s.log->log_start_offset());
+            log.debug("{}: retention removes {} segment(s); log start offset now {}", s.log->dir(),
+                      removed.size(), s.log->log_start_offset());
             delete_files(std::move(removed));
         }
     }

@@ -37,8 +37,8 @@ public:
     // wake(shard) tells a shard that a partition it watches has new committed data.
     using wake_fn = std::function<void(unsigned shard)>;
 
-    log_manager(std::string data_dir, runtime::io_worker& io, file_ops& ops, asio::any_io_executor ex, wake_fn wake,
-                std::chrono::milliseconds retention_check = std::chrono::minutes(5));
+    log_manager(std::string data_dir, runtime::io_worker& io, file_ops& ops, asio::any_io_executor ex,
+                wake_fn wake, std::chrono::milliseconds retention_check = std::chrono::minutes(5));
     ~log_manager();
 
     static std::string partition_dir(const std::string& data_dir, std::string_view topic,
@@ -47,7 +47,7 @@ public:
     // The open partition, opening or creating it if needed; null if that failed
     // (the reason is logged) or the topic was replaced.
     awaitable<std::shared_ptr<partition_log>> get(std::string topic, protocol::uuid topic_id,
-                                                          int32_t partition, log_config cfg);
+                                                  int32_t partition, log_config cfg);
     // The partition if it is open already.
     std::shared_ptr<partition_log> find(std::string_view topic, int32_t partition) const;
 

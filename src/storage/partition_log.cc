@@ -27,8 +27,8 @@ bool is_device_failure(std::error_code ec) {
 partition_log::partition_log(file_ops& ops, std::string dir, log_config cfg)
   : _ops(ops), _dir(std::move(dir)), _cfg(cfg) {}
 
-result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const std::string& dir, log_config cfg,
-                                                           int64_t log_start_checkpoint) {
+result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const std::string& dir,
+                                                           log_config cfg, int64_t log_start_checkpoint) {
     namespace fs = std::filesystem;
     std::error_code ec;
     fs::create_directories(dir, ec);
@@ -61,7 +61,8 @@ result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const 
         CHRONIK_TRY(auto cut, seg->recover(last, next, [&](const record::batch_header& h) {
             if (h.producer_id >= 0 && h.base_sequence >= 0 && !h.control()) {
                 pl._producers.record(h.producer_id, h.producer_epoch,
-                                     { h.base_sequence, producer_state::last_sequence(h.base_sequence, h.record_count),
+                                     { h.base_sequence,
+                                       producer_state::last_sequence(h.base_sequence, h.record_count),
                                        h.base_offset, h.last_offset() });
             }
         }));
@@ -114,19 +115,20 @@ result<append_outcome> partition_log::append(std::span<uint8_t> batch, int64_t n
     if (idempotent) {
         auto v = _producers.check(h.producer_id, h.producer_epoch, h.base_sequence, last_seq);
         switch (v.check) {
-        case sequence_check::accept:
-            break;
-        case sequence_check::duplicate:
-            return append_outcome{ v.original.base_offset, v.original.last_offset, -1, true };
-        case sequence_check::out_of_order:
-            return errc::out_of_order_sequence;
-        case sequence_check::fenced:
-            return errc::producer_fenced;
+            case sequence_check::accept:
+                break;
+            case sequence_check::duplicate:
+                return append_outcome{ v.original.base_offset, v.original.last_offset, -1, true };
+            case sequence_check::out_of_order:
+                return errc::out_of_order_sequence;
+            case sequence_check::fenced:
+                return errc::producer_fenced;
         }
     }
     segment* act = &active();
     bool full = act->size() > 0 && act->size() + batch.size() > _cfg.segment_bytes;
-    bool old = act->size() > 0 && act->first_append_ms() >= 0 && now_ms - act->first_append_ms() >= _cfg.segment_ms;
+    bool old =
+      act->size() > 0 && act->first_append_ms() >= 0 && now_ms - act->first_append_ms() >= _cfg.segment_ms;
     if (full || old) {
         if (auto r = roll(now_ms); !r) {
             log.warn("{}: cannot roll segment: {}", _dir, r.error().message());
@@ -158,7 +160,8 @@ result<append_outcome> partition_log::append(std::span<uint8_t> batch, int64_t n
         _unsynced.push_back(_segments.back());
     }
     if (idempotent) {
-        _producers.record(h.producer_id, h.producer_epoch, { h.base_sequence, last_seq, base, out.last_offset });
+        _producers.record(h.producer_id, h.producer_epoch,
+                          { h.base_sequence, last_seq, base, out.last_offset });
     }
     return out;
 }
@@ -175,8 +178,9 @@ result<read_result> partition_log::read(int64_t offset, size_t max_bytes, bool m
     if (offset >= _high_watermark) {
         return empty;
     }
-    auto it = std::upper_bound(_segments.begin(), _segments.end(), offset,
-                               [](int64_t o, const std::shared_ptr<segment>& s) { return o < s->base_offset(); });
+    auto it =
+      std::upper_bound(_segments.begin(), _segments.end(), offset,
+                       [](int64_t o, const std::shared_ptr<segment>& s) { return o < s->base_offset(); });
     if (it != _segments.begin()) {
         --it;
     }
@@ -196,7 +200,7 @@ result<read_result> partition_log::read(int64_t offset, size_t max_bytes, bool m
 }
 
 result<std::optional<timestamp_offset>> partition_log::record_at_or_after(segment& s, int64_t batch_offset,
-                                                                           int64_t ts, bool want_max) {
+                                                                          int64_t ts, bool want_max) {
     auto r = s.read_batch_at(batch_offset);
     if (!r) {
         return errc::storage_error;
@@ -207,16 +211,15 @@ result<std::optional<timestamp_offset>> partition_log::record_at_or_after(segmen
     auto span = r.value().data.span();
     CHRONIK_TRY(auto h, record::read_header(span));
     std::optional<timestamp_offset> found;
-    auto ok = record::for_each_record(span.first(h.size_bytes()), max_decompressed_batch,
-                                      [&](const record::record_view& rv) {
-                                          int64_t t = h.log_append_time() ? h.max_timestamp
-                                                                          : h.base_timestamp + rv.timestamp_delta;
-                                          int64_t off = h.base_offset + rv.offset_delta;
-                                          bool match = want_max ? t == ts : t >= ts;
-                                          if (!found && match && off >= _log_start && off < _high_watermark) {
-                                              found = timestamp_offset{ off, t };
-                                          }
-                                      });
+    auto ok = record::for_each_record(
+      span.first(h.size_bytes()), max_decompressed_batch, [&](const record::record_view& rv) {
+          int64_t t = h.log_append_time() ? h.max_timestamp : h.base_timestamp + rv.timestamp_delta;
+          int64_t off = h.base_offset + rv.offset_delta;
+          bool match = want_max ? t == ts : t >= ts;
+          if (!found && match && off >= _log_start && off < _high_watermark) {
+              found = timestamp_offset{ off, t };
+          }
+      });
     if (!ok) {
         return errc::corrupt_log;
     }

@@ -5,11 +5,14 @@
 #include "cluster/topic_store.h"
 #include "cluster/topic_table.h"
 #include "runtime/config.h"
+#include "runtime/event.h"
 #include "runtime/shard.h"
+#include "storage/log_manager.h"
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace chronik::kafka {
 
@@ -21,8 +24,7 @@ struct advertised_address {
 class broker {
 public:
     broker(const runtime::config& cfg, runtime::shard_group& shards, unsigned shard,
-           cluster::topic_store& store)
-      : _cfg(cfg), _shards(shards), _shard(shard), _store(store) {}
+           cluster::topic_store& store, std::unique_ptr<storage::log_manager> logs);
 
     const runtime::config& config() const noexcept { return _cfg; }
     runtime::shard_group& shards() noexcept { return _shards; }
@@ -31,7 +33,8 @@ public:
 
     // This shard's snapshot of the topics; replaced by the topic store on changes.
     const std::shared_ptr<const cluster::topic_table>& topics() const noexcept { return _topics; }
-    void set_topics(std::shared_ptr<const cluster::topic_table> t) { _topics = std::move(t); }
+    // Installs a new snapshot; partitions of deleted topics are closed and removed.
+    void set_topics(std::shared_ptr<const cluster::topic_table> t);
     // The store itself: touch it only on shard 0 (invoke_on(0, ...)).
     cluster::topic_store& topic_store_on_shard0() noexcept { return _store; }
 
@@ -43,6 +46,31 @@ public:
     int32_t default_partitions() const;
     bool auto_create_topics() const;
 
+    // The broker services of another shard: use only through shards().invoke_on.
+    broker& peer(unsigned shard) noexcept { return *(*_peers)[shard]; }
+    void set_peers(const std::vector<std::unique_ptr<broker>>* peers) noexcept { _peers = peers; }
+
+    // This shard's partitions and group commit.
+    storage::log_manager& logs() noexcept { return *_logs; }
+    // The shard that owns a partition.
+    unsigned owner_of(std::string_view topic, int32_t partition) const noexcept {
+        return storage::owner_shard(topic, partition, _shards.size());
+    }
+    // The storage settings of a topic, from its overrides and the broker's settings.
+    storage::log_config log_config_for(const cluster::topic_info& t) const;
+    // The partition on this shard (which must own it), opened on first use; null if
+    // it cannot be opened.
+    awaitable<std::shared_ptr<storage::partition_log>> partition(const cluster::topic_info& t, int32_t p);
+
+    // Fetch long-poll: a counter bumped, and waiters woken, whenever a partition a
+    // fetch on this shard watches gets new committed data (on any shard).
+    uint64_t fetch_epoch() const noexcept { return _fetch_epoch; }
+    void wake_fetchers() {
+        ++_fetch_epoch;
+        _fetch_event.notify_all();
+    }
+    runtime::event& fetch_event() noexcept { return _fetch_event; }
+
 private:
     const runtime::config& _cfg;
     runtime::shard_group& _shards;
@@ -50,6 +78,10 @@ private:
     cluster::topic_store& _store;
     std::shared_ptr<const cluster::topic_table> _topics = std::make_shared<cluster::topic_table>();
     advertised_address _advertised;
+    std::unique_ptr<storage::log_manager> _logs;
+    const std::vector<std::unique_ptr<broker>>* _peers = nullptr;
+    uint64_t _fetch_epoch = 0;
+    runtime::event _fetch_event;
 };
 
 } // namespace chronik::kafka

@@ -38,11 +38,25 @@ struct server::per_shard {
     std::unordered_set<std::shared_ptr<connection>> live;
 };
 
-server::server(const runtime::config& cfg, runtime::shard_group& shards, cluster::topic_store& store)
+server::server(const runtime::config& cfg, runtime::shard_group& shards, cluster::topic_store& store,
+               runtime::io_worker& io)
   : _cfg(cfg), _shards(shards) {
+    int64_t check_ms = 300000;
+    if (auto it = cfg.kafka.find("log.retention.check.interval.ms"); it != cfg.kafka.end()) {
+        check_ms = std::stoll(it->second);
+    }
     for (unsigned i = 0; i < shards.size(); ++i) {
-        _brokers.push_back(std::make_unique<broker>(cfg, shards, i, store));
+        auto wake = [this](unsigned s) {
+            asio::post(_shards.at(s).executor(), [this, s] { _brokers[s]->wake_fetchers(); });
+        };
+        auto logs = std::make_unique<storage::log_manager>(cfg.data_dir, io, storage::file_ops::real(),
+                                                           shards.at(i).executor(), wake,
+                                                           std::chrono::milliseconds(check_ms));
+        _brokers.push_back(std::make_unique<broker>(cfg, shards, i, store, std::move(logs)));
         _per_shard.push_back(std::make_unique<per_shard>(shards.at(i).executor()));
+    }
+    for (auto& b : _brokers) {
+        b->set_peers(&_brokers);
     }
 }
 
@@ -169,18 +183,57 @@ void server::stop() {
           asio::detached);
     }
     for (auto& f : drained) {
-        // A peer that never reads its responses must not hold up shutdown forever.
-        if (f.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
-            log.warn("connections still open after 10 s; closing them");
-            for (unsigned i = 0; i < _shards.size(); ++i) {
-                run_blocking(_shards, i, [&] {
-                    for (auto& c : _per_shard[i]->live) {
-                        c->force_close();
-                    }
-                });
-            }
-            f.wait();
+        wait_or_force_close(f);
+    }
+    // Every append is answered or abandoned now: run the last group commit.
+    std::vector<std::future<void>> closed;
+    for (unsigned i = 0; i < _shards.size(); ++i) {
+        auto p = std::make_shared<std::promise<void>>();
+        closed.push_back(p->get_future());
+        asio::co_spawn(
+          _shards.at(i).executor(),
+          [](storage::log_manager& logs, std::shared_ptr<std::promise<void>> done) -> awaitable<void> {
+              co_await logs.close();
+              done->set_value();
+          }(_brokers[i]->logs(), p),
+          asio::detached);
+    }
+    for (auto& f : closed) {
+        f.wait();
+    }
+}
+
+void server::open_partitions() {
+    for (unsigned i = 0; i < _shards.size(); ++i) {
+        asio::co_spawn(
+          _shards.at(i).executor(),
+          [](broker& b) -> awaitable<void> {
+              auto table = b.topics();
+              for (const auto& [name, t] : table->all()) {
+                  for (int32_t p = 0; p < t.partitions; ++p) {
+                      if (b.owner_of(name, p) == b.shard()) {
+                          auto opened = b.partition(t, p);
+                          co_await std::move(opened);
+                      }
+                  }
+              }
+          }(*_brokers[i]),
+          asio::detached);
+    }
+}
+
+void server::wait_or_force_close(std::future<void>& f) {
+    // A peer that never reads its responses must not hold up shutdown forever.
+    if (f.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+        log.warn("connections still open after 10 s; closing them");
+        for (unsigned i = 0; i < _shards.size(); ++i) {
+            run_blocking(_shards, i, [&] {
+                for (auto& c : _per_shard[i]->live) {
+                    c->force_close();
+                }
+            });
         }
+        f.wait();
     }
 }
 

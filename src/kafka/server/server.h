@@ -4,9 +4,11 @@
 // own shard. stop() stops accepting, lets in-flight requests finish and closes.
 #include "kafka/server/broker.h"
 #include "runtime/config.h"
+#include "runtime/io_worker.h"
 #include "runtime/shard.h"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,20 +17,26 @@ namespace chronik::kafka {
 
 class server {
 public:
-    server(const runtime::config& cfg, runtime::shard_group& shards, cluster::topic_store& store);
+    server(const runtime::config& cfg, runtime::shard_group& shards, cluster::topic_store& store,
+           runtime::io_worker& io);
     ~server();
 
     // Binds every shard's acceptor and starts accepting. With port 0 the first shard
     // picks a free port and the others share it. Returns the bound port, or an
     // error message.
     result<uint16_t> start(std::string& error);
-    // Drains and closes every connection; blocks the calling (non-shard) thread.
+    // Drains and closes every connection, then runs each shard's final group commit;
+    // blocks the calling (non-shard) thread.
     void stop();
+    // Starts opening (and recovering) every partition in the topic table in the
+    // background, each on its owner shard.
+    void open_partitions();
 
     broker& broker_on(unsigned shard) { return *_brokers[shard]; }
 
 private:
     struct per_shard;
+    void wait_or_force_close(std::future<void>& f);
     const runtime::config& _cfg;
     runtime::shard_group& _shards;
     std::vector<std::unique_ptr<broker>> _brokers;

@@ -3,14 +3,14 @@
 #include "storage/log_manager.h"
 #include "storage/partition_log.h"
 
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <set>
+
+#include <gtest/gtest.h>
 
 using namespace chronik;
 using namespace chronik::storage;
@@ -55,10 +55,11 @@ append_outcome append(partition_log& log, bytes b, int64_t now = 5000) {
 
 std::vector<int64_t> batch_offsets(const byte_slice& data) {
     std::vector<int64_t> out;
-    auto ok = record::for_each_batch(data, [&](const record::batch_header& h, const byte_slice&) -> result<void> {
-        out.push_back(h.base_offset);
-        return outcome::success();
-    });
+    auto ok =
+      record::for_each_batch(data, [&](const record::batch_header& h, const byte_slice&) -> result<void> {
+          out.push_back(h.base_offset);
+          return outcome::success();
+      });
     EXPECT_TRUE(ok);
     return out;
 }
@@ -191,8 +192,8 @@ TEST(partition_log, time_retention_expires_everything_including_the_active_segme
 TEST(partition_log, offsets_by_timestamp) {
     temp_dir d;
     auto log = partition_log::open(file_ops::real(), d.str() + "/p", {}, 0).value();
-    append(*log, make_batch(5, 100));  // offsets 0..4, ts 100..104
-    append(*log, make_batch(5, 200));  // offsets 5..9, ts 200..204
+    append(*log, make_batch(5, 100));                                 // offsets 0..4, ts 100..104
+    append(*log, make_batch(5, 200));                                 // offsets 5..9, ts 200..204
     append(*log, make_batch(5, 150, -1, -1, -1, record::codec::lz4)); // 10..14, ts 150..154
     log->set_high_watermark(log->log_end_offset());
     EXPECT_EQ(log->offset_for_timestamp(102).value()->offset, 2);
@@ -216,7 +217,8 @@ TEST(partition_log, idempotent_producer_duplicates_gaps_and_fencing) {
         EXPECT_EQ(dup.base_offset, 0);
         EXPECT_EQ(dup.last_offset, 2);
         bytes gap = make_batch(1, 0, 7, 0, 9);
-        EXPECT_EQ(log->append(std::span<uint8_t>(gap), 0).error(), make_error_code(errc::out_of_order_sequence));
+        EXPECT_EQ(log->append(std::span<uint8_t>(gap), 0).error(),
+                  make_error_code(errc::out_of_order_sequence));
         EXPECT_EQ(append(*log, make_batch(1, 0, 7, 1, 0)).base_offset, 5); // new epoch
         bytes old = make_batch(1, 0, 7, 0, 5);
         EXPECT_EQ(log->append(std::span<uint8_t>(old), 0).error(), make_error_code(errc::producer_fenced));
@@ -280,7 +282,8 @@ TEST(log_manager, group_commit_raises_the_high_watermark_and_wakes_waiters) {
     asio::io_context ctx;
     runtime::io_worker io;
     std::vector<unsigned> woken;
-    log_manager lm(d.str(), io, file_ops::real(), ctx.get_executor(), [&](unsigned s) { woken.push_back(s); });
+    log_manager lm(d.str(), io, file_ops::real(), ctx.get_executor(),
+                   [&](unsigned s) { woken.push_back(s); });
     protocol::uuid id = protocol::uuid::sample(1);
     auto p = run(ctx, lm.get("t", id, 0, {}));
     lm.watch(*p, 3);

@@ -5,7 +5,10 @@
 #include "kafka/server/handlers/api_versions.h"
 #include "kafka/server/handlers/create_topics.h"
 #include "kafka/server/handlers/describe_configs.h"
+#include "kafka/server/handlers/init_producer_id.h"
 #include "kafka/server/handlers/metadata.h"
+#include "kafka/server/handlers/partition_reads.h"
+#include "kafka/server/handlers/produce.h"
 
 #include <tuple>
 
@@ -17,6 +20,8 @@ struct handler_list {
 };
 
 using all_handlers =
-  handler_list<api_versions_handler, metadata_handler, create_topics_handler, describe_configs_handler>;
+  handler_list<api_versions_handler, metadata_handler, create_topics_handler, describe_configs_handler,
+               produce_handler, fetch_handler, list_offsets_handler, offset_for_leader_epoch_handler,
+               init_producer_id_handler>;
 
 } // namespace chronik::kafka

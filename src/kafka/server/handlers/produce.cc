@@ -1,0 +1,232 @@
+#include "kafka/server/handlers/produce.h"
+
+#include "base/logger.h"
+#include "kafka/record/batch.h"
+#include "kafka/record/legacy.h"
+#include "kafka/server/broker.h"
+#include "kafka/server/handlers/routing.h"
+#include "kafka/server/handlers/storage_errors.h"
+
+#include <chrono>
+
+namespace chronik::kafka {
+
+using protocol::error_code;
+
+namespace {
+
+logger log{ "kafka" };
+
+// Bound on the decompressed size of one produced batch while it is validated.
+constexpr size_t max_decompressed = 256u << 20;
+
+struct append_item {
+    unsigned shard = 0;
+    cluster::topic_info topic;
+    int32_t partition = 0;
+    std::vector<bytes> batches;
+    int64_t wait_for_offset = -1; // acks=-1: the last offset that must be durable
+};
+
+struct append_result {
+    error_code error = error_code::none;
+    int64_t base_offset = -1;
+    int64_t last_offset = -1;
+    int64_t log_append_time = -1;
+    int64_t log_start_offset = -1;
+};
+
+int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Checks a partition's records and splits them into owned, mutable batches.
+error_code prepare(const byte_slice& records, int32_t max_message_bytes, std::vector<bytes>& out) {
+    if (records.empty()) {
+        return error_code::invalid_record;
+    }
+    byte_slice v2 = records;
+    int8_t magic = record::detect_magic(records.span());
+    if (magic == 0 || magic == 1) {
+        if (records.size() > size_t(max_message_bytes) + record::log_overhead) {
+            return error_code::message_too_large;
+        }
+        auto converted = record::convert_legacy_to_v2(records.span(), max_decompressed);
+        if (!converted) {
+            return to_kafka_error(converted.error());
+        }
+        v2 = byte_slice::from(std::move(converted).value());
+    } else if (magic != 2) {
+        return error_code::corrupt_message;
+    }
+    error_code err = error_code::none;
+    auto ok = record::for_each_batch(v2, [&](const record::batch_header& h, const byte_slice& b) -> result<void> {
+        if (b.size() > size_t(max_message_bytes) + record::log_overhead) {
+            err = error_code::message_too_large;
+            return make_error_code(record::errc::too_large);
+        }
+        if (h.control()) {
+            err = error_code::invalid_record;
+            return make_error_code(record::errc::invalid_record);
+        }
+        if (h.compression() != record::codec::none) {
+            // Compressed records are checked too: a consumer must never receive a
+            // batch that does not decompress.
+            auto rec = record::for_each_record(b.span(), max_decompressed, [](const record::record_view&) {});
+            if (!rec) {
+                err = to_kafka_error(rec.error());
+                return rec.error();
+            }
+        }
+        out.emplace_back(b.span().begin(), b.span().end());
+        return outcome::success();
+    });
+    if (!ok) {
+        return err != error_code::none ? err : to_kafka_error(ok.error());
+    }
+    return out.empty() ? error_code::invalid_record : error_code::none;
+}
+
+// On the owner shard: append every item's batches.
+awaitable<std::vector<append_result>> append_on_shard(broker& b, std::vector<append_item> items) {
+    std::vector<append_result> out(items.size());
+    int64_t now = now_ms();
+    for (size_t i = 0; i < items.size(); ++i) {
+        auto& it = items[i];
+        auto& r = out[i];
+        auto opened = b.partition(it.topic, it.partition);
+        auto p = co_await std::move(opened);
+        if (!p) {
+            r.error = error_code::kafka_storage_error;
+            continue;
+        }
+        bool appended = false;
+        for (auto& batch : it.batches) {
+            auto a = p->append(std::span<uint8_t>(batch), now);
+            if (!a) {
+                r.error = to_kafka_error(a.error());
+                break;
+            }
+            if (r.base_offset < 0) {
+                r.base_offset = a.value().base_offset;
+                r.log_append_time = a.value().log_append_time;
+            }
+            r.last_offset = a.value().last_offset;
+            appended = appended || !a.value().duplicate;
+        }
+        if (appended) {
+            b.logs().appended(p);
+        }
+        r.log_start_offset = p->log_start_offset();
+    }
+    co_return out;
+}
+
+// On the owner shard: wait until each successful append is durable.
+awaitable<std::vector<append_result>> await_durable_on_shard(broker& b, std::vector<append_item> items) {
+    std::vector<append_result> out(items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+        if (items[i].wait_for_offset < 0) {
+            continue;
+        }
+        auto p = b.logs().find(items[i].topic.name, items[i].partition);
+        if (!p) {
+            out[i].error = error_code::kafka_storage_error;
+            continue;
+        }
+        auto wait = b.logs().wait_durable(p, items[i].wait_for_offset);
+        out[i].error = to_kafka_error(co_await std::move(wait));
+    }
+    co_return out;
+}
+
+} // namespace
+
+awaitable<handle_result<produce_handler::api::response>> produce_handler::handle(request_context& ctx,
+                                                                                 api::request req) {
+    broker& b = *ctx.owner;
+    api::response resp;
+    auto topics = b.topics(); // one snapshot for the whole request
+    bool valid_acks = req.acks == -1 || req.acks == 0 || req.acks == 1;
+
+    // Where each partition's answer goes, and the work for the owner shards.
+    struct slot {
+        size_t topic, partition;
+        size_t item = SIZE_MAX;
+    };
+    std::vector<slot> slots;
+    std::vector<append_item> items;
+    for (auto& t : req.topic_data) {
+        auto& tr = resp.responses.emplace_back();
+        tr.name = t.name;
+        const auto* info = topics->find(t.name);
+        for (auto& pd : t.partition_data) {
+            auto& pr = tr.partition_responses.emplace_back();
+            pr.index = pd.index;
+            pr.base_offset = -1;
+            slots.push_back({ resp.responses.size() - 1, tr.partition_responses.size() - 1 });
+            if (!valid_acks) {
+                pr.error_code = +error_code::invalid_required_acks;
+                continue;
+            }
+            if (info == nullptr || pd.index < 0 || pd.index >= info->partitions) {
+                pr.error_code = +error_code::unknown_topic_or_partition;
+                continue;
+            }
+            append_item item;
+            item.topic = *info;
+            item.partition = pd.index;
+            item.shard = b.owner_of(info->name, pd.index);
+            auto cfg = b.log_config_for(*info);
+            auto err = prepare(pd.records.value_or(byte_slice()), cfg.max_message_bytes, item.batches);
+            if (err != error_code::none) {
+                log.debug("produce to {}-{} refused: {}", t.name, pd.index, protocol::error_name(err));
+                pr.error_code = +err;
+                continue;
+            }
+            slots.back().item = items.size();
+            items.push_back(std::move(item));
+        }
+    }
+
+    std::vector<append_result> results;
+    if (!items.empty()) {
+        // The durability pass needs only where each item went, not its bytes.
+        std::vector<append_item> placed;
+        placed.reserve(items.size());
+        for (const auto& it : items) {
+            placed.push_back({ it.shard, it.topic, it.partition, {}, -1 });
+        }
+        auto appends = run_on_owners<append_result>(b, std::move(items), &append_on_shard);
+        results = co_await std::move(appends);
+        if (req.acks == -1) {
+            for (size_t i = 0; i < placed.size(); ++i) {
+                placed[i].wait_for_offset = results[i].error == error_code::none ? results[i].last_offset : -1;
+            }
+            auto durable = run_on_owners<append_result>(b, std::move(placed), &await_durable_on_shard);
+            auto synced = co_await std::move(durable);
+            for (size_t i = 0; i < synced.size(); ++i) {
+                if (results[i].error == error_code::none && synced[i].error != error_code::none) {
+                    results[i].error = synced[i].error;
+                }
+            }
+        }
+    }
+    for (const auto& s : slots) {
+        if (s.item == SIZE_MAX) {
+            continue;
+        }
+        const auto& r = results[s.item];
+        auto& pr = resp.responses[s.topic].partition_responses[s.partition];
+        pr.error_code = +r.error;
+        if (r.error == error_code::none) {
+            pr.base_offset = r.base_offset;
+            pr.log_append_time_ms = r.log_append_time;
+        }
+        pr.log_start_offset = r.log_start_offset;
+    }
+    co_return handle_result<api::response>{ std::move(resp), req.acks != 0 };
+}
+
+} // namespace chronik::kafka
