@@ -97,6 +97,44 @@ result<void> topic_store::load_blocking(std::string& error) {
     return outcome::success();
 }
 
+awaitable<protocol::error_code> topic_store::remove(std::string name) {
+    if (_table->find(name) == nullptr) {
+        co_return protocol::error_code::unknown_topic_or_partition;
+    }
+    auto previous = _table;
+    _table = _table->without(name);
+    bool stored = co_await persist_and_publish();
+    if (!stored) {
+        _table = previous;
+        co_return protocol::error_code::kafka_storage_error;
+    }
+    co_return protocol::error_code::none;
+}
+
+awaitable<protocol::error_code> topic_store::add_partitions(std::string name, int32_t count,
+                                                            bool validate_only) {
+    const topic_info* t = _table->find(name);
+    if (t == nullptr) {
+        co_return protocol::error_code::unknown_topic_or_partition;
+    }
+    if (count <= t->partitions) {
+        co_return protocol::error_code::invalid_partitions;
+    }
+    if (validate_only) {
+        co_return protocol::error_code::none;
+    }
+    topic_info grown = *t;
+    grown.partitions = count;
+    auto previous = _table;
+    _table = _table->with(std::move(grown));
+    bool stored = co_await persist_and_publish();
+    if (!stored) {
+        _table = previous;
+        co_return protocol::error_code::kafka_storage_error;
+    }
+    co_return protocol::error_code::none;
+}
+
 awaitable<int64_t> topic_store::allocate_producer_id() {
     if (!_pid_ready) {
         _pid_ready.emplace(co_await asio::this_coro::executor);

@@ -32,6 +32,12 @@ public:
     // Creates a topic (validate_only: checks only). Runs on shard 0.
     awaitable<protocol::error_code> create(topic_info t, bool validate_only);
 
+    // Deletes a topic by name; every shard drops its partitions when the new table
+    // arrives, and their files are removed in the background. Runs on shard 0.
+    awaitable<protocol::error_code> remove(std::string name);
+    // Raises a topic's partition count to `count` (validate_only: checks only).
+    awaitable<protocol::error_code> add_partitions(std::string name, int32_t count, bool validate_only);
+
     // A new producer id for an idempotent producer, or -1 if none can be stored.
     awaitable<int64_t> allocate_producer_id();
 

@@ -126,3 +126,97 @@ class AdminTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TopicLifecycleTest(unittest.TestCase):
+    def produce(self, b, topic, partition, values, batch_each=False):
+        from confluent_kafka import Producer
+        p = Producer({"bootstrap.servers": b.bootstrap, "acks": "all"})
+        errors = []
+        for v in values:
+            p.produce(topic, v, partition=partition, on_delivery=lambda e, m: e and errors.append(e))
+            if batch_each:
+                p.flush(15)
+        self.assertEqual(p.flush(15), 0)
+        self.assertEqual(errors, [])
+
+    def offsets(self, b, topic, partition):
+        from confluent_kafka import Consumer, TopicPartition
+        c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "unused", "enable.auto.commit": False})
+        try:
+            return c.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+        finally:
+            c.close()
+
+    def test_delete_recreate_and_grow(self):
+        import glob
+        import os
+        import time
+        from confluent_kafka import KafkaError
+        from confluent_kafka.admin import NewPartitions
+        b = Broker()
+        b.start()
+        try:
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            self.assertIsNone(create(admin, NewTopic("doomed", 2, 1))["doomed"])
+            self.produce(b, "doomed", 1, [b"a", b"b", b"c"])
+            self.assertEqual(self.offsets(b, "doomed", 1), (0, 3))
+            for f in admin.delete_topics(["doomed"], operation_timeout=10).values():
+                f.result(timeout=15)
+            self.assertNotIn("doomed", admin.list_topics(timeout=10).topics)
+            deadline = time.time() + 10
+            while glob.glob(os.path.join(b.data_dir, "logs", "doomed-*")) and time.time() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(glob.glob(os.path.join(b.data_dir, "logs", "doomed-*")), [])
+            with self.assertRaises(KafkaException) as e:
+                admin.delete_topics(["doomed"], operation_timeout=10)["doomed"].result(timeout=15)
+            self.assertEqual(e.exception.args[0].code(), KafkaError.UNKNOWN_TOPIC_OR_PART)
+            # The same name again starts empty.
+            self.assertIsNone(create(admin, NewTopic("doomed", 2, 1))["doomed"])
+            self.assertEqual(self.offsets(b, "doomed", 1), (0, 0))
+            # Growing: new partitions take writes; shrinking is refused.
+            admin.create_partitions([NewPartitions("doomed", 4)], operation_timeout=10)["doomed"].result(timeout=15)
+            self.assertEqual(len(admin.list_topics(timeout=10).topics["doomed"].partitions), 4)
+            self.produce(b, "doomed", 3, [b"x"])
+            self.assertEqual(self.offsets(b, "doomed", 3), (0, 1))
+            with self.assertRaises(KafkaException) as e:
+                admin.create_partitions([NewPartitions("doomed", 2)], operation_timeout=10)["doomed"].result(timeout=15)
+            self.assertEqual(e.exception.args[0].code(), KafkaError.INVALID_PARTITIONS)
+            # Deleted and grown topics stay so across a restart.
+            self.assertEqual(b.stop(), 0)
+            b.start()
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            self.assertNotIn("doomed-gone", admin.list_topics(timeout=10).topics)
+            self.assertEqual(len(admin.list_topics(timeout=10).topics["doomed"].partitions), 4)
+            self.assertEqual(self.offsets(b, "doomed", 3), (0, 1))
+            self.assertEqual(b.stop(), 0)
+        finally:
+            b.cleanup()
+
+    def test_retention_by_size_advances_the_log_start(self):
+        with Broker("--set", "log.retention.check.interval.ms=200") as b:
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            cfg = {"segment.bytes": "1024", "retention.bytes": "2048"}
+            self.assertIsNone(create(admin, NewTopic("bounded", 1, 1, config=cfg))["bounded"])
+            self.produce(b, "bounded", 0, [bytes([65 + i % 26]) * 300 for i in range(40)],
+                         batch_each=True)
+            import time
+            deadline = time.time() + 10
+            low, high = self.offsets(b, "bounded", 0)
+            while low == 0 and time.time() < deadline:
+                time.sleep(0.1)
+                low, high = self.offsets(b, "bounded", 0)
+            self.assertEqual(high, 40)
+            self.assertGreater(low, 0)
+            # What remains is still readable from the new log start.
+            from confluent_kafka import Consumer, TopicPartition
+            c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "r", "enable.auto.commit": False})
+            c.assign([TopicPartition("bounded", 0, low)])
+            got = []
+            while len(got) < high - low:
+                m = c.poll(5)
+                self.assertIsNotNone(m)
+                self.assertIsNone(m.error())
+                got.append(m.offset())
+            c.close()
+            self.assertEqual(got, list(range(low, high)))

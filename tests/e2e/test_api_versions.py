@@ -120,11 +120,11 @@ class ApiVersionsTest(unittest.TestCase):
 
     def test_known_but_unserved_api_gets_unsupported_version_and_keeps_the_connection(self):
         with connect(self.broker) as s:
-            # InitProducerId v0 (key 22): transactional_id null, timeout 1000 ms. Its
-            # response has a top-level error code.
-            send_frame(s, request_header_v1(22, 0, 31) + b"\xff\xff" + struct.pack(">i", 1000))
+            # SaslHandshake v1 (key 17), mechanism PLAIN: not served (no SASL yet), and
+            # its response has a top-level error code.
+            send_frame(s, request_header_v1(17, 1, 31) + b"\x00\x05PLAIN")
             frame = recv_frame(s)
-            corr, throttle, error = struct.unpack_from(">iih", frame, 0)
+            corr, error = struct.unpack_from(">ih", frame, 0)
             self.assertEqual((corr, error), (31, 35))
             send_frame(s, api_versions_request(3, 32))
             self.assertEqual(struct.unpack_from(">i", recv_frame(s), 0)[0], 32)

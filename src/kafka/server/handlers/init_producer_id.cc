@@ -18,7 +18,8 @@ awaitable<init_producer_id_handler::api::response> init_producer_id_handler::han
         resp.error_code = +error_code::coordinator_not_available;
         co_return resp;
     }
-    if (req.producer_id >= 0 && req.producer_epoch >= 0 && req.producer_epoch < std::numeric_limits<int16_t>::max()) {
+    if (req.producer_id >= 0 && req.producer_epoch >= 0 &&
+        req.producer_epoch < std::numeric_limits<int16_t>::max()) {
         resp.producer_id = req.producer_id;
         resp.producer_epoch = int16_t(req.producer_epoch + 1);
         co_return resp;

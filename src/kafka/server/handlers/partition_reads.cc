@@ -165,8 +165,8 @@ awaitable<fetch_handler::api::response> fetch_handler::handle(request_context& c
         }
         if (ctx.api_version <= 3) {
             // v0-v1 consumers read magic 0, v2-v3 magic 1.
-            auto legacy = record::convert_v2_to_legacy(r.data.span(), ctx.api_version <= 1 ? 0 : 1,
-                                                       max_down_conversion);
+            auto legacy =
+              record::convert_v2_to_legacy(r.data.span(), ctx.api_version <= 1 ? 0 : 1, max_down_conversion);
             if (!legacy) {
                 pr.error_code = +error_code::kafka_storage_error;
                 continue;
@@ -205,37 +205,37 @@ awaitable<std::vector<offset_out>> list_on_shard(broker& b, std::vector<offset_i
             continue;
         }
         switch (it.timestamp) {
-        case latest:
-            o.offset = p->high_watermark();
-            break;
-        case earliest:
-        case earliest_local:
-        case earliest_tiered:
-            o.offset = p->log_start_offset();
-            break;
-        case max_timestamp: {
-            auto r = p->max_timestamp();
-            if (!r) {
-                o.error = to_kafka_error(r.error());
-            } else if (r.value()) {
-                o.offset = r.value()->offset;
-                o.timestamp = r.value()->timestamp;
-            }
-            break;
-        }
-        default: {
-            if (it.timestamp < 0) {
-                o.error = error_code::invalid_request;
+            case latest:
+                o.offset = p->high_watermark();
+                break;
+            case earliest:
+            case earliest_local:
+            case earliest_tiered:
+                o.offset = p->log_start_offset();
+                break;
+            case max_timestamp: {
+                auto r = p->max_timestamp();
+                if (!r) {
+                    o.error = to_kafka_error(r.error());
+                } else if (r.value()) {
+                    o.offset = r.value()->offset;
+                    o.timestamp = r.value()->timestamp;
+                }
                 break;
             }
-            auto r = p->offset_for_timestamp(it.timestamp);
-            if (!r) {
-                o.error = to_kafka_error(r.error());
-            } else if (r.value()) {
-                o.offset = r.value()->offset;
-                o.timestamp = r.value()->timestamp;
+            default: {
+                if (it.timestamp < 0) {
+                    o.error = error_code::invalid_request;
+                    break;
+                }
+                auto r = p->offset_for_timestamp(it.timestamp);
+                if (!r) {
+                    o.error = to_kafka_error(r.error());
+                } else if (r.value()) {
+                    o.offset = r.value()->offset;
+                    o.timestamp = r.value()->timestamp;
+                }
             }
-        }
         }
     }
     co_return out;
@@ -316,8 +316,8 @@ awaitable<std::vector<offset_out>> end_offset_on_shard(broker& b, std::vector<ep
 
 } // namespace
 
-awaitable<offset_for_leader_epoch_handler::api::response>
-offset_for_leader_epoch_handler::handle(request_context& ctx, api::request req) {
+awaitable<offset_for_leader_epoch_handler::api::response> offset_for_leader_epoch_handler::handle(
+  request_context& ctx, api::request req) {
     broker& b = *ctx.owner;
     api::response resp;
     auto topics = b.topics();

@@ -37,7 +37,8 @@ struct append_result {
 };
 
 int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -61,27 +62,29 @@ error_code prepare(const byte_slice& records, int32_t max_message_bytes, std::ve
         return error_code::corrupt_message;
     }
     error_code err = error_code::none;
-    auto ok = record::for_each_batch(v2, [&](const record::batch_header& h, const byte_slice& b) -> result<void> {
-        if (b.size() > size_t(max_message_bytes) + record::log_overhead) {
-            err = error_code::message_too_large;
-            return make_error_code(record::errc::too_large);
-        }
-        if (h.control()) {
-            err = error_code::invalid_record;
-            return make_error_code(record::errc::invalid_record);
-        }
-        if (h.compression() != record::codec::none) {
-            // Compressed records are checked too: a consumer must never receive a
-            // batch that does not decompress.
-            auto rec = record::for_each_record(b.span(), max_decompressed, [](const record::record_view&) {});
-            if (!rec) {
-                err = to_kafka_error(rec.error());
-                return rec.error();
-            }
-        }
-        out.emplace_back(b.span().begin(), b.span().end());
-        return outcome::success();
-    });
+    auto ok =
+      record::for_each_batch(v2, [&](const record::batch_header& h, const byte_slice& b) -> result<void> {
+          if (b.size() > size_t(max_message_bytes) + record::log_overhead) {
+              err = error_code::message_too_large;
+              return make_error_code(record::errc::too_large);
+          }
+          if (h.control()) {
+              err = error_code::invalid_record;
+              return make_error_code(record::errc::invalid_record);
+          }
+          if (h.compression() != record::codec::none) {
+              // Compressed records are checked too: a consumer must never receive a
+              // batch that does not decompress.
+              auto rec =
+                record::for_each_record(b.span(), max_decompressed, [](const record::record_view&) {});
+              if (!rec) {
+                  err = to_kafka_error(rec.error());
+                  return rec.error();
+              }
+          }
+          out.emplace_back(b.span().begin(), b.span().end());
+          return outcome::success();
+      });
     if (!ok) {
         return err != error_code::none ? err : to_kafka_error(ok.error());
     }
@@ -202,7 +205,8 @@ awaitable<handle_result<produce_handler::api::response>> produce_handler::handle
         results = co_await std::move(appends);
         if (req.acks == -1) {
             for (size_t i = 0; i < placed.size(); ++i) {
-                placed[i].wait_for_offset = results[i].error == error_code::none ? results[i].last_offset : -1;
+                placed[i].wait_for_offset =
+                  results[i].error == error_code::none ? results[i].last_offset : -1;
             }
             auto durable = run_on_owners<append_result>(b, std::move(placed), &await_durable_on_shard);
             auto synced = co_await std::move(durable);

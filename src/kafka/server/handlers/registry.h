@@ -9,6 +9,7 @@
 #include "kafka/server/handlers/metadata.h"
 #include "kafka/server/handlers/partition_reads.h"
 #include "kafka/server/handlers/produce.h"
+#include "kafka/server/handlers/topic_admin.h"
 
 #include <tuple>
 
@@ -22,6 +23,6 @@ struct handler_list {
 using all_handlers =
   handler_list<api_versions_handler, metadata_handler, create_topics_handler, describe_configs_handler,
                produce_handler, fetch_handler, list_offsets_handler, offset_for_leader_epoch_handler,
-               init_producer_id_handler>;
+               init_producer_id_handler, delete_topics_handler, create_partitions_handler>;
 
 } // namespace chronik::kafka

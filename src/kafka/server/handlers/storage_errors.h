@@ -15,25 +15,25 @@ inline protocol::error_code to_kafka_error(std::error_code ec) noexcept {
     }
     if (ec.category() == storage::error_category()) {
         switch (storage::errc(ec.value())) {
-        case storage::errc::offset_out_of_range:
-            return error_code::offset_out_of_range;
-        case storage::errc::out_of_order_sequence:
-            return error_code::out_of_order_sequence_number;
-        case storage::errc::producer_fenced:
-            return error_code::invalid_producer_epoch;
-        case storage::errc::corrupt_log:
-        case storage::errc::storage_error:
-            return error_code::kafka_storage_error;
+            case storage::errc::offset_out_of_range:
+                return error_code::offset_out_of_range;
+            case storage::errc::out_of_order_sequence:
+                return error_code::out_of_order_sequence_number;
+            case storage::errc::producer_fenced:
+                return error_code::invalid_producer_epoch;
+            case storage::errc::corrupt_log:
+            case storage::errc::storage_error:
+                return error_code::kafka_storage_error;
         }
     }
     if (ec.category() == record::error_category()) {
         switch (record::errc(ec.value())) {
-        case record::errc::corrupt_message:
-            return error_code::corrupt_message;
-        case record::errc::too_large:
-            return error_code::message_too_large;
-        default:
-            return error_code::invalid_record;
+            case record::errc::corrupt_message:
+                return error_code::corrupt_message;
+            case record::errc::too_large:
+                return error_code::message_too_large;
+            default:
+                return error_code::invalid_record;
         }
     }
     return error_code::kafka_storage_error;

@@ -1,0 +1,121 @@
+#include "kafka/server/handlers/topic_admin.h"
+
+#include "kafka/server/broker.h"
+
+#include <set>
+
+namespace chronik::kafka {
+
+using protocol::error_code;
+
+namespace {
+
+// Runs a topic-store operation on shard 0. `op` is a plain coroutine function, so
+// its arguments live in its own frame (see runtime/shard.h on GCC 12).
+template<class... A>
+awaitable<error_code> on_store(broker& b, awaitable<error_code> (*op)(cluster::topic_store&, A...), A... args) {
+    cluster::topic_store* store = &b.topic_store_on_shard0();
+    auto work = [store, op, args...]() { return op(*store, args...); };
+    auto call = b.shards().invoke_on(0, std::move(work));
+    co_return co_await std::move(call);
+}
+
+awaitable<error_code> remove_topic(cluster::topic_store& s, std::string name) {
+    auto r = s.remove(std::move(name));
+    co_return co_await std::move(r);
+}
+
+awaitable<error_code> grow_topic(cluster::topic_store& s, std::string name, int32_t count, bool validate_only) {
+    auto r = s.add_partitions(std::move(name), count, validate_only);
+    co_return co_await std::move(r);
+}
+
+} // namespace
+
+awaitable<delete_topics_handler::api::response> delete_topics_handler::handle(request_context& ctx,
+                                                                              api::request req) {
+    broker& b = *ctx.owner;
+    api::response resp;
+    // v0-5 name topics; v6 names or ids.
+    struct target {
+        std::optional<std::string> name;
+        protocol::uuid id;
+    };
+    std::vector<target> targets;
+    for (auto& n : req.topic_names) {
+        targets.push_back({ n, {} });
+    }
+    for (auto& t : req.topics) {
+        targets.push_back({ t.name, t.topic_id });
+    }
+    std::set<std::string> seen;
+    for (auto& t : targets) {
+        auto& r = resp.responses.emplace_back();
+        r.name = t.name;
+        r.topic_id = t.id;
+        const cluster::topic_info* info = nullptr;
+        if (t.name) {
+            info = b.topics()->find(*t.name);
+        } else if (!t.id.is_zero()) {
+            info = b.topics()->find(t.id);
+        }
+        if (info == nullptr) {
+            r.error_code = +(t.name || t.id.is_zero() ? error_code::unknown_topic_or_partition
+                                                      : error_code::unknown_topic_id);
+            continue;
+        }
+        if (!seen.insert(info->name).second) {
+            r.error_code = +error_code::invalid_request;
+            r.error_message = "topic listed more than once";
+            continue;
+        }
+        r.name = info->name;
+        r.topic_id = info->id;
+        auto removal = on_store<std::string>(b, &remove_topic, info->name);
+        r.error_code = +co_await std::move(removal);
+    }
+    co_return resp;
+}
+
+awaitable<create_partitions_handler::api::response> create_partitions_handler::handle(request_context& ctx,
+                                                                                      api::request req) {
+    broker& b = *ctx.owner;
+    api::response resp;
+    std::set<std::string> seen;
+    for (auto& t : req.topics) {
+        auto& r = resp.results.emplace_back();
+        r.name = t.name;
+        if (!seen.insert(t.name).second) {
+            r.error_code = +error_code::invalid_request;
+            r.error_message = "topic listed more than once";
+            continue;
+        }
+        const auto* info = b.topics()->find(t.name);
+        if (info == nullptr) {
+            r.error_code = +error_code::unknown_topic_or_partition;
+            continue;
+        }
+        if (t.assignments) {
+            bool ok = int32_t(t.assignments->size()) == t.count - info->partitions;
+            for (const auto& a : *t.assignments) {
+                ok = ok && a.broker_ids == std::vector<int32_t>{ b.node_id() };
+            }
+            if (!ok) {
+                r.error_code = +error_code::invalid_replica_assignment;
+                r.error_message = "assignments must name only this broker, one per new partition";
+                continue;
+            }
+        }
+        if (t.count <= info->partitions) {
+            r.error_code = +error_code::invalid_partitions;
+            r.error_message = "topic has " + std::to_string(info->partitions) + " partitions; " +
+                              std::to_string(t.count) + " would not add any";
+            continue;
+        }
+        auto growth = on_store<std::string, int32_t, bool>(b, &grow_topic, t.name, t.count, req.validate_only);
+        r.error_code = +co_await std::move(growth);
+    }
+    co_return resp;
+}
+
+} // namespace chronik::kafka
