@@ -13,7 +13,8 @@ namespace {
 // Runs a topic-store operation on shard 0. `op` is a plain coroutine function, so
 // its arguments live in its own frame (see runtime/shard.h on GCC 12).
 template<class... A>
-awaitable<error_code> on_store(broker& b, awaitable<error_code> (*op)(cluster::topic_store&, A...), A... args) {
+awaitable<error_code> on_store(broker& b, awaitable<error_code> (*op)(cluster::topic_store&, A...),
+                               A... args) {
     cluster::topic_store* store = &b.topic_store_on_shard0();
     auto work = [store, op, args...]() { return op(*store, args...); };
     auto call = b.shards().invoke_on(0, std::move(work));
@@ -25,7 +26,8 @@ awaitable<error_code> remove_topic(cluster::topic_store& s, std::string name) {
     co_return co_await std::move(r);
 }
 
-awaitable<error_code> grow_topic(cluster::topic_store& s, std::string name, int32_t count, bool validate_only) {
+awaitable<error_code> grow_topic(cluster::topic_store& s, std::string name, int32_t count,
+                                 bool validate_only) {
     auto r = s.add_partitions(std::move(name), count, validate_only);
     co_return co_await std::move(r);
 }
@@ -112,7 +114,8 @@ awaitable<create_partitions_handler::api::response> create_partitions_handler::h
                               std::to_string(t.count) + " would not add any";
             continue;
         }
-        auto growth = on_store<std::string, int32_t, bool>(b, &grow_topic, t.name, t.count, req.validate_only);
+        auto growth =
+          on_store<std::string, int32_t, bool>(b, &grow_topic, t.name, t.count, req.validate_only);
         r.error_code = +co_await std::move(growth);
     }
     co_return resp;
