@@ -220,3 +220,30 @@ class TopicLifecycleTest(unittest.TestCase):
                 got.append(m.offset())
             c.close()
             self.assertEqual(got, list(range(low, high)))
+
+    def test_delete_records_raises_the_log_start_durably(self):
+        import struct
+        from harness import connect, recv_frame, request_header_v1, send_frame
+        b = Broker()
+        b.start()
+        try:
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            self.assertIsNone(create(admin, NewTopic("trimmed", 1, 1))["trimmed"])
+            self.produce(b, "trimmed", 0, [b"r%d" % i for i in range(5)], batch_each=True)
+            # No Debian client has DeleteRecords (confluent-kafka 1.7, kafka-python 2.0.2):
+            # a v1 request by hand: trimmed/0 before offset 3.
+            name = b"trimmed"
+            body = struct.pack(">ih", 1, len(name)) + name + struct.pack(">iiqi", 1, 0, 3, 5000)
+            with connect(b) as s:
+                send_frame(s, request_header_v1(21, 1, 7) + body)
+                frame = recv_frame(s)
+            corr, _throttle, _n, nlen = struct.unpack_from(">iiih", frame, 0)
+            part, low, err = struct.unpack_from(">iqh", frame, 14 + nlen + 4)
+            self.assertEqual((corr, part, low, err), (7, 0, 3, 0))
+            self.assertEqual(self.offsets(b, "trimmed", 0), (3, 5))
+            self.assertEqual(b.stop(), 0)
+            b.start()
+            self.assertEqual(self.offsets(b, "trimmed", 0), (3, 5))
+            self.assertEqual(b.stop(), 0)
+        finally:
+            b.cleanup()

@@ -367,4 +367,79 @@ awaitable<offset_for_leader_epoch_handler::api::response> offset_for_leader_epoc
     co_return resp;
 }
 
+namespace {
+
+struct delete_item : partition_ref {
+    int64_t offset = 0;
+};
+
+awaitable<std::vector<offset_out>> delete_on_shard(broker& b, std::vector<delete_item> items) {
+    std::vector<offset_out> out(items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+        auto opened = b.partition(items[i].topic, items[i].partition);
+        auto p = co_await std::move(opened);
+        if (!p || p->failure()) {
+            out[i].error = error_code::kafka_storage_error;
+            continue;
+        }
+        auto raised = p->delete_records_before(items[i].offset);
+        if (!raised) {
+            out[i].error = to_kafka_error(raised.error());
+            continue;
+        }
+        auto checkpoint = b.logs().checkpoint_log_start(p);
+        out[i].error = to_kafka_error(co_await std::move(checkpoint));
+        out[i].offset = p->log_start_offset();
+    }
+    co_return out;
+}
+
+} // namespace
+
+awaitable<delete_records_handler::api::response> delete_records_handler::handle(request_context& ctx,
+                                                                                api::request req) {
+    broker& b = *ctx.owner;
+    api::response resp;
+    auto topics = b.topics();
+    struct slot {
+        size_t topic, partition, item = SIZE_MAX;
+    };
+    std::vector<slot> slots;
+    std::vector<delete_item> items;
+    for (const auto& t : req.topics) {
+        auto& tr = resp.topics.emplace_back();
+        tr.name = t.name;
+        const auto* info = topics->find(t.name);
+        for (const auto& p : t.partitions) {
+            auto& pr = tr.partitions.emplace_back();
+            pr.partition_index = p.partition_index;
+            pr.low_watermark = -1;
+            slots.push_back({ resp.topics.size() - 1, tr.partitions.size() - 1 });
+            if (info == nullptr || p.partition_index < 0 || p.partition_index >= info->partitions) {
+                pr.error_code = +error_code::unknown_topic_or_partition;
+                continue;
+            }
+            delete_item it;
+            it.shard = b.owner_of(info->name, p.partition_index);
+            it.topic = *info;
+            it.partition = p.partition_index;
+            it.offset = p.offset;
+            slots.back().item = items.size();
+            items.push_back(std::move(it));
+        }
+    }
+    (void)ctx;
+    auto deletions = run_on_owners<offset_out>(b, std::move(items), &delete_on_shard);
+    auto results = co_await std::move(deletions);
+    for (const auto& s : slots) {
+        if (s.item == SIZE_MAX) {
+            continue;
+        }
+        auto& pr = resp.topics[s.topic].partitions[s.partition];
+        pr.error_code = +results[s.item].error;
+        pr.low_watermark = results[s.item].offset;
+    }
+    co_return resp;
+}
+
 } // namespace chronik::kafka

@@ -32,4 +32,13 @@ struct offset_for_leader_epoch_handler {
     static awaitable<api::response> handle(request_context&, api::request);
 };
 
+// DeleteRecords: raises each partition's log start offset (durably checkpointed)
+// and drops the whole segments below it; -1 means the high watermark.
+struct delete_records_handler {
+    using api = protocol::delete_records_api;
+    static constexpr int16_t min_version = 0;
+    static constexpr int16_t max_version = 2;
+    static awaitable<api::response> handle(request_context&, api::request);
+};
+
 } // namespace chronik::kafka

@@ -23,6 +23,7 @@ struct handler_list {
 using all_handlers =
   handler_list<api_versions_handler, metadata_handler, create_topics_handler, describe_configs_handler,
                produce_handler, fetch_handler, list_offsets_handler, offset_for_leader_epoch_handler,
-               init_producer_id_handler, delete_topics_handler, create_partitions_handler>;
+               init_producer_id_handler, delete_topics_handler, create_partitions_handler,
+               delete_records_handler>;
 
 } // namespace chronik::kafka
