@@ -15,13 +15,6 @@ namespace {
 
 constexpr size_t max_down_conversion = 256u << 20;
 
-// What every per-partition read needs to find its partition on the owner shard.
-struct partition_ref {
-    unsigned shard = 0;
-    cluster::topic_info topic;
-    int32_t partition = 0;
-};
-
 struct read_item : partition_ref {
     int64_t offset = 0;
     size_t max_bytes = 0;
@@ -79,11 +72,7 @@ awaitable<fetch_handler::api::response> fetch_handler::handle(request_context& c
         co_return resp;
     }
     auto topics = b.topics();
-    struct slot {
-        size_t topic, partition, item = SIZE_MAX;
-    };
-    std::vector<slot> slots;
-    std::vector<read_item> items;
+    partition_fanout<read_item> fan;
     for (const auto& t : req.topics) {
         auto& tr = resp.responses.emplace_back();
         tr.topic = t.topic;
@@ -93,22 +82,16 @@ awaitable<fetch_handler::api::response> fetch_handler::handle(request_context& c
             auto& pr = tr.partitions.emplace_back();
             pr.partition_index = p.partition;
             pr.high_watermark = -1;
-            slots.push_back({ resp.responses.size() - 1, tr.partitions.size() - 1 });
-            if (info == nullptr || p.partition < 0 || p.partition >= info->partitions) {
+            auto* it = fan.admit(b, info, p.partition, resp.responses.size() - 1, tr.partitions.size() - 1);
+            if (it == nullptr) {
                 pr.error_code = +(info == nullptr && by_id ? error_code::unknown_topic_id
                                                            : error_code::unknown_topic_or_partition);
                 continue;
             }
-            read_item it;
-            it.shard = b.owner_of(info->name, p.partition);
-            it.topic = *info;
-            it.partition = p.partition;
-            it.offset = p.fetch_offset;
-            it.max_bytes = size_t(std::max(p.partition_max_bytes, 0));
-            it.watch = req.max_wait_ms > 0;
-            it.watcher = b.shard();
-            slots.back().item = items.size();
-            items.push_back(std::move(it));
+            it->offset = p.fetch_offset;
+            it->max_bytes = size_t(std::max(p.partition_max_bytes, 0));
+            it->watch = req.max_wait_ms > 0;
+            it->watcher = b.shard();
         }
     }
 
@@ -116,9 +99,9 @@ awaitable<fetch_handler::api::response> fetch_handler::handle(request_context& c
     auto deadline = clock::now() + std::chrono::milliseconds(std::max(req.max_wait_ms, 0));
     size_t max_bytes = size_t(std::max(req.max_bytes, 0));
     std::vector<read_out> results;
-    while (!items.empty()) {
+    while (!fan.items.empty()) {
         uint64_t epoch = b.fetch_epoch();
-        auto reads = run_on_owners<read_out>(b, items, &read_on_shard);
+        auto reads = run_on_owners<read_out>(b, fan.items, &read_on_shard);
         results = co_await std::move(reads);
         // The response limit: the first non-empty partition always counts whole (KIP-74).
         size_t total = 0;
@@ -146,22 +129,22 @@ awaitable<fetch_handler::api::response> fetch_handler::handle(request_context& c
         }
     }
 
-    for (const auto& s : slots) {
+    for (auto& r : resp.responses) {
+        for (auto& pr : r.partitions) {
+            if (ctx.api_version >= 4) {
+                pr.aborted_transactions.emplace();
+            }
+            pr.records = byte_slice();
+        }
+    }
+    fan.each(results, [&](const auto& s, read_out& r) {
         auto& pr = resp.responses[s.topic].partitions[s.partition];
-        if (ctx.api_version >= 4) {
-            pr.aborted_transactions.emplace();
-        }
-        pr.records = byte_slice();
-        if (s.item == SIZE_MAX) {
-            continue;
-        }
-        auto& r = results[s.item];
         pr.error_code = +r.error;
         pr.high_watermark = r.high_watermark;
         pr.last_stable_offset = r.high_watermark;
         pr.log_start_offset = r.log_start;
         if (r.error != error_code::none || r.data.empty()) {
-            continue;
+            return;
         }
         if (ctx.api_version <= 3) {
             // v0-v1 consumers read magic 0, v2-v3 magic 1.
@@ -169,13 +152,13 @@ awaitable<fetch_handler::api::response> fetch_handler::handle(request_context& c
               record::convert_v2_to_legacy(r.data.span(), ctx.api_version <= 1 ? 0 : 1, max_down_conversion);
             if (!legacy) {
                 pr.error_code = +error_code::kafka_storage_error;
-                continue;
+                return;
             }
             pr.records = byte_slice::from(std::move(legacy).value());
         } else {
             pr.records = std::move(r.data);
         }
-    }
+    });
     co_return resp;
 }
 
@@ -248,11 +231,7 @@ awaitable<list_offsets_handler::api::response> list_offsets_handler::handle(requ
     broker& b = *ctx.owner;
     api::response resp;
     auto topics = b.topics();
-    struct slot {
-        size_t topic, partition, item = SIZE_MAX;
-    };
-    std::vector<slot> slots;
-    std::vector<offset_item> items;
+    partition_fanout<offset_item> fan;
     for (const auto& t : req.topics) {
         auto& tr = resp.topics.emplace_back();
         tr.name = t.name;
@@ -260,28 +239,19 @@ awaitable<list_offsets_handler::api::response> list_offsets_handler::handle(requ
         for (const auto& p : t.partitions) {
             auto& pr = tr.partitions.emplace_back();
             pr.partition_index = p.partition_index;
-            slots.push_back({ resp.topics.size() - 1, tr.partitions.size() - 1 });
-            if (info == nullptr || p.partition_index < 0 || p.partition_index >= info->partitions) {
+            auto* it =
+              fan.admit(b, info, p.partition_index, resp.topics.size() - 1, tr.partitions.size() - 1);
+            if (it == nullptr) {
                 pr.error_code = +error_code::unknown_topic_or_partition;
                 continue;
             }
-            offset_item it;
-            it.shard = b.owner_of(info->name, p.partition_index);
-            it.topic = *info;
-            it.partition = p.partition_index;
-            it.timestamp = p.timestamp;
-            slots.back().item = items.size();
-            items.push_back(std::move(it));
+            it->timestamp = p.timestamp;
         }
     }
-    auto lookups = run_on_owners<offset_out>(b, std::move(items), &list_on_shard);
+    auto lookups = run_on_owners<offset_out>(b, std::move(fan.items), &list_on_shard);
     auto results = co_await std::move(lookups);
-    for (const auto& s : slots) {
+    fan.each(results, [&](const auto& s, const offset_out& r) {
         auto& pr = resp.topics[s.topic].partitions[s.partition];
-        if (s.item == SIZE_MAX) {
-            continue;
-        }
-        const auto& r = results[s.item];
         pr.error_code = +r.error;
         pr.offset = r.offset;
         pr.timestamp = r.timestamp;
@@ -289,7 +259,7 @@ awaitable<list_offsets_handler::api::response> list_offsets_handler::handle(requ
         if (ctx.api_version == 0 && r.error == error_code::none && r.offset >= 0) {
             pr.old_style_offsets.push_back(r.offset);
         }
-    }
+    });
     co_return resp;
 }
 
@@ -321,11 +291,7 @@ awaitable<offset_for_leader_epoch_handler::api::response> offset_for_leader_epoc
     broker& b = *ctx.owner;
     api::response resp;
     auto topics = b.topics();
-    struct slot {
-        size_t topic, partition, item = SIZE_MAX;
-    };
-    std::vector<slot> slots;
-    std::vector<epoch_item> items;
+    partition_fanout<epoch_item> fan;
     for (const auto& t : req.topics) {
         auto& tr = resp.topics.emplace_back();
         tr.topic = t.topic;
@@ -333,37 +299,28 @@ awaitable<offset_for_leader_epoch_handler::api::response> offset_for_leader_epoc
         for (const auto& p : t.partitions) {
             auto& pr = tr.partitions.emplace_back();
             pr.partition = p.partition;
-            slots.push_back({ resp.topics.size() - 1, tr.partitions.size() - 1 });
-            if (info == nullptr || p.partition < 0 || p.partition >= info->partitions) {
+            auto* it = fan.admit(b, info, p.partition, resp.topics.size() - 1, tr.partitions.size() - 1);
+            if (it == nullptr) {
                 pr.error_code = +error_code::unknown_topic_or_partition;
                 continue;
             }
             if (p.current_leader_epoch > 0) {
+                fan.refuse_last();
                 pr.error_code = +error_code::unknown_leader_epoch;
                 continue;
             }
-            epoch_item it;
-            it.shard = b.owner_of(info->name, p.partition);
-            it.topic = *info;
-            it.partition = p.partition;
-            it.epoch = p.leader_epoch;
-            slots.back().item = items.size();
-            items.push_back(std::move(it));
+            it->epoch = p.leader_epoch;
         }
     }
     (void)ctx;
-    auto lookups = run_on_owners<offset_out>(b, std::move(items), &end_offset_on_shard);
+    auto lookups = run_on_owners<offset_out>(b, std::move(fan.items), &end_offset_on_shard);
     auto results = co_await std::move(lookups);
-    for (const auto& s : slots) {
-        if (s.item == SIZE_MAX) {
-            continue;
-        }
+    fan.each(results, [&](const auto& s, const offset_out& r) {
         auto& pr = resp.topics[s.topic].partitions[s.partition];
-        const auto& r = results[s.item];
         pr.error_code = +r.error;
         pr.end_offset = r.offset;
         pr.leader_epoch = r.offset >= 0 ? 0 : -1;
-    }
+    });
     co_return resp;
 }
 
@@ -401,11 +358,7 @@ awaitable<delete_records_handler::api::response> delete_records_handler::handle(
     broker& b = *ctx.owner;
     api::response resp;
     auto topics = b.topics();
-    struct slot {
-        size_t topic, partition, item = SIZE_MAX;
-    };
-    std::vector<slot> slots;
-    std::vector<delete_item> items;
+    partition_fanout<delete_item> fan;
     for (const auto& t : req.topics) {
         auto& tr = resp.topics.emplace_back();
         tr.name = t.name;
@@ -414,31 +367,23 @@ awaitable<delete_records_handler::api::response> delete_records_handler::handle(
             auto& pr = tr.partitions.emplace_back();
             pr.partition_index = p.partition_index;
             pr.low_watermark = -1;
-            slots.push_back({ resp.topics.size() - 1, tr.partitions.size() - 1 });
-            if (info == nullptr || p.partition_index < 0 || p.partition_index >= info->partitions) {
+            auto* it =
+              fan.admit(b, info, p.partition_index, resp.topics.size() - 1, tr.partitions.size() - 1);
+            if (it == nullptr) {
                 pr.error_code = +error_code::unknown_topic_or_partition;
                 continue;
             }
-            delete_item it;
-            it.shard = b.owner_of(info->name, p.partition_index);
-            it.topic = *info;
-            it.partition = p.partition_index;
-            it.offset = p.offset;
-            slots.back().item = items.size();
-            items.push_back(std::move(it));
+            it->offset = p.offset;
         }
     }
     (void)ctx;
-    auto deletions = run_on_owners<offset_out>(b, std::move(items), &delete_on_shard);
+    auto deletions = run_on_owners<offset_out>(b, std::move(fan.items), &delete_on_shard);
     auto results = co_await std::move(deletions);
-    for (const auto& s : slots) {
-        if (s.item == SIZE_MAX) {
-            continue;
-        }
+    fan.each(results, [&](const auto& s, const offset_out& r) {
         auto& pr = resp.topics[s.topic].partitions[s.partition];
-        pr.error_code = +results[s.item].error;
-        pr.low_watermark = results[s.item].offset;
-    }
+        pr.error_code = +r.error;
+        pr.low_watermark = r.offset;
+    });
     co_return resp;
 }
 

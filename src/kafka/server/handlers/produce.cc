@@ -20,10 +20,7 @@ logger log{ "kafka" };
 // Bound on the decompressed size of one produced batch while it is validated.
 constexpr size_t max_decompressed = 256u << 20;
 
-struct append_item {
-    unsigned shard = 0;
-    cluster::topic_info topic;
-    int32_t partition = 0;
+struct append_item : partition_ref {
     std::vector<bytes> batches;
     int64_t wait_for_offset = -1; // acks=-1: the last offset that must be durable
 };
@@ -153,13 +150,7 @@ awaitable<handle_result<produce_handler::api::response>> produce_handler::handle
     auto topics = b.topics(); // one snapshot for the whole request
     bool valid_acks = req.acks == -1 || req.acks == 0 || req.acks == 1;
 
-    // Where each partition's answer goes, and the work for the owner shards.
-    struct slot {
-        size_t topic, partition;
-        size_t item = SIZE_MAX;
-    };
-    std::vector<slot> slots;
-    std::vector<append_item> items;
+    partition_fanout<append_item> fan;
     for (auto& t : req.topic_data) {
         auto& tr = resp.responses.emplace_back();
         tr.name = t.name;
@@ -168,40 +159,34 @@ awaitable<handle_result<produce_handler::api::response>> produce_handler::handle
             auto& pr = tr.partition_responses.emplace_back();
             pr.index = pd.index;
             pr.base_offset = -1;
-            slots.push_back({ resp.responses.size() - 1, tr.partition_responses.size() - 1 });
             if (!valid_acks) {
                 pr.error_code = +error_code::invalid_required_acks;
                 continue;
             }
-            if (info == nullptr || pd.index < 0 || pd.index >= info->partitions) {
+            auto* item =
+              fan.admit(b, info, pd.index, resp.responses.size() - 1, tr.partition_responses.size() - 1);
+            if (item == nullptr) {
                 pr.error_code = +error_code::unknown_topic_or_partition;
                 continue;
             }
-            append_item item;
-            item.topic = *info;
-            item.partition = pd.index;
-            item.shard = b.owner_of(info->name, pd.index);
             auto cfg = b.log_config_for(*info);
-            auto err = prepare(pd.records.value_or(byte_slice()), cfg.max_message_bytes, item.batches);
+            auto err = prepare(pd.records.value_or(byte_slice()), cfg.max_message_bytes, item->batches);
             if (err != error_code::none) {
+                fan.refuse_last();
                 log.debug("produce to {}-{} refused: {}", t.name, pd.index, protocol::error_name(err));
                 pr.error_code = +err;
-                continue;
             }
-            slots.back().item = items.size();
-            items.push_back(std::move(item));
         }
     }
 
     std::vector<append_result> results;
-    if (!items.empty()) {
+    if (!fan.items.empty()) {
         // The durability pass needs only where each item went, not its bytes.
-        std::vector<append_item> placed;
-        placed.reserve(items.size());
-        for (const auto& it : items) {
-            placed.push_back({ it.shard, it.topic, it.partition, {}, -1 });
+        std::vector<append_item> placed(fan.items.size());
+        for (size_t i = 0; i < placed.size(); ++i) {
+            static_cast<partition_ref&>(placed[i]) = fan.items[i];
         }
-        auto appends = run_on_owners<append_result>(b, std::move(items), &append_on_shard);
+        auto appends = run_on_owners<append_result>(b, std::move(fan.items), &append_on_shard);
         results = co_await std::move(appends);
         if (req.acks == -1) {
             for (size_t i = 0; i < placed.size(); ++i) {
@@ -217,11 +202,7 @@ awaitable<handle_result<produce_handler::api::response>> produce_handler::handle
             }
         }
     }
-    for (const auto& s : slots) {
-        if (s.item == SIZE_MAX) {
-            continue;
-        }
-        const auto& r = results[s.item];
+    fan.each(results, [&](const auto& s, const append_result& r) {
         auto& pr = resp.responses[s.topic].partition_responses[s.partition];
         pr.error_code = +r.error;
         if (r.error == error_code::none) {
@@ -229,7 +210,7 @@ awaitable<handle_result<produce_handler::api::response>> produce_handler::handle
             pr.log_append_time_ms = r.log_append_time;
         }
         pr.log_start_offset = r.log_start_offset;
-    }
+    });
     co_return handle_result<api::response>{ std::move(resp), req.acks != 0 };
 }
 

@@ -6,9 +6,17 @@
 // a lambda's captures across a suspension (see runtime/shard.h on GCC 12).
 #include "kafka/server/broker.h"
 
+#include <cstdint>
 #include <vector>
 
 namespace chronik::kafka {
+
+// What every per-partition item needs to find its partition on the owner shard.
+struct partition_ref {
+    unsigned shard = 0;
+    cluster::topic_info topic;
+    int32_t partition = 0;
+};
 
 template<class R, class Item>
 awaitable<std::vector<R>> run_on_owners(broker& b, std::vector<Item> items,
@@ -36,5 +44,47 @@ awaitable<std::vector<R>> run_on_owners(broker& b, std::vector<Item> items,
     }
     co_return out;
 }
+
+// The common walk of a partition request: the caller builds every response entry;
+// each partition that exists gets an Item routed to its owner shard, remembered
+// with its entry's place (topic and partition index: the response vectors grow
+// while they are built). After the owners answer, `each` visits every routed entry
+// with its result.
+template<class Item>
+struct partition_fanout {
+    struct slot {
+        size_t topic = 0, partition = 0;
+    };
+    std::vector<slot> slots; // slots[i] is where items[i]'s answer goes
+    std::vector<Item> items;
+
+    // Returns the item to fill in if `info` names a topic that has `index`, else
+    // null (the caller answers the entry itself).
+    Item* admit(const broker& b, const cluster::topic_info* info, int32_t index, size_t topic,
+                size_t partition) {
+        if (info == nullptr || index < 0 || index >= info->partitions) {
+            return nullptr;
+        }
+        slots.push_back({ topic, partition });
+        Item& it = items.emplace_back();
+        it.shard = b.owner_of(info->name, index);
+        it.topic = *info;
+        it.partition = index;
+        return &it;
+    }
+
+    // Drops the item admit() just returned: the caller answered the entry itself.
+    void refuse_last() {
+        items.pop_back();
+        slots.pop_back();
+    }
+
+    template<class R, class F>
+    void each(std::vector<R>& results, F&& visit) const {
+        for (size_t i = 0; i < slots.size() && i < results.size(); ++i) {
+            visit(slots[i], results[i]);
+        }
+    }
+};
 
 } // namespace chronik::kafka
