@@ -250,6 +250,126 @@ std::optional<std::string> validate_topic_configs(const std::map<std::string, st
     return std::nullopt;
 }
 
+bool dynamic_broker_config(std::string_view name) {
+    return std::any_of(std::begin(topic_defs), std::end(topic_defs),
+                       [&](const config_def& d) { return !d.broker_key.empty() && d.broker_key == name; });
+}
+
+std::optional<std::string> validate_broker_update(const std::map<std::string, std::string>& updates) {
+    for (const auto& [k, v] : updates) {
+        const config_def* d = find_broker_config(k);
+        if (d == nullptr) {
+            return fmt::format("{}: unknown broker config", k);
+        }
+        if (!dynamic_broker_config(k)) {
+            return fmt::format("{}: cannot be updated dynamically; set it in the configuration file", k);
+        }
+        if (auto why = d->validate(v)) {
+            return fmt::format("{}: {}", k, *why);
+        }
+    }
+    return std::nullopt;
+}
+
+namespace {
+
+std::vector<std::string> split_list(std::string_view v) {
+    std::vector<std::string> out;
+    while (!v.empty()) {
+        auto comma = v.find(',');
+        auto item = v.substr(0, comma);
+        while (!item.empty() && item.front() == ' ') {
+            item.remove_prefix(1);
+        }
+        while (!item.empty() && item.back() == ' ') {
+            item.remove_suffix(1);
+        }
+        if (!item.empty()) {
+            out.emplace_back(item);
+        }
+        v = comma == std::string_view::npos ? std::string_view() : v.substr(comma + 1);
+    }
+    return out;
+}
+
+std::string join_list(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& i : items) {
+        out += out.empty() ? i : "," + i;
+    }
+    return out;
+}
+
+} // namespace
+
+std::optional<config_refusal> apply_config_changes(std::map<std::string, std::string>& overrides,
+                                                   const std::vector<config_change>& changes,
+                                                   bool replace_all, bool topic) {
+    using op = config_change::op;
+    std::map<std::string, std::string> next = replace_all ? std::map<std::string, std::string>() : overrides;
+    std::map<std::string, bool> seen;
+    for (const auto& c : changes) {
+        if (!seen.emplace(c.name, true).second) {
+            return config_refusal{ true, fmt::format("{}: named more than once", c.name) };
+        }
+        const config_def* d = topic ? find_topic_config(c.name) : find_broker_config(c.name);
+        if (d == nullptr) {
+            return config_refusal{ false,
+                                   fmt::format("{}: unknown {} config", c.name, topic ? "topic" : "broker") };
+        }
+        if (!topic && !dynamic_broker_config(c.name)) {
+            return config_refusal{
+                false,
+                fmt::format("{}: cannot be updated dynamically; set it in the configuration file", c.name)
+            };
+        }
+        bool list = d->type == config_type::list;
+        switch (c.operation) {
+            case op::set:
+                if (!c.value) {
+                    if (!replace_all) {
+                        return config_refusal{ true, fmt::format("{}: a value is required", c.name) };
+                    }
+                    next.erase(c.name);
+                    continue;
+                }
+                next[c.name] = *c.value;
+                break;
+            case op::remove:
+                next.erase(c.name);
+                continue;
+            case op::append:
+            case op::subtract: {
+                if (!list) {
+                    return config_refusal{
+                        false, fmt::format("{}: append and subtract apply only to list configs", c.name)
+                    };
+                }
+                auto it = next.find(c.name);
+                auto items = split_list(it != next.end() ? std::string_view(it->second) : d->default_value);
+                for (auto& v : split_list(c.value.value_or(""))) {
+                    auto at = std::find(items.begin(), items.end(), v);
+                    if (c.operation == op::append && at == items.end()) {
+                        items.push_back(v);
+                    } else if (c.operation == op::subtract && at != items.end()) {
+                        items.erase(at);
+                    }
+                }
+                next[c.name] = join_list(items);
+                break;
+            }
+            default:
+                return config_refusal{ true,
+                                       fmt::format("{}: unknown operation {}", c.name, int(c.operation)) };
+        }
+        if (auto why = d->validate(next[c.name])) {
+            return config_refusal{ false, fmt::format("{}: {}", c.name, *why) };
+        }
+    }
+    overrides = std::move(next);
+    return std::nullopt;
+}
+
 effective_config resolve_topic_config(const config_def& def, const std::map<std::string, std::string>& topic,
                                       const std::map<std::string, std::string>& broker) {
     if (auto it = topic.find(std::string(def.name)); it != topic.end()) {

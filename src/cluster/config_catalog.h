@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace chronik::cluster {
 
@@ -56,6 +57,37 @@ const config_def* find_broker_config(std::string_view name);
 
 // Checks a set of topic overrides; returns the first problem as "name: why".
 std::optional<std::string> validate_topic_configs(const std::map<std::string, std::string>& overrides);
+
+// Broker configs that AlterConfigs may change at run time: the broker-level
+// defaults of topic configs ("log.retention.ms", "message.max.bytes", ...). The
+// rest are read from the configuration file at start-up.
+bool dynamic_broker_config(std::string_view name);
+// Checks dynamic broker updates; returns the first problem as "name: why".
+std::optional<std::string> validate_broker_update(const std::map<std::string, std::string>& updates);
+
+// One change of AlterConfigs (op `set`, null value: remove) or
+// IncrementalAlterConfigs (Kafka's operation codes).
+struct config_change {
+    enum class op : int8_t { set = 0, remove = 1, append = 2, subtract = 3 };
+    std::string name;
+    op operation = op::set;
+    std::optional<std::string> value;
+};
+
+// Why a change was refused: Kafka's INVALID_REQUEST for a malformed change,
+// INVALID_CONFIG for a name or value the resource does not accept.
+struct config_refusal {
+    bool malformed = false;
+    std::string message;
+};
+
+// Applies `changes` to a resource's overrides. replace_all (AlterConfigs) first
+// drops every override the request does not name. Topic resources take topic
+// configs; broker resources only dynamic_broker_config() names. On a refusal the
+// overrides are left as they were.
+std::optional<config_refusal> apply_config_changes(std::map<std::string, std::string>& overrides,
+                                                   const std::vector<config_change>& changes,
+                                                   bool replace_all, bool topic);
 
 // A topic's effective settings, parsed once: topic override, else broker setting,
 // else Kafka's default.

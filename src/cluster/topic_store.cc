@@ -135,6 +135,62 @@ awaitable<protocol::error_code> topic_store::add_partitions(std::string name, in
     co_return protocol::error_code::none;
 }
 
+awaitable<bool> topic_store::install(std::shared_ptr<const topic_table> next) {
+    auto previous = _table;
+    _table = std::move(next);
+    if (!co_await persist_and_publish()) {
+        _table = previous;
+        co_return false;
+    }
+    co_return true;
+}
+
+namespace {
+
+topic_store::alter_outcome refused(const config_refusal& r) {
+    return { r.malformed ? protocol::error_code::invalid_request : protocol::error_code::invalid_config,
+             r.message };
+}
+
+} // namespace
+
+awaitable<topic_store::alter_outcome> topic_store::alter_topic_configs(std::string name,
+                                                                       std::vector<config_change> changes,
+                                                                       bool replace_all, bool validate_only) {
+    const topic_info* t = _table->find(name);
+    if (t == nullptr) {
+        co_return alter_outcome{ protocol::error_code::unknown_topic_or_partition, "unknown topic " + name };
+    }
+    topic_info next = *t;
+    if (auto why = apply_config_changes(next.configs, changes, replace_all, true)) {
+        co_return refused(*why);
+    }
+    if (validate_only || next.configs == t->configs) {
+        co_return alter_outcome{};
+    }
+    if (!co_await install(_table->with(std::move(next)))) {
+        co_return alter_outcome{ protocol::error_code::kafka_storage_error, "cannot store the topic table" };
+    }
+    co_return alter_outcome{};
+}
+
+awaitable<topic_store::alter_outcome> topic_store::alter_broker_configs(int32_t node,
+                                                                        std::vector<config_change> changes,
+                                                                        bool replace_all,
+                                                                        bool validate_only) {
+    auto settings = _table->broker_overrides(node);
+    if (auto why = apply_config_changes(settings, changes, replace_all, false)) {
+        co_return refused(*why);
+    }
+    if (validate_only || settings == _table->broker_overrides(node)) {
+        co_return alter_outcome{};
+    }
+    if (!co_await install(_table->with_broker_overrides(node, std::move(settings)))) {
+        co_return alter_outcome{ protocol::error_code::kafka_storage_error, "cannot store the topic table" };
+    }
+    co_return alter_outcome{};
+}
+
 awaitable<int64_t> topic_store::allocate_producer_id() {
     if (!_pid_ready) {
         _pid_ready.emplace(co_await asio::this_coro::executor);

@@ -4,6 +4,7 @@
 // succeed), written to disk through the I/O worker (tmp file, fdatasync, rename,
 // directory fsync), and then published to every shard as a new snapshot.
 #include "base/result.h"
+#include "cluster/config_catalog.h"
 #include "cluster/topic_table.h"
 #include "kafka/protocol/error_code.h"
 #include "runtime/asio.h"
@@ -15,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace chronik::cluster {
 
@@ -38,11 +40,26 @@ public:
     // Raises a topic's partition count to `count` (validate_only: checks only).
     awaitable<protocol::error_code> add_partitions(std::string name, int32_t count, bool validate_only);
 
+    // AlterConfigs / IncrementalAlterConfigs on a topic, or on the dynamic broker
+    // settings of `node` (topic_table::cluster_default: the cluster-wide level).
+    // Applied on shard 0 to the current table, so concurrent alters never lose one
+    // another's changes. Runs on shard 0.
+    struct alter_outcome {
+        protocol::error_code error = protocol::error_code::none;
+        std::string message;
+    };
+    awaitable<alter_outcome> alter_topic_configs(std::string name, std::vector<config_change> changes,
+                                                 bool replace_all, bool validate_only);
+    awaitable<alter_outcome> alter_broker_configs(int32_t node, std::vector<config_change> changes,
+                                                  bool replace_all, bool validate_only);
+
     // A new producer id for an idempotent producer, or -1 if none can be stored.
     awaitable<int64_t> allocate_producer_id();
 
 private:
     awaitable<bool> persist_and_publish();
+    // Makes `next` current if it can be stored; the previous table stays otherwise.
+    awaitable<bool> install(std::shared_ptr<const topic_table> next);
 
     std::string _dir;
     runtime::io_worker& _io;

@@ -1,5 +1,6 @@
 #include "cluster/topic_table.h"
 
+#include <charconv>
 #include <random>
 #include <sstream>
 
@@ -38,6 +39,23 @@ std::shared_ptr<const topic_table> topic_table::without(std::string_view name) c
     auto next = std::make_shared<topic_table>(*this);
     if (auto it = next->_topics.find(name); it != next->_topics.end()) {
         next->_topics.erase(it);
+    }
+    next->_version = _version + 1;
+    return next;
+}
+
+const topic_table::settings& topic_table::broker_overrides(int32_t node) const {
+    static const settings none;
+    auto it = _broker.find(node);
+    return it == _broker.end() ? none : it->second;
+}
+
+std::shared_ptr<const topic_table> topic_table::with_broker_overrides(int32_t node, settings s) const {
+    auto next = std::make_shared<topic_table>(*this);
+    if (s.empty()) {
+        next->_broker.erase(node);
+    } else {
+        next->_broker[node] = std::move(s);
     }
     next->_version = _version + 1;
     return next;
@@ -84,8 +102,16 @@ bool plain(std::string_view s) {
 } // namespace
 
 std::string topic_table::serialize() const {
-    // topic <name> <id-hex> <partitions> then "config <key>\t<value>" lines.
+    // "broker <node>\t<key>\t<value>" lines, then per topic
+    // "topic <name> <id-hex> <partitions>" and its "config <key>\t<value>" lines.
     std::string out = "chronik-topics 1\n";
+    for (const auto& [node, kv] : _broker) {
+        for (const auto& [k, v] : kv) {
+            if (plain(k) && plain(v)) {
+                out += fmt::format("broker {}\t{}\t{}\n", node, k, v);
+            }
+        }
+    }
     for (const auto& [name, t] : _topics) {
         out += fmt::format("topic {} {} {}\n", name, hex(t.id), t.partitions);
         for (const auto& [k, v] : t.configs) {
@@ -105,6 +131,7 @@ std::optional<topic_table> topic_table::parse(std::string_view text) {
         return std::nullopt;
     }
     std::map<std::string, topic_info> topics;
+    std::map<int32_t, settings> broker;
     topic_info* current = nullptr;
     bool ended = false;
     while (std::getline(in, line)) {
@@ -125,6 +152,19 @@ std::optional<topic_table> topic_table::parse(std::string_view text) {
             }
             current = &topics[name];
             *current = topic_info{ name, *uid, partitions, {} };
+        } else if (line.rfind("broker ", 0) == 0 && current == nullptr) {
+            auto t1 = line.find('\t');
+            auto t2 = t1 == std::string::npos ? t1 : line.find('\t', t1 + 1);
+            if (t2 == std::string::npos) {
+                return std::nullopt;
+            }
+            int32_t node = 0;
+            auto digits = std::string_view(line).substr(7, t1 - 7);
+            auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), node);
+            if (ec != std::errc() || end != digits.data() + digits.size() || node < cluster_default) {
+                return std::nullopt;
+            }
+            broker[node][line.substr(t1 + 1, t2 - t1 - 1)] = line.substr(t2 + 1);
         } else if (line.rfind("config ", 0) == 0 && current != nullptr) {
             auto tab = line.find('\t');
             if (tab == std::string::npos) {
@@ -138,7 +178,9 @@ std::optional<topic_table> topic_table::parse(std::string_view text) {
     if (!ended) {
         return std::nullopt; // a torn write; the previous file is still in place
     }
-    return topic_table(std::move(topics));
+    topic_table t(std::move(topics));
+    t._broker = std::move(broker);
+    return t;
 }
 
 std::optional<std::string> invalid_topic_name(std::string_view name) {

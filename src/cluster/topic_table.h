@@ -31,9 +31,18 @@ public:
     const std::map<std::string, topic_info, std::less<>>& all() const { return _topics; }
     uint64_t version() const { return _version; }
 
+    // Dynamic broker settings (AlterConfigs on a BROKER resource), Kafka names: by
+    // node id, and under `cluster_default` the cluster-wide defaults.
+    static constexpr int32_t cluster_default = -1;
+    using settings = std::map<std::string, std::string>;
+    const std::map<int32_t, settings>& broker_overrides() const { return _broker; }
+    const settings& broker_overrides(int32_t node) const;
+
     // A new table with `t` added or replaced / removed.
     std::shared_ptr<const topic_table> with(topic_info t) const;
     std::shared_ptr<const topic_table> without(std::string_view name) const;
+    // A new table whose dynamic settings for `node` are `s`.
+    std::shared_ptr<const topic_table> with_broker_overrides(int32_t node, settings s) const;
 
     // Text form stored on disk, one topic per line; parse() refuses anything malformed.
     std::string serialize() const;
@@ -41,6 +50,7 @@ public:
 
 private:
     std::map<std::string, topic_info, std::less<>> _topics;
+    std::map<int32_t, settings> _broker;
     uint64_t _version = 0;
 };
 

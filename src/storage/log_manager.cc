@@ -322,6 +322,12 @@ awaitable<std::error_code> log_manager::checkpoint_log_start(std::shared_ptr<par
     co_return std::error_code();
 }
 
+void log_manager::for_each_open(const std::function<void(std::string_view, partition_log&)>& visit) {
+    for (auto& [k, slot] : _partitions) {
+        visit(k.first, *slot.log);
+    }
+}
+
 void log_manager::retain_only(const std::function<bool(std::string_view, const protocol::uuid&)>& alive) {
     std::vector<std::string> dirs;
     for (auto it = _partitions.begin(); it != _partitions.end();) {

@@ -62,6 +62,8 @@ public:
     // Closes partitions whose topic no longer exists (or has another id) and
     // removes their directories in the background.
     void retain_only(const std::function<bool(std::string_view topic, const protocol::uuid& id)>& alive);
+    // Visits every open partition (to push new settings to it).
+    void for_each_open(const std::function<void(std::string_view topic, partition_log&)>& visit);
     // Runs retention once now (tests, DeleteRecords); also runs on its own timer.
     awaitable<void> enforce_retention();
     // Persists a partition's log start offset (DeleteRecords) and drops whole
@@ -72,6 +74,8 @@ public:
     awaitable<void> close();
 
     size_t open_partitions() const noexcept { return _partitions.size(); }
+    const std::string& data_dir() const noexcept { return _data_dir; }
+    runtime::io_worker& io() noexcept { return _io; }
 
 private:
     struct slot {

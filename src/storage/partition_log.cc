@@ -63,7 +63,7 @@ result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const 
                 pl._producers.record(h.producer_id, h.producer_epoch,
                                      { h.base_sequence,
                                        producer_state::last_sequence(h.base_sequence, h.record_count),
-                                       h.base_offset, h.last_offset() });
+                                       h.base_offset, h.last_offset(), h.max_timestamp });
             }
         }));
         if (cut > 0 && !last) {
@@ -161,7 +161,7 @@ result<append_outcome> partition_log::append(std::span<uint8_t> batch, int64_t n
     }
     if (idempotent) {
         _producers.record(h.producer_id, h.producer_epoch,
-                          { h.base_sequence, last_seq, base, out.last_offset });
+                          { h.base_sequence, last_seq, base, out.last_offset, h.max_timestamp });
     }
     return out;
 }

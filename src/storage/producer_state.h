@@ -13,6 +13,7 @@ struct producer_batch {
     int32_t last_seq;
     int64_t base_offset;
     int64_t last_offset;
+    int64_t max_timestamp = -1;
 };
 
 enum class sequence_check { accept, duplicate, out_of_order, fenced };
@@ -29,6 +30,15 @@ public:
     verdict check(int64_t producer_id, int16_t epoch, int32_t first_seq, int32_t last_seq) const;
     void record(int64_t producer_id, int16_t epoch, const producer_batch& b);
     size_t producers() const noexcept { return _producers.size(); }
+    // DescribeProducers: every producer with its epoch and newest batch.
+    template<class F>
+    void for_each(F&& visit) const {
+        for (const auto& [id, e] : _producers) {
+            if (!e.batches.empty()) {
+                visit(id, e.epoch, e.batches.back());
+            }
+        }
+    }
     // Forgets batches below the log start offset (their records are gone).
     void trim(int64_t log_start_offset);
 

@@ -8,20 +8,46 @@ namespace chronik::kafka {
 
 broker::broker(const runtime::config& cfg, runtime::shard_group& shards, unsigned shard,
                cluster::topic_store& store, std::unique_ptr<storage::log_manager> logs)
-  : _cfg(cfg), _shards(shards), _shard(shard), _store(store), _logs(std::move(logs)),
+  : _cfg(cfg), _shards(shards), _shard(shard), _store(store), _settings(cfg.kafka), _logs(std::move(logs)),
     _fetch_event(shards.at(shard).executor()) {}
 
 void broker::set_topics(std::shared_ptr<const cluster::topic_table> t) {
     _topics = std::move(t);
     const auto& table = *_topics;
+    _settings = _cfg.kafka;
+    for (int32_t level : { cluster::topic_table::cluster_default, node_id() }) {
+        for (const auto& [k, v] : table.broker_overrides(level)) {
+            _settings[k] = v;
+        }
+    }
     _logs->retain_only([&](std::string_view name, const protocol::uuid& id) {
         const auto* info = table.find(name);
         return info != nullptr && info->id == id;
     });
+    // Topic and broker settings may have changed: open partitions take them now.
+    _logs->for_each_open([&](std::string_view name, storage::partition_log& p) {
+        if (const auto* info = table.find(name)) {
+            p.set_config(log_config_for(*info));
+        }
+    });
+}
+
+cluster::config_source broker::setting_source(std::string_view name) const {
+    std::string key(name);
+    if (_topics->broker_overrides(node_id()).contains(key)) {
+        return cluster::config_source::dynamic_broker;
+    }
+    if (_topics->broker_overrides(cluster::topic_table::cluster_default).contains(key)) {
+        return cluster::config_source::dynamic_default_broker;
+    }
+    if (_cfg.kafka.contains(key)) {
+        return cluster::config_source::static_broker;
+    }
+    return cluster::config_source::default_config;
 }
 
 storage::log_config broker::log_config_for(const cluster::topic_info& t) const {
-    auto p = cluster::make_topic_properties(t.configs, _cfg.kafka);
+    auto p = cluster::make_topic_properties(t.configs, _settings);
     storage::log_config c;
     c.segment_bytes = uint64_t(std::max<int64_t>(p.segment_bytes, 1024));
     c.segment_ms = p.segment_ms;
@@ -44,7 +70,7 @@ awaitable<std::shared_ptr<storage::partition_log>> broker::partition(const clust
 }
 
 std::string broker::broker_setting(std::string_view name) const {
-    if (auto it = _cfg.kafka.find(std::string(name)); it != _cfg.kafka.end()) {
+    if (auto it = _settings.find(std::string(name)); it != _settings.end()) {
         return it->second;
     }
     const auto* d = cluster::find_broker_config(name);

@@ -2,6 +2,7 @@
 // The broker's services on one shard. Every shard has its own instance; state that
 // belongs to one shard (a partition, a group) is reached from another shard only
 // through shards().invoke_on. The topic store lives on shard 0.
+#include "cluster/config_catalog.h"
 #include "cluster/topic_store.h"
 #include "cluster/topic_table.h"
 #include "runtime/config.h"
@@ -10,6 +11,7 @@
 #include "storage/log_manager.h"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +43,12 @@ public:
     const advertised_address& advertised() const noexcept { return _advertised; }
     void set_advertised(advertised_address a) { _advertised = std::move(a); }
 
+    // The broker settings in effect, Kafka names: the configuration file overlaid by
+    // the dynamic cluster-wide defaults and then this node's dynamic settings
+    // (AlterConfigs), rebuilt with every topic-table snapshot.
+    const std::map<std::string, std::string>& settings() const noexcept { return _settings; }
+    // Where settings()[name] comes from (default_config if it is not set anywhere).
+    cluster::config_source setting_source(std::string_view name) const;
     // A broker setting by its Kafka name, or the catalogue default.
     std::string broker_setting(std::string_view name) const;
     int32_t default_partitions() const;
@@ -77,6 +85,7 @@ private:
     unsigned _shard;
     cluster::topic_store& _store;
     std::shared_ptr<const cluster::topic_table> _topics = std::make_shared<cluster::topic_table>();
+    std::map<std::string, std::string> _settings;
     advertised_address _advertised;
     std::unique_ptr<storage::log_manager> _logs;
     const std::vector<std::unique_ptr<broker>>* _peers = nullptr;

@@ -64,7 +64,7 @@ awaitable<create_topics_handler::api::response> create_topics_handler::handle(re
         out.replication_factor = 1;
         auto& described = out.configs.emplace();
         for (const auto& def : cluster::topic_config_defs()) {
-            auto eff = cluster::resolve_topic_config(def, configs, b.config().kafka);
+            auto eff = cluster::resolve_topic_config(def, configs, b.settings());
             auto& c = described.emplace_back();
             c.name = std::string(def.name);
             c.value = eff.value;

@@ -20,13 +20,33 @@ bool wanted(const std::optional<std::vector<std::string>>& keys, std::string_vie
     return !keys || keys->empty() || std::find(keys->begin(), keys->end(), name) != keys->end();
 }
 
+using synonym_t = protocol::describe_configs_response_data::DescribeConfigsSynonym;
+
+// Every level that sets broker setting `key`, most specific first.
+void broker_synonyms(const broker& b, std::string_view key, std::vector<synonym_t>& out) {
+    const auto& table = *b.topics();
+    std::string k(key);
+    auto add = [&](const std::map<std::string, std::string>& level, cluster::config_source source) {
+        if (auto it = level.find(k); it != level.end()) {
+            out.push_back({ k, it->second, int8_t(source), {} });
+        }
+    };
+    add(table.broker_overrides(b.node_id()), cluster::config_source::dynamic_broker);
+    add(table.broker_overrides(cluster::topic_table::cluster_default),
+        cluster::config_source::dynamic_default_broker);
+    add(b.config().kafka, cluster::config_source::static_broker);
+}
+
 void describe_topic(const broker& b, const cluster::topic_info& t,
                     const std::optional<std::vector<std::string>>& keys, bool synonyms, result_t& out) {
     for (const auto& def : cluster::topic_config_defs()) {
         if (!wanted(keys, def.name)) {
             continue;
         }
-        auto eff = cluster::resolve_topic_config(def, t.configs, b.config().kafka);
+        auto eff = cluster::resolve_topic_config(def, t.configs, b.settings());
+        if (eff.source == cluster::config_source::static_broker) {
+            eff.source = b.setting_source(def.broker_key); // or a dynamic level
+        }
         auto& e = out.configs.emplace_back();
         e.name = std::string(def.name);
         e.value = eff.value;
@@ -38,18 +58,12 @@ void describe_topic(const broker& b, const cluster::topic_info& t,
         if (!synonyms) {
             continue;
         }
-        // Every level that sets this config, most specific first.
         if (auto it = t.configs.find(std::string(def.name)); it != t.configs.end()) {
             e.synonyms.push_back(
               { std::string(def.name), it->second, int8_t(cluster::config_source::dynamic_topic), {} });
         }
         if (!def.broker_key.empty()) {
-            if (auto it = b.config().kafka.find(std::string(def.broker_key)); it != b.config().kafka.end()) {
-                e.synonyms.push_back({ std::string(def.broker_key),
-                                       it->second,
-                                       int8_t(cluster::config_source::static_broker),
-                                       {} });
-            }
+            broker_synonyms(b, def.broker_key, e.synonyms);
         }
         e.synonyms.push_back({ std::string(def.broker_key.empty() ? def.name : def.broker_key),
                                std::string(def.default_value),
@@ -58,24 +72,28 @@ void describe_topic(const broker& b, const cluster::topic_info& t,
     }
 }
 
-void describe_broker(const broker& b, const std::optional<std::vector<std::string>>& keys, result_t& out) {
+void describe_broker(const broker& b, const std::optional<std::vector<std::string>>& keys, bool synonyms,
+                     result_t& out) {
     for (const auto& def : cluster::broker_config_defs()) {
         if (!wanted(keys, def.name)) {
             continue;
         }
         auto& e = out.configs.emplace_back();
         e.name = std::string(def.name);
-        auto it = b.config().kafka.find(std::string(def.name));
-        bool set = it != b.config().kafka.end();
-        e.value = def.name == "broker.id" ? std::to_string(b.node_id())
-                  : set                   ? it->second
-                                          : std::string(def.default_value);
-        e.read_only = def.read_only;
-        e.is_default = !set;
-        e.config_source =
-          int8_t(set ? cluster::config_source::static_broker : cluster::config_source::default_config);
+        auto source = b.setting_source(def.name);
+        e.value = def.name == "broker.id" ? std::to_string(b.node_id()) : b.broker_setting(def.name);
+        e.read_only = !cluster::dynamic_broker_config(def.name);
+        e.is_default = source == cluster::config_source::default_config;
+        e.config_source = int8_t(source);
         e.is_sensitive = def.sensitive;
         e.config_type = int8_t(def.type);
+        if (synonyms) {
+            broker_synonyms(b, def.name, e.synonyms);
+            e.synonyms.push_back({ std::string(def.name),
+                                   std::string(def.default_value),
+                                   int8_t(cluster::config_source::default_config),
+                                   {} });
+        }
     }
 }
 
@@ -104,7 +122,7 @@ awaitable<describe_configs_handler::api::response> describe_configs_handler::han
                 out.error_message = "unexpected broker id " + r.resource_name;
                 continue;
             }
-            describe_broker(b, r.configuration_keys, out);
+            describe_broker(b, r.configuration_keys, req.include_synonyms, out);
         } else {
             out.error_code = +error_code::invalid_request;
             out.error_message = "unsupported resource type";

@@ -2,8 +2,10 @@
 // The one list of handlers. Adding an API is one line here plus its handler file;
 // dispatch and ApiVersions both read this list, so what the broker advertises
 // cannot drift from what it serves.
+#include "kafka/server/handlers/alter_configs.h"
 #include "kafka/server/handlers/api_versions.h"
 #include "kafka/server/handlers/create_topics.h"
+#include "kafka/server/handlers/describe_cluster.h"
 #include "kafka/server/handlers/describe_configs.h"
 #include "kafka/server/handlers/init_producer_id.h"
 #include "kafka/server/handlers/metadata.h"
@@ -24,6 +26,7 @@ using all_handlers =
   handler_list<api_versions_handler, metadata_handler, create_topics_handler, describe_configs_handler,
                produce_handler, fetch_handler, list_offsets_handler, offset_for_leader_epoch_handler,
                init_producer_id_handler, delete_topics_handler, create_partitions_handler,
-               delete_records_handler>;
+               delete_records_handler, alter_configs_handler, incremental_alter_configs_handler,
+               describe_cluster_handler, describe_log_dirs_handler, describe_producers_handler>;
 
 } // namespace chronik::kafka

@@ -18,6 +18,16 @@ struct partition_ref {
     int32_t partition = 0;
 };
 
+// Runs a topic-store operation on shard 0. `op` is a plain coroutine function, so
+// its arguments live in its own frame (see runtime/shard.h on GCC 12).
+template<class R, class... A>
+awaitable<R> on_store(broker& b, awaitable<R> (*op)(cluster::topic_store&, A...), A... args) {
+    cluster::topic_store* store = &b.topic_store_on_shard0();
+    auto work = [store, op, args...]() { return op(*store, args...); };
+    auto call = b.shards().invoke_on(0, std::move(work));
+    co_return co_await std::move(call);
+}
+
 template<class R, class Item>
 awaitable<std::vector<R>> run_on_owners(broker& b, std::vector<Item> items,
                                         awaitable<std::vector<R>> (*fn)(broker&, std::vector<Item>)) {

@@ -1,6 +1,7 @@
 #include "kafka/server/handlers/topic_admin.h"
 
 #include "kafka/server/broker.h"
+#include "kafka/server/handlers/routing.h"
 
 #include <set>
 
@@ -9,17 +10,6 @@ namespace chronik::kafka {
 using protocol::error_code;
 
 namespace {
-
-// Runs a topic-store operation on shard 0. `op` is a plain coroutine function, so
-// its arguments live in its own frame (see runtime/shard.h on GCC 12).
-template<class... A>
-awaitable<error_code> on_store(broker& b, awaitable<error_code> (*op)(cluster::topic_store&, A...),
-                               A... args) {
-    cluster::topic_store* store = &b.topic_store_on_shard0();
-    auto work = [store, op, args...]() { return op(*store, args...); };
-    auto call = b.shards().invoke_on(0, std::move(work));
-    co_return co_await std::move(call);
-}
 
 awaitable<error_code> remove_topic(cluster::topic_store& s, std::string name) {
     auto r = s.remove(std::move(name));
@@ -73,7 +63,7 @@ awaitable<delete_topics_handler::api::response> delete_topics_handler::handle(re
         }
         r.name = info->name;
         r.topic_id = info->id;
-        auto removal = on_store<std::string>(b, &remove_topic, info->name);
+        auto removal = on_store<error_code, std::string>(b, &remove_topic, info->name);
         r.error_code = +co_await std::move(removal);
     }
     co_return resp;
@@ -114,8 +104,8 @@ awaitable<create_partitions_handler::api::response> create_partitions_handler::h
                               std::to_string(t.count) + " would not add any";
             continue;
         }
-        auto growth =
-          on_store<std::string, int32_t, bool>(b, &grow_topic, t.name, t.count, req.validate_only);
+        auto growth = on_store<error_code, std::string, int32_t, bool>(b, &grow_topic, t.name, t.count,
+                                                                       req.validate_only);
         r.error_code = +co_await std::move(growth);
     }
     co_return resp;

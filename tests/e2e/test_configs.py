@@ -1,0 +1,322 @@
+"""Config changes (AlterConfigs, IncrementalAlterConfigs) and the describe APIs
+(DescribeCluster, DescribeLogDirs, DescribeProducers) against the real broker.
+
+Debian's clients predate IncrementalAlterConfigs, DescribeCluster, DescribeLogDirs
+and DescribeProducers (confluent-kafka 1.7, kafka-python 2.0.2), so those requests
+are written by hand below from Kafka's schemas; AlterConfigs and DescribeConfigs go
+through confluent-kafka's AdminClient.
+"""
+import struct
+import time
+import unittest
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+
+from harness import Broker, connect, recv_frame, request_header_v1, request_header_v2, send_frame
+
+TOPIC, BROKER = 2, 4
+SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
+
+
+def string(s):
+    b = s.encode()
+    return struct.pack(">h", len(b)) + b
+
+
+def nullable_string(s):
+    return struct.pack(">h", -1) if s is None else string(s)
+
+
+def uvarint(n):
+    out = b""
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([byte | 0x80])
+        else:
+            return out + bytes([byte])
+
+
+def compact_string(s):
+    b = s.encode()
+    return uvarint(len(b) + 1) + b
+
+
+class Reader:
+    def __init__(self, data):
+        self.data, self.pos = data, 0
+
+    def take(self, fmt):
+        v = struct.unpack_from(fmt, self.data, self.pos)
+        self.pos += struct.calcsize(fmt)
+        return v[0] if len(v) == 1 else v
+
+    def uvarint(self):
+        shift = n = 0
+        while True:
+            byte = self.data[self.pos]
+            self.pos += 1
+            n |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                return n
+            shift += 7
+
+    def string(self):
+        n = self.take(">h")
+        if n < 0:
+            return None
+        s = self.data[self.pos:self.pos + n].decode()
+        self.pos += n
+        return s
+
+    def compact_string(self):
+        n = self.uvarint() - 1
+        if n < 0:
+            return None
+        s = self.data[self.pos:self.pos + n].decode()
+        self.pos += n
+        return s
+
+    def tags(self):
+        for _ in range(self.uvarint()):
+            self.uvarint()
+            self.pos += self.uvarint()
+
+
+def call(broker, header, body):
+    with connect(broker) as s:
+        send_frame(s, header + body)
+        return recv_frame(s)
+
+
+def incremental_alter(broker, resources, validate_only=False):
+    """resources: [(type, name, [(key, op, value)])] -> [(error, message, type, name)] (v0)."""
+    body = struct.pack(">i", len(resources))
+    for rtype, name, configs in resources:
+        body += struct.pack(">b", rtype) + string(name) + struct.pack(">i", len(configs))
+        for key, op, value in configs:
+            body += string(key) + struct.pack(">b", op) + nullable_string(value)
+    body += struct.pack(">?", validate_only)
+    r = Reader(call(broker, request_header_v1(44, 0, 11), body))
+    assert r.take(">i") == 11
+    r.take(">i")  # throttle
+    out = []
+    for _ in range(r.take(">i")):
+        err = r.take(">h")
+        msg = r.string()
+        out.append((err, msg, r.take(">b"), r.string()))
+    return out
+
+
+def describe(admin, rtype, name):
+    res = ConfigResource(rtype, name)
+    return admin.describe_configs([res])[res].result(timeout=10)
+
+
+def create(admin, topic, partitions=1, config=None):
+    admin.create_topics([NewTopic(topic, partitions, 1, config=config or {})],
+                        operation_timeout=10)[topic].result(timeout=15)
+
+
+def produce(broker, topic, values, idempotent=False):
+    p = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all", "enable.idempotence": idempotent})
+    errors = []
+    for v in values:
+        p.produce(topic, v, partition=0, on_delivery=lambda e, m: e and errors.append(e))
+        p.flush(15)
+    assert p.flush(15) == 0 and errors == [], errors
+
+
+def watermarks(broker, topic):
+    c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "w", "enable.auto.commit": False})
+    try:
+        return c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
+    finally:
+        c.close()
+
+
+class AlterConfigsTest(unittest.TestCase):
+    def test_alter_configs_reaches_open_partitions_and_survives_a_restart(self):
+        b = Broker("--set", "log.retention.check.interval.ms=200")
+        b.start()
+        try:
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            create(admin, "live")
+            produce(b, "live", [b"x" * 300] * 5)  # the partition is open with 1 GiB segments
+            res = ConfigResource(ConfigResource.Type.TOPIC, "live",
+                                 set_config={"segment.bytes": "1024", "retention.bytes": "2048"})
+            admin.alter_configs([res])[res].result(timeout=10)
+            cfg = describe(admin, ConfigResource.Type.TOPIC, "live")
+            self.assertEqual(cfg["segment.bytes"].value, "1024")
+            self.assertEqual(cfg["segment.bytes"].source, 1)  # DYNAMIC_TOPIC_CONFIG
+            # The open partition now rolls small segments and retention trims them.
+            produce(b, "live", [bytes([65 + i % 26]) * 300 for i in range(30)])
+            deadline = time.time() + 10
+            low, high = watermarks(b, "live")
+            while low == 0 and time.time() < deadline:
+                time.sleep(0.1)
+                low, high = watermarks(b, "live")
+            self.assertEqual(high, 35)
+            self.assertGreater(low, 0)
+            # AlterConfigs replaces the whole set of overrides.
+            res = ConfigResource(ConfigResource.Type.TOPIC, "live", set_config={"retention.ms": "86400000"})
+            admin.alter_configs([res])[res].result(timeout=10)
+            cfg = describe(admin, ConfigResource.Type.TOPIC, "live")
+            self.assertTrue(cfg["segment.bytes"].is_default)
+            self.assertEqual(cfg["retention.ms"].value, "86400000")
+            # A bad value is refused with INVALID_CONFIG and changes nothing.
+            bad = ConfigResource(ConfigResource.Type.TOPIC, "live", set_config={"retention.ms": "soon"})
+            with self.assertRaises(KafkaException) as e:
+                admin.alter_configs([bad])[bad].result(timeout=10)
+            self.assertEqual(e.exception.args[0].code(), KafkaError.INVALID_CONFIG)
+            self.assertEqual(b.stop(), 0)
+            b.start()
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            cfg = describe(admin, ConfigResource.Type.TOPIC, "live")
+            self.assertEqual(cfg["retention.ms"].value, "86400000")
+            self.assertEqual(cfg["retention.ms"].source, 1)
+            self.assertEqual(b.stop(), 0)
+        finally:
+            b.cleanup()
+
+    def test_incremental_alter_configs_for_topics_and_the_broker(self):
+        b = Broker()
+        b.start()
+        try:
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            create(admin, "inc")
+            create(admin, "plain")
+            got = incremental_alter(b, [(TOPIC, "inc", [("retention.ms", SET, "1000"),
+                                                        ("cleanup.policy", APPEND, "compact")])])
+            self.assertEqual(got, [(0, None, TOPIC, "inc")])
+            cfg = describe(admin, ConfigResource.Type.TOPIC, "inc")
+            self.assertEqual(cfg["retention.ms"].value, "1000")
+            self.assertEqual(cfg["cleanup.policy"].value, "delete,compact")
+            got = incremental_alter(b, [(TOPIC, "inc", [("cleanup.policy", SUBTRACT, "delete"),
+                                                        ("retention.ms", DELETE, None)])])
+            self.assertEqual(got[0][0], 0)
+            cfg = describe(admin, ConfigResource.Type.TOPIC, "inc")
+            self.assertEqual(cfg["cleanup.policy"].value, "compact")
+            self.assertTrue(cfg["retention.ms"].is_default)
+            # validate_only checks without changing anything.
+            got = incremental_alter(b, [(TOPIC, "inc", [("retention.ms", SET, "5")])], validate_only=True)
+            self.assertEqual(got[0][0], 0)
+            self.assertTrue(describe(admin, ConfigResource.Type.TOPIC, "inc")["retention.ms"].is_default)
+            # Kafka's error codes, one resource at a time.
+            got = incremental_alter(b, [(TOPIC, "inc", [("retention.ms", SET, "soon")]),
+                                        (TOPIC, "nope", [("retention.ms", SET, "1")]),
+                                        (TOPIC, "plain", [("retention.ms", 9, "1")]),
+                                        (BROKER, "0", [("num.partitions", SET, "3")]),
+                                        (BROKER, "7", [("log.retention.ms", SET, "1")]),
+                                        (3, "x", [])])
+            got += incremental_alter(b, [(TOPIC, "plain", [("retention.ms", APPEND, "1")]),
+                                         (TOPIC, "inc", [("no.such.config", SET, "1")])])
+            got += incremental_alter(b, [(TOPIC, "plain", [("retention.ms", SET, "1")]),
+                                         (TOPIC, "plain", [("retention.ms", SET, "2")])])
+            self.assertEqual([g[0] for g in got], [40, 3, 42, 40, 42, 42, 40, 40, 42, 42], got)
+            self.assertTrue(all(g[1] for g in got))
+            self.assertTrue(describe(admin, ConfigResource.Type.TOPIC, "plain")["retention.ms"].is_default)
+            # Dynamic broker settings: this node's, then the cluster-wide default.
+            got = incremental_alter(b, [(BROKER, "0", [("log.retention.ms", SET, "60000")]),
+                                        (BROKER, "", [("log.segment.bytes", SET, "4096")])])
+            self.assertEqual([g[0] for g in got], [0, 0])
+            bc = describe(admin, ConfigResource.Type.BROKER, "0")
+            self.assertEqual(bc["log.retention.ms"].value, "60000")
+            self.assertEqual(bc["log.retention.ms"].source, 2)  # DYNAMIC_BROKER_CONFIG
+            self.assertEqual(bc["log.segment.bytes"].value, "4096")
+            self.assertEqual(bc["log.segment.bytes"].source, 3)  # DYNAMIC_DEFAULT_BROKER_CONFIG
+            self.assertTrue(bc["num.partitions"].is_read_only)
+            self.assertFalse(bc["log.retention.ms"].is_read_only)
+            tc = describe(admin, ConfigResource.Type.TOPIC, "plain")
+            self.assertEqual(tc["retention.ms"].value, "60000")
+            self.assertEqual(tc["retention.ms"].source, 2)
+            self.assertEqual(tc["segment.bytes"].value, "4096")
+            self.assertEqual(b.stop(), 0)
+            b.start()
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            self.assertEqual(describe(admin, ConfigResource.Type.TOPIC, "plain")["retention.ms"].value, "60000")
+            self.assertEqual(b.stop(), 0)
+        finally:
+            b.cleanup()
+
+
+class DescribeTest(unittest.TestCase):
+    def test_describe_cluster(self):
+        with Broker() as b:
+            body = b"\x01" + b"\x00"  # include_cluster_authorized_operations, no tags
+            r = Reader(call(b, request_header_v2(60, 0, 5), body))
+            self.assertEqual(r.take(">i"), 5)
+            r.tags()
+            r.take(">i")
+            self.assertEqual(r.take(">h"), 0)
+            r.compact_string()
+            self.assertTrue(r.compact_string())
+            self.assertEqual(r.take(">i"), 0)  # controller
+            brokers = []
+            for _ in range(r.uvarint() - 1):
+                node, host, port = r.take(">i"), r.compact_string(), r.take(">i")
+                r.compact_string()
+                r.tags()
+                brokers.append((node, host, port))
+            self.assertEqual(brokers, [(0, "127.0.0.1", b.port)])
+            self.assertNotEqual(r.take(">i"), -2**31)
+            # v1 asking for controller endpoints: UNSUPPORTED_ENDPOINT_TYPE.
+            r = Reader(call(b, request_header_v2(60, 1, 6), b"\x00\x02\x00"))
+            r.take(">i")
+            r.tags()
+            r.take(">i")
+            self.assertEqual(r.take(">h"), 115)
+
+    def test_describe_log_dirs_and_producers(self):
+        with Broker() as b:
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            create(admin, "sized", 2)
+            produce(b, "sized", [b"v" * 100] * 3, idempotent=True)
+            # DescribeLogDirs v1, all topics (null array).
+            r = Reader(call(b, request_header_v1(35, 1, 8), struct.pack(">i", -1)))
+            self.assertEqual(r.take(">i"), 8)
+            r.take(">i")
+            self.assertEqual(r.take(">i"), 1)
+            self.assertEqual(r.take(">h"), 0)
+            self.assertTrue(r.string().endswith("/logs"))
+            sizes = {}
+            for _ in range(r.take(">i")):
+                name = r.string()
+                for _ in range(r.take(">i")):
+                    part, size, lag, future = r.take(">iqq?")
+                    sizes[(name, part)] = size
+                    self.assertEqual((lag, future), (0, False))
+            self.assertEqual(set(sizes), {("sized", 0), ("sized", 1)})
+            self.assertGreater(sizes[("sized", 0)], 300)
+            self.assertEqual(sizes[("sized", 1)], 0)
+            # DescribeProducers v0 (flexible): the idempotent producer on partition 0.
+            body = uvarint(2) + compact_string("sized") + uvarint(3) + struct.pack(">ii", 0, 5) + b"\x00\x00"
+            r = Reader(call(b, request_header_v2(61, 0, 9), body))
+            self.assertEqual(r.take(">i"), 9)
+            r.tags()
+            r.take(">i")
+            self.assertEqual(r.uvarint() - 1, 1)
+            self.assertEqual(r.compact_string(), "sized")
+            parts = {}
+            for _ in range(r.uvarint() - 1):
+                index, err = r.take(">ih")
+                r.compact_string()
+                producers = []
+                for _ in range(r.uvarint() - 1):
+                    pid, epoch, last_seq, ts, _coord, _txn = r.take(">qiiqiq")
+                    r.tags()
+                    producers.append((pid, epoch, last_seq, ts > 0))
+                r.tags()
+                parts[index] = (err, producers)
+            self.assertEqual(parts[5], (3, []))  # UNKNOWN_TOPIC_OR_PARTITION
+            err, producers = parts[0]
+            self.assertEqual(err, 0)
+            self.assertEqual(len(producers), 1)
+            self.assertGreaterEqual(producers[0][0], 0)
+            self.assertEqual(producers[0][1:], (0, 2, True))
+
+
+if __name__ == "__main__":
+    unittest.main()
