@@ -29,6 +29,9 @@ struct log_config {
     int64_t retention_bytes = -1;     // -1: unbounded
     int32_t max_message_bytes = 1048588;
     bool log_append_time = false;
+    // CreateTime records may be at most this far before / after the broker's clock.
+    int64_t timestamp_before_max_ms = INT64_MAX;
+    int64_t timestamp_after_max_ms = INT64_MAX;
     bool compact = false;
     bool delete_old = true;
 };

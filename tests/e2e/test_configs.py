@@ -242,6 +242,25 @@ class AlterConfigsTest(unittest.TestCase):
             b.cleanup()
 
 
+class TimestampTest(unittest.TestCase):
+    def test_create_time_outside_the_window_is_refused(self):
+        with Broker() as b:
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            create(admin, "window", config={"message.timestamp.before.max.ms": "60000",
+                                            "message.timestamp.after.max.ms": "60000"})
+            p = Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "retries": 0,
+                          "compression.type": "lz4"})
+            now = int(time.time() * 1000)
+            results = {}
+            for label, ts in (("now", now), ("hour-ago", now - 3600_000), ("hour-ahead", now + 3600_000)):
+                p.produce("window", label.encode(), partition=0, timestamp=ts,
+                          on_delivery=lambda e, m, label=label: results.update({label: e and e.code()}))
+                p.flush(15)
+            self.assertEqual(results, {"now": None, "hour-ago": KafkaError.INVALID_TIMESTAMP,
+                                       "hour-ahead": KafkaError.INVALID_TIMESTAMP})
+            self.assertEqual(watermarks(b, "window"), (0, 1))
+
+
 class DescribeTest(unittest.TestCase):
     def test_describe_cluster(self):
         with Broker() as b:

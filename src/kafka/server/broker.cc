@@ -15,6 +15,7 @@ void broker::set_topics(std::shared_ptr<const cluster::topic_table> t) {
     _topics = std::move(t);
     const auto& table = *_topics;
     _settings = _cfg.kafka;
+    _log_configs.clear();
     for (int32_t level : { cluster::topic_table::cluster_default, node_id() }) {
         for (const auto& [k, v] : table.broker_overrides(level)) {
             _settings[k] = v;
@@ -46,7 +47,10 @@ cluster::config_source broker::setting_source(std::string_view name) const {
     return cluster::config_source::default_config;
 }
 
-storage::log_config broker::log_config_for(const cluster::topic_info& t) const {
+const storage::log_config& broker::log_config_for(const cluster::topic_info& t) {
+    if (auto it = _log_configs.find(t.name); it != _log_configs.end()) {
+        return it->second;
+    }
     auto p = cluster::make_topic_properties(t.configs, _settings);
     storage::log_config c;
     c.segment_bytes = uint64_t(std::max<int64_t>(p.segment_bytes, 1024));
@@ -55,9 +59,16 @@ storage::log_config broker::log_config_for(const cluster::topic_info& t) const {
     c.retention_bytes = p.retention_bytes;
     c.max_message_bytes = p.max_message_bytes;
     c.log_append_time = p.log_append_time;
+    c.timestamp_before_max_ms = p.timestamp_before_max_ms;
+    c.timestamp_after_max_ms = p.timestamp_after_max_ms;
     c.compact = p.cleanup_compact;
     c.delete_old = p.cleanup_delete;
-    return c;
+    if (_topics->find(t.name) != &t) {
+        // Not from the current snapshot (a copy, or an older table): do not cache.
+        _uncached = c;
+        return _uncached;
+    }
+    return _log_configs.emplace(t.name, c).first->second;
 }
 
 awaitable<std::shared_ptr<storage::partition_log>> broker::partition(const cluster::topic_info& t,

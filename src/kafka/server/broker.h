@@ -64,8 +64,10 @@ public:
     unsigned owner_of(std::string_view topic, int32_t partition) const noexcept {
         return storage::owner_shard(topic, partition, _shards.size());
     }
-    // The storage settings of a topic, from its overrides and the broker's settings.
-    storage::log_config log_config_for(const cluster::topic_info& t) const;
+    // The storage settings of a topic, from its overrides and the broker's settings;
+    // computed once per topic-table snapshot (Produce asks on every request). The
+    // reference is valid until the next call.
+    const storage::log_config& log_config_for(const cluster::topic_info& t);
     // The partition on this shard (which must own it), opened on first use; null if
     // it cannot be opened.
     awaitable<std::shared_ptr<storage::partition_log>> partition(const cluster::topic_info& t, int32_t p);
@@ -86,6 +88,8 @@ private:
     cluster::topic_store& _store;
     std::shared_ptr<const cluster::topic_table> _topics = std::make_shared<cluster::topic_table>();
     std::map<std::string, std::string> _settings;
+    std::map<std::string, storage::log_config, std::less<>> _log_configs;
+    storage::log_config _uncached;
     advertised_address _advertised;
     std::unique_ptr<storage::log_manager> _logs;
     const std::vector<std::unique_ptr<broker>>* _peers = nullptr;

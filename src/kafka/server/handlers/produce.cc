@@ -39,15 +39,38 @@ int64_t now_ms() {
       .count();
 }
 
+// message.timestamp.before/after.max.ms for CreateTime topics (Kafka: INVALID_TIMESTAMP).
+struct timestamp_window {
+    bool enforced = false;
+    int64_t earliest = INT64_MIN, latest = INT64_MAX;
+
+    timestamp_window(const storage::log_config& cfg, int64_t now) {
+        if (cfg.log_append_time) {
+            return; // the broker's clock replaces every timestamp
+        }
+        if (cfg.timestamp_before_max_ms < now) {
+            earliest = now - cfg.timestamp_before_max_ms;
+            enforced = true;
+        }
+        if (cfg.timestamp_after_max_ms < INT64_MAX - now) {
+            latest = now + cfg.timestamp_after_max_ms;
+            enforced = true;
+        }
+    }
+    bool admits(int64_t ts) const { return ts >= earliest && ts <= latest; }
+};
+
 // Checks a partition's records and splits them into owned, mutable batches.
-error_code prepare(const byte_slice& records, int32_t max_message_bytes, std::vector<bytes>& out) {
+error_code prepare(const byte_slice& records, const storage::log_config& cfg, int64_t now,
+                   std::vector<bytes>& out) {
     if (records.empty()) {
         return error_code::invalid_record;
     }
+    const size_t max_batch = size_t(cfg.max_message_bytes) + record::log_overhead;
     byte_slice v2 = records;
     int8_t magic = record::detect_magic(records.span());
     if (magic == 0 || magic == 1) {
-        if (records.size() > size_t(max_message_bytes) + record::log_overhead) {
+        if (records.size() > max_batch) {
             return error_code::message_too_large;
         }
         auto converted = record::convert_legacy_to_v2(records.span(), max_decompressed);
@@ -58,10 +81,11 @@ error_code prepare(const byte_slice& records, int32_t max_message_bytes, std::ve
     } else if (magic != 2) {
         return error_code::corrupt_message;
     }
+    timestamp_window window(cfg, now);
     error_code err = error_code::none;
     auto ok =
       record::for_each_batch(v2, [&](const record::batch_header& h, const byte_slice& b) -> result<void> {
-          if (b.size() > size_t(max_message_bytes) + record::log_overhead) {
+          if (b.size() > max_batch) {
               err = error_code::message_too_large;
               return make_error_code(record::errc::too_large);
           }
@@ -69,14 +93,21 @@ error_code prepare(const byte_slice& records, int32_t max_message_bytes, std::ve
               err = error_code::invalid_record;
               return make_error_code(record::errc::invalid_record);
           }
-          if (h.compression() != record::codec::none) {
+          if (h.compression() != record::codec::none || window.enforced) {
               // Compressed records are checked too: a consumer must never receive a
               // batch that does not decompress.
+              bool in_window = true;
               auto rec =
-                record::for_each_record(b.span(), max_decompressed, [](const record::record_view&) {});
+                record::for_each_record(b.span(), max_decompressed, [&](const record::record_view& r) {
+                    in_window = in_window && window.admits(h.base_timestamp + r.timestamp_delta);
+                });
               if (!rec) {
                   err = to_kafka_error(rec.error());
                   return rec.error();
+              }
+              if (!in_window) {
+                  err = error_code::invalid_timestamp;
+                  return make_error_code(record::errc::invalid_record);
               }
           }
           out.emplace_back(b.span().begin(), b.span().end());
@@ -149,6 +180,7 @@ awaitable<handle_result<produce_handler::api::response>> produce_handler::handle
     api::response resp;
     auto topics = b.topics(); // one snapshot for the whole request
     bool valid_acks = req.acks == -1 || req.acks == 0 || req.acks == 1;
+    const int64_t now = now_ms();
 
     partition_fanout<append_item> fan;
     for (auto& t : req.topic_data) {
@@ -170,7 +202,7 @@ awaitable<handle_result<produce_handler::api::response>> produce_handler::handle
                 continue;
             }
             auto cfg = b.log_config_for(*info);
-            auto err = prepare(pd.records.value_or(byte_slice()), cfg.max_message_bytes, item->batches);
+            auto err = prepare(pd.records.value_or(byte_slice()), cfg, now, item->batches);
             if (err != error_code::none) {
                 fan.refuse_last();
                 log.debug("produce to {}-{} refused: {}", t.name, pd.index, protocol::error_name(err));
