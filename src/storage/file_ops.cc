@@ -30,6 +30,12 @@ int file_ops::fdatasync(int fd) {
 int file_ops::ftruncate(int fd, off_t size) {
     return or_errno(::ftruncate(fd, size));
 }
+int file_ops::rename(const std::string& from, const std::string& to) {
+    return or_errno(::rename(from.c_str(), to.c_str()));
+}
+int file_ops::unlink(const std::string& path) {
+    return or_errno(::unlink(path.c_str()));
+}
 int file_ops::close(int fd) {
     return or_errno(::close(fd));
 }

@@ -21,6 +21,8 @@ public:
     virtual int ftruncate(int fd, off_t size);
     virtual int close(int fd);
     virtual int64_t file_size(int fd);
+    virtual int rename(const std::string& from, const std::string& to);
+    virtual int unlink(const std::string& path);
 
     // Writes all n bytes or fails; a short write is retried, EINTR too.
     ssize_t pwrite_all(int fd, const void* data, size_t n, off_t pos);

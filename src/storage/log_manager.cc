@@ -1,6 +1,7 @@
 #include "storage/log_manager.h"
 
 #include "base/logger.h"
+#include "storage/compactor.h"
 #include "storage/errc.h"
 
 #include <cerrno>
@@ -274,7 +275,55 @@ awaitable<void> log_manager::enforce_retention() {
             delete_files(std::move(removed));
         }
     }
-    co_return;
+    co_await compact_due(now);
+}
+
+awaitable<void> log_manager::compact_due(int64_t now) {
+    // One partition at a time: a pass is background work and may take a while. The
+    // list is taken first; partitions may close while a pass runs.
+    std::vector<std::shared_ptr<partition_log>> logs;
+    for (auto& [k, s] : _partitions) {
+        if (s.log->config().compact) {
+            logs.push_back(s.log);
+        }
+    }
+    for (auto& p : logs) {
+        auto segs = p->start_compaction(now);
+        if (segs.empty()) {
+            continue;
+        }
+        compaction_params params;
+        params.now_ms = now;
+        params.delete_retention_ms = p->config().delete_retention_ms;
+        // The worker's result must be default-constructible (see io_worker::run).
+        struct outcome_t {
+            std::error_code error;
+            compaction_result result;
+        };
+        auto job = [ops = &_ops, dir = p->dir(), segs, params]() mutable {
+            auto r = compact_segments(*ops, dir, std::move(segs), params);
+            return r ? outcome_t{ {}, std::move(r).value() } : outcome_t{ r.error(), {} };
+        };
+        compaction_result done;
+        try {
+            auto pass = _io.run(std::move(job));
+            auto r = co_await std::move(pass);
+            if (r.error) {
+                log.warn("{}: compaction failed: {}; the segments are left as they were", p->dir(),
+                         r.error.message());
+            } else {
+                done = std::move(r.result);
+            }
+        } catch (const runtime::io_worker::queue_full&) {
+            log.debug("{}: compaction deferred: I/O worker busy", p->dir());
+        }
+        if (!done.original.empty()) {
+            log.debug("{}: compaction removed {} record(s), {} -> {} bytes", p->dir(), done.records_removed,
+                      done.bytes_before, done.bytes_after);
+        }
+        // Always ends the pass; a failed pass leaves every segment in place.
+        p->finish_compaction(done.original, done.replaced);
+    }
 }
 
 void log_manager::delete_files(std::vector<std::shared_ptr<segment>> segs) {

@@ -86,6 +86,7 @@ private:
 
     awaitable<void> flush_loop(runtime::gate::holder);
     awaitable<void> retention_loop(runtime::gate::holder);
+    awaitable<void> compact_due(int64_t now);
     void arm_retention();
     void delete_files(std::vector<std::shared_ptr<segment>> segs);
 

@@ -2,6 +2,7 @@
 
 #include "base/logger.h"
 #include "kafka/record/errc.h"
+#include "storage/compactor.h"
 #include "storage/errc.h"
 
 #include <algorithm>
@@ -38,6 +39,11 @@ result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const 
     std::vector<int64_t> bases;
     for (const auto& e : fs::directory_iterator(dir, ec)) {
         auto name = e.path().filename().string();
+        if (name.ends_with(cleaned_suffix)) {
+            // A compaction pass died before its rename: the original is intact.
+            ops.unlink(e.path().string());
+            continue;
+        }
         if (name.size() != 24 || !name.ends_with(".log")) {
             continue;
         }
@@ -192,7 +198,9 @@ result<read_result> partition_log::read(int64_t offset, size_t max_bytes, bool m
             }
             return errc::storage_error;
         }
-        if (!r.value().data.empty() || (*it)->next_offset() > offset) {
+        // Empty: nothing at or after `offset` below the high watermark in this
+        // segment (compaction may leave gaps, even empty segments); try the next.
+        if (!r.value().data.empty()) {
             return r;
         }
     }
@@ -256,8 +264,54 @@ result<std::optional<timestamp_offset>> partition_log::max_timestamp() {
     return record_at_or_after(*best, best->max_timestamp_offset(), best->max_timestamp(), true);
 }
 
+std::vector<std::shared_ptr<segment>> partition_log::start_compaction(int64_t now_ms) {
+    std::vector<std::shared_ptr<segment>> out;
+    if (!_cfg.compact || _compacting || _failed || _segments.size() < 2) {
+        return out;
+    }
+    // Sealed and synced segments old enough for min.compaction.lag.ms.
+    uint64_t total = 0, dirty = 0;
+    bool overdue = false;
+    for (size_t i = 0; i + 1 < _segments.size(); ++i) {
+        const auto& seg = _segments[i];
+        if (seg->next_offset() > _high_watermark ||
+            (seg->max_timestamp() >= 0 && seg->max_timestamp() > now_ms - _cfg.min_compaction_lag_ms)) {
+            break;
+        }
+        out.push_back(seg);
+        total += seg->size();
+        if (seg->next_offset() > _cleaned_upto) {
+            dirty += seg->size();
+            overdue = overdue || (_cfg.max_compaction_lag_ms < now_ms && seg->max_timestamp() >= 0 &&
+                                  seg->max_timestamp() < now_ms - _cfg.max_compaction_lag_ms);
+        }
+    }
+    bool due = dirty > 0 && (overdue || double(dirty) >= _cfg.min_cleanable_dirty_ratio * double(total));
+    if (!due) {
+        out.clear();
+        return out;
+    }
+    _compacting = true;
+    return out;
+}
+
+void partition_log::finish_compaction(const std::vector<std::shared_ptr<segment>>& original,
+                                      const std::vector<std::shared_ptr<segment>>& replacement) {
+    _compacting = false;
+    for (size_t i = 0; i < original.size() && i < replacement.size(); ++i) {
+        auto it = std::find(_segments.begin(), _segments.end(), original[i]);
+        if (it != _segments.end() && replacement[i]) {
+            *it = replacement[i];
+        }
+        _cleaned_upto = std::max(_cleaned_upto, original[i]->next_offset());
+    }
+}
+
 std::vector<std::shared_ptr<segment>> partition_log::collect_garbage(int64_t now_ms) {
     std::vector<std::shared_ptr<segment>> removed;
+    if (_compacting) {
+        return removed; // segments are being rewritten; the next check removes them
+    }
     auto drop_front = [&] {
         removed.push_back(_segments.front());
         _segments.erase(_segments.begin());

@@ -34,6 +34,11 @@ struct log_config {
     int64_t timestamp_after_max_ms = INT64_MAX;
     bool compact = false;
     bool delete_old = true;
+    // Compaction (cleanup.policy=compact): see storage/compactor.h.
+    double min_cleanable_dirty_ratio = 0.5;
+    int64_t min_compaction_lag_ms = 0;
+    int64_t max_compaction_lag_ms = INT64_MAX;
+    int64_t delete_retention_ms = 86'400'000;
 };
 
 struct append_outcome {
@@ -74,6 +79,14 @@ public:
     // Removes segments that retention (time or size) or a raised log start offset
     // has made obsolete; returns them so the caller deletes their files off-shard.
     std::vector<std::shared_ptr<segment>> collect_garbage(int64_t now_ms);
+    // Compaction: the sealed, synced segments a pass should clean now (empty if
+    // none is due: not compacted, a pass already running, too little dirty data).
+    // A non-empty answer marks the pass as running until finish_compaction.
+    std::vector<std::shared_ptr<segment>> start_compaction(int64_t now_ms);
+    // Installs the rewritten segments (replacement[i] for original[i], null: kept).
+    void finish_compaction(const std::vector<std::shared_ptr<segment>>& original,
+                           const std::vector<std::shared_ptr<segment>>& replacement);
+    bool compacting() const noexcept { return _compacting; }
     // DeleteRecords: raises the log start offset (never beyond the high watermark).
     result<int64_t> delete_records_before(int64_t offset);
 
@@ -123,6 +136,8 @@ private:
     int64_t _high_watermark = 0;
     std::error_code _failed;
     std::vector<unsigned> _watchers;
+    bool _compacting = false;
+    int64_t _cleaned_upto = 0; // offsets below this were covered by the last pass
 };
 
 } // namespace chronik::storage

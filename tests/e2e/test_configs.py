@@ -261,6 +261,76 @@ class TimestampTest(unittest.TestCase):
             self.assertEqual(watermarks(b, "window"), (0, 1))
 
 
+class CompactionTest(unittest.TestCase):
+    def consume_all(self, b, topic):
+        """Every record from the log start, as (offset, key, value)."""
+        low, high = watermarks(b, topic)
+        c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "c", "enable.auto.commit": False})
+        c.assign([TopicPartition(topic, 0, low)])
+        out = []
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            m = c.poll(1)
+            if m is None:
+                if out and out[-1][0] >= high - 1 or high == 0:
+                    break
+                continue
+            self.assertIsNone(m.error())
+            out.append((m.offset(), m.key(), m.value()))
+            if m.offset() >= high - 1:
+                break
+        c.close()
+        return out
+
+    def test_compaction_keeps_the_latest_value_per_key_and_honours_tombstones(self):
+        with Broker("--set", "log.retention.check.interval.ms=200") as b:
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            create(admin, "compacted", config={"cleanup.policy": "compact", "segment.bytes": "2048",
+                                               "min.cleanable.dirty.ratio": "0.01",
+                                               "delete.retention.ms": "0"})
+            p = Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "linger.ms": 0,
+                          "compression.type": "snappy"})
+            errors = []
+            latest = {}
+            for round_ in range(40):
+                for k in range(5):
+                    key, value = b"key-%d" % k, b"round-%03d-" % round_ + b"v" * 80
+                    p.produce("compacted", value, key, partition=0,
+                              on_delivery=lambda e, m: e and errors.append(e))
+                    latest[key] = value
+                p.flush(15)
+            p.produce("compacted", None, b"key-0", partition=0, on_delivery=lambda e, m: e and errors.append(e))
+            del latest[b"key-0"]
+            for i in range(30):  # seals the tombstone's segment
+                p.produce("compacted", b"f" * 80, b"filler-%d" % i, partition=0,
+                          on_delivery=lambda e, m: e and errors.append(e))
+                latest[b"filler-%d" % i] = b"f" * 80
+                p.flush(15)
+            # A record without a key cannot be compacted: Kafka refuses it.
+            refused = []
+            p.produce("compacted", b"no key", partition=0, on_delivery=lambda e, m: refused.append(e))
+            p.flush(15)
+            self.assertEqual(errors, [])
+            self.assertEqual(refused[0].code(), KafkaError.INVALID_RECORD)
+            produced = 40 * 5 + 1 + 30
+            self.assertEqual(watermarks(b, "compacted"), (0, produced))
+
+            deadline = time.time() + 30
+            records = self.consume_all(b, "compacted")
+            while any(k == b"key-0" for _, k, _ in records) and time.time() < deadline:
+                time.sleep(0.3)
+                records = self.consume_all(b, "compacted")
+            self.assertLess(len(records), produced)
+            offsets = [o for o, _, _ in records]
+            self.assertEqual(offsets, sorted(set(offsets)))
+            final = {}
+            for _, k, v in records:
+                final[k] = v
+            self.assertEqual(final, latest)  # key-0 is gone, tombstone and all
+            # The end of the log never moves, and it survives a restart as compacted.
+            self.assertEqual(watermarks(b, "compacted")[1], produced)
+
+
 class DescribeTest(unittest.TestCase):
     def test_describe_cluster(self):
         with Broker() as b:

@@ -321,7 +321,7 @@ result<bytes> build_batch(const std::vector<record_input>& records, const batch_
     h.partition_leader_epoch = opts.partition_leader_epoch;
     h.attributes = int16_t(int(opts.compression) | (opts.log_append_time ? 0x8 : 0) |
                            (opts.transactional ? 0x10 : 0) | (opts.control ? 0x20 : 0));
-    h.last_offset_delta = last_delta;
+    h.last_offset_delta = std::max(last_delta, opts.last_offset_delta);
     h.base_timestamp = base_ts;
     h.max_timestamp = max_ts;
     h.producer_id = opts.producer_id;

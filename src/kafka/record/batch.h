@@ -108,6 +108,9 @@ struct batch_options {
     bool transactional = false;
     bool control = false;
     bool log_append_time = false;
+    // Kept from an original batch whose last records were removed (compaction), so
+    // its producer's last sequence stays what it was; -1: the largest record delta.
+    int32_t last_offset_delta = -1;
 };
 
 result<bytes> build_batch(const std::vector<record_input>& records, const batch_options& opts);

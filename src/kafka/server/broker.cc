@@ -63,6 +63,10 @@ const storage::log_config& broker::log_config_for(const cluster::topic_info& t) 
     c.timestamp_after_max_ms = p.timestamp_after_max_ms;
     c.compact = p.cleanup_compact;
     c.delete_old = p.cleanup_delete;
+    c.min_cleanable_dirty_ratio = p.min_cleanable_dirty_ratio;
+    c.min_compaction_lag_ms = p.min_compaction_lag_ms;
+    c.max_compaction_lag_ms = p.max_compaction_lag_ms;
+    c.delete_retention_ms = p.delete_retention_ms;
     if (_topics->find(t.name) != &t) {
         // Not from the current snapshot (a copy, or an older table): do not cache.
         _uncached = c;

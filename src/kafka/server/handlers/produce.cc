@@ -93,20 +93,22 @@ error_code prepare(const byte_slice& records, const storage::log_config& cfg, in
               err = error_code::invalid_record;
               return make_error_code(record::errc::invalid_record);
           }
-          if (h.compression() != record::codec::none || window.enforced) {
+          if (h.compression() != record::codec::none || window.enforced || cfg.compact) {
               // Compressed records are checked too: a consumer must never receive a
-              // batch that does not decompress.
-              bool in_window = true;
+              // batch that does not decompress. A compacted topic needs a key on
+              // every record (Kafka: INVALID_RECORD).
+              bool in_window = true, keyed = true;
               auto rec =
                 record::for_each_record(b.span(), max_decompressed, [&](const record::record_view& r) {
                     in_window = in_window && window.admits(h.base_timestamp + r.timestamp_delta);
+                    keyed = keyed && r.key.has_value();
                 });
               if (!rec) {
                   err = to_kafka_error(rec.error());
                   return rec.error();
               }
-              if (!in_window) {
-                  err = error_code::invalid_timestamp;
+              if (!in_window || (cfg.compact && !keyed)) {
+                  err = in_window ? error_code::invalid_record : error_code::invalid_timestamp;
                   return make_error_code(record::errc::invalid_record);
               }
           }
