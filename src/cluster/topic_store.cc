@@ -20,6 +20,7 @@ logger log{ "cluster" };
 
 constexpr const char* file_name = "topics";
 constexpr const char* producer_ids_file = "producer_ids";
+constexpr const char* cluster_id_file = "cluster_id";
 constexpr int64_t producer_id_block = 1000;
 
 // Writes `text` to dir/name durably: tmp file, fdatasync, rename, fsync of the dir.
@@ -85,6 +86,15 @@ result<void> topic_store::load_blocking(std::string& error) {
             return std::make_error_code(std::errc::illegal_byte_sequence);
         }
         _table = std::make_shared<topic_table>(std::move(*t));
+    }
+    // The cluster id: made once, at the first start, and kept (Kafka's base64url form).
+    std::ifstream cid(_dir + "/" + cluster_id_file);
+    if (!(cid >> _cluster_id) || _cluster_id.size() != 22) {
+        _cluster_id = random_topic_id().to_string();
+        if (int rc = write_durably(_dir, _cluster_id + "\n", cluster_id_file); rc != 0) {
+            error = "cannot store the cluster id in " + _dir + ": " + std::strerror(rc);
+            return std::error_code(rc, std::generic_category());
+        }
     }
     std::ifstream ids(_dir + "/" + producer_ids_file);
     int64_t end = 0;

@@ -30,6 +30,8 @@ public:
     // Reads the stored table; blocking, for start-up before any shard serves.
     result<void> load_blocking(std::string& error);
     const std::shared_ptr<const topic_table>& current() const { return _table; }
+    // Set by load_blocking and never changed after: safe to read from every shard.
+    const std::string& cluster_id() const noexcept { return _cluster_id; }
 
     // Creates a topic (validate_only: checks only). Runs on shard 0.
     awaitable<protocol::error_code> create(topic_info t, bool validate_only);
@@ -66,6 +68,7 @@ private:
     runtime::shard_group& _shards;
     publish_fn _publish;
     std::shared_ptr<const topic_table> _table = std::make_shared<topic_table>();
+    std::string _cluster_id;
     int64_t _next_pid = 0;
     int64_t _pid_block_end = 0;
     bool _pid_allocating = false;

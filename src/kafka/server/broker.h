@@ -37,6 +37,8 @@ public:
     const std::shared_ptr<const cluster::topic_table>& topics() const noexcept { return _topics; }
     // Installs a new snapshot; partitions of deleted topics are closed and removed.
     void set_topics(std::shared_ptr<const cluster::topic_table> t);
+    // The cluster id, fixed at the first start (readable from every shard).
+    const std::string& cluster_id() const noexcept { return _store.cluster_id(); }
     // The store itself: touch it only on shard 0 (invoke_on(0, ...)).
     cluster::topic_store& topic_store_on_shard0() noexcept { return _store; }
 

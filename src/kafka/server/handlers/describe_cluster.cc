@@ -31,7 +31,7 @@ awaitable<describe_cluster_handler::api::response> describe_cluster_handler::han
         resp.error_message = "this is a broker; it describes broker endpoints only";
         co_return resp;
     }
-    resp.cluster_id = "chronik-cluster";
+    resp.cluster_id = b.cluster_id();
     resp.controller_id = b.node_id();
     auto& self = resp.brokers.emplace_back();
     self.broker_id = b.node_id();

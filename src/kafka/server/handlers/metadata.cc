@@ -45,7 +45,7 @@ awaitable<metadata_handler::api::response> metadata_handler::handle(request_cont
     node.node_id = b.node_id();
     node.host = b.advertised().host;
     node.port = b.advertised().port;
-    resp.cluster_id = std::string("chronik-cluster");
+    resp.cluster_id = b.cluster_id();
     resp.controller_id = b.node_id();
 
     bool all = !req.topics.has_value() || (ctx.api_version == 0 && req.topics->empty());
