@@ -140,6 +140,22 @@ awaitable<std::shared_ptr<partition_log>> log_manager::get(std::string topic, pr
 }
 
 void log_manager::appended(const std::shared_ptr<partition_log>& p) {
+    const auto& cfg = p->config();
+    if (cfg.relaxed_flush) {
+        // Page-cache durability: readable and acknowledged now, synced later.
+        p->set_high_watermark(p->log_end_offset());
+        for (unsigned s : p->take_watchers()) {
+            _wake(s);
+        }
+        if (p->unsynced_records() < cfg.flush_messages) {
+            arm_flush_timer(p);
+            return;
+        }
+    }
+    queue_flush(p);
+}
+
+void log_manager::queue_flush(const std::shared_ptr<partition_log>& p) {
     if (_queued.insert(p.get()).second) {
         _dirty.push_back(p);
     }
@@ -151,6 +167,29 @@ void log_manager::appended(const std::shared_ptr<partition_log>& p) {
         _flushing = true;
         asio::co_spawn(_ex, flush_loop(std::move(*holder)), asio::detached);
     }
+}
+
+void log_manager::arm_flush_timer(const std::shared_ptr<partition_log>& p) {
+    int64_t ms = p->config().flush_ms;
+    if (ms == INT64_MAX || _closed || !_flush_timers.insert(p.get()).second) {
+        return; // never by time, closing, or already armed
+    }
+    auto holder = _gate.try_enter();
+    if (!holder) {
+        _flush_timers.erase(p.get());
+        return;
+    }
+    asio::co_spawn(
+      _ex,
+      [](log_manager& self, std::shared_ptr<partition_log> p, std::chrono::milliseconds delay,
+         runtime::gate::holder) -> awaitable<void> {
+          co_await self._stop.wait_for(delay);
+          self._flush_timers.erase(p.get());
+          if (!self._closed && p->dirty()) {
+              self.queue_flush(p);
+          }
+      }(*this, p, std::chrono::milliseconds(std::min<int64_t>(ms, int64_t(1) << 40)), std::move(*holder)),
+      asio::detached);
 }
 
 awaitable<void> log_manager::flush_loop(runtime::gate::holder) {
@@ -423,6 +462,18 @@ awaitable<void> log_manager::close() {
     _stop.notify_all();
     while (_flushing) {
         co_await _flushed.wait();
+    }
+    // Whatever relaxed (flush.ms / flush.messages) appends are still unsynced.
+    for (auto& [k, s] : _partitions) {
+        if (s.log->dirty() && !s.log->failure() && _queued.insert(s.log.get()).second) {
+            _dirty.push_back(s.log);
+        }
+    }
+    if (!_dirty.empty()) {
+        if (auto holder = _gate.try_enter()) {
+            _flushing = true;
+            co_await flush_loop(std::move(*holder));
+        }
     }
     co_await _gate.close();
 }

@@ -87,6 +87,10 @@ private:
     awaitable<void> flush_loop(runtime::gate::holder);
     awaitable<void> retention_loop(runtime::gate::holder);
     awaitable<void> compact_due(int64_t now);
+    // Puts a partition into the next group-commit round, starting one if needed.
+    void queue_flush(const std::shared_ptr<partition_log>& p);
+    // flush.ms: one timer per partition with unsynced relaxed appends.
+    void arm_flush_timer(const std::shared_ptr<partition_log>& p);
     void arm_retention();
     void delete_files(std::vector<std::shared_ptr<segment>> segs);
 
@@ -97,6 +101,7 @@ private:
     wake_fn _wake;
     std::chrono::milliseconds _retention_check;
     std::unordered_set<const partition_log*> _queued;
+    std::unordered_set<const partition_log*> _flush_timers;
     std::map<key, slot, std::less<>> _partitions;
     std::map<key, std::shared_ptr<runtime::event>> _opening;
     std::vector<std::shared_ptr<partition_log>> _dirty;

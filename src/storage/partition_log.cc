@@ -162,6 +162,7 @@ result<append_outcome> partition_log::append(std::span<uint8_t> batch, int64_t n
         act->set_first_append_ms(now_ms);
     }
     _next_offset = out.last_offset + 1;
+    _unsynced_records += h.record_count;
     if (_unsynced.empty() || _unsynced.back().get() != act) {
         _unsynced.push_back(_segments.back());
     }
@@ -361,6 +362,7 @@ result<int64_t> partition_log::delete_records_before(int64_t offset) {
 
 std::vector<std::shared_ptr<segment>> partition_log::take_unsynced(int64_t& durable_end, bool& sync_dir) {
     durable_end = _next_offset;
+    _unsynced_records = 0;
     sync_dir = std::exchange(_dir_dirty, false);
     return std::exchange(_unsynced, {});
 }

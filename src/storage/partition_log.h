@@ -34,6 +34,13 @@ struct log_config {
     int64_t timestamp_after_max_ms = INT64_MAX;
     bool compact = false;
     bool delete_old = true;
+    // flush.messages / flush.ms, when a topic or the broker sets them: Kafka's
+    // page-cache durability. Appends are acknowledged (and readable) at once; the
+    // fdatasync runs once this many records are unsynced or the oldest unsynced one
+    // is this old, and at shutdown. Otherwise every append joins the group commit.
+    bool relaxed_flush = false;
+    int64_t flush_messages = INT64_MAX;
+    int64_t flush_ms = INT64_MAX;
     // Compaction (cleanup.policy=compact): see storage/compactor.h.
     double min_cleanable_dirty_ratio = 0.5;
     int64_t min_compaction_lag_ms = 0;
@@ -109,6 +116,8 @@ public:
     const producer_state& producers() const noexcept { return _producers; }
     const std::vector<std::shared_ptr<segment>>& segments() const noexcept { return _segments; }
     bool dirty() const noexcept { return !_unsynced.empty() || _dir_dirty; }
+    // Records appended since the last take_unsynced (flush.messages).
+    int64_t unsynced_records() const noexcept { return _unsynced_records; }
 
     // Shards with a fetch waiting for this partition's high watermark to rise.
     void add_watcher(unsigned shard) {
@@ -130,6 +139,7 @@ private:
     std::vector<std::shared_ptr<segment>> _segments;
     std::vector<std::shared_ptr<segment>> _unsynced;
     bool _dir_dirty = false;
+    int64_t _unsynced_records = 0;
     producer_state _producers;
     int64_t _log_start = 0;
     int64_t _next_offset = 0;

@@ -245,6 +245,23 @@ class AlterConfigsTest(unittest.TestCase):
             b.cleanup()
 
 
+class FlushTest(unittest.TestCase):
+    def test_relaxed_flush_acknowledges_and_a_clean_stop_keeps_everything(self):
+        b = Broker()
+        b.start()
+        try:
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            create(admin, "pagecache", config={"flush.ms": "600000", "flush.messages": "1000000"})
+            produce(b, "pagecache", [b"r%d" % i for i in range(10)])
+            self.assertEqual(watermarks(b, "pagecache"), (0, 10))
+            self.assertEqual(b.stop(), 0)  # shutdown syncs what the interval had not
+            b.start()
+            self.assertEqual(watermarks(b, "pagecache"), (0, 10))
+            self.assertEqual(b.stop(), 0)
+        finally:
+            b.cleanup()
+
+
 class TimestampTest(unittest.TestCase):
     def test_create_time_outside_the_window_is_refused(self):
         with Broker() as b:

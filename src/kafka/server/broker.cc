@@ -63,6 +63,13 @@ const storage::log_config& broker::log_config_for(const cluster::topic_info& t) 
     c.timestamp_after_max_ms = p.timestamp_after_max_ms;
     c.compact = p.cleanup_compact;
     c.delete_old = p.cleanup_delete;
+    // flush.* relax durability only when set somewhere; unset, every append is synced.
+    bool flush_set = t.configs.contains("flush.messages") || t.configs.contains("flush.ms") ||
+                     _settings.contains("log.flush.interval.messages") ||
+                     _settings.contains("log.flush.interval.ms");
+    c.relaxed_flush = flush_set && p.flush_messages > 1 && p.flush_ms > 0;
+    c.flush_messages = p.flush_messages;
+    c.flush_ms = p.flush_ms;
     c.min_cleanable_dirty_ratio = p.min_cleanable_dirty_ratio;
     c.min_compaction_lag_ms = p.min_compaction_lag_ms;
     c.max_compaction_lag_ms = p.max_compaction_lag_ms;

@@ -322,6 +322,77 @@ TEST(log_manager, a_failed_sync_is_never_acknowledged) {
     }());
 }
 
+namespace {
+
+struct counting_ops : file_ops {
+    std::atomic<int> syncs{ 0 };
+    int fdatasync(int fd) override {
+        ++syncs;
+        return file_ops::fdatasync(fd);
+    }
+};
+
+} // namespace
+
+TEST(log_manager, flush_messages_and_flush_ms_relax_the_sync_and_shutdown_syncs_the_rest) {
+    temp_dir d;
+    asio::io_context ctx;
+    runtime::io_worker io;
+    counting_ops ops;
+    std::vector<unsigned> woken;
+    log_manager lm(d.str(), io, ops, ctx.get_executor(), [&](unsigned s) { woken.push_back(s); });
+    log_config cfg;
+    cfg.relaxed_flush = true;
+    cfg.flush_messages = 6; // records
+    auto p = run(ctx, lm.get("t", protocol::uuid::sample(1), 0, cfg));
+    lm.watch(*p, 2);
+    auto append_one = [&] {
+        bytes b = make_batch(2);
+        ASSERT_TRUE(p->append(std::span<uint8_t>(b), 0));
+        lm.appended(p);
+    };
+    // Readable and acknowledged at once, without a sync.
+    append_one();
+    EXPECT_EQ(p->high_watermark(), 2);
+    EXPECT_EQ(woken, std::vector<unsigned>{ 2 });
+    EXPECT_FALSE(run(ctx, lm.wait_durable(p, 1)));
+    append_one();
+    EXPECT_EQ(ops.syncs.load(), 0);
+    // The third batch reaches flush.messages: one sync covers all three.
+    append_one();
+    EXPECT_EQ(p->high_watermark(), 6);
+    auto until_synced = [&]() -> awaitable<int> {
+        while (p->dirty()) {
+            asio::steady_timer t(ctx, std::chrono::milliseconds(1));
+            co_await t.async_wait(use_awaitable);
+        }
+        co_return 0;
+    };
+    run(ctx, until_synced());
+    EXPECT_EQ(ops.syncs.load(), 1);
+
+    // flush.ms: a quiet partition is synced after the interval.
+    cfg.flush_messages = INT64_MAX;
+    cfg.flush_ms = 20;
+    p->set_config(cfg);
+    append_one();
+    EXPECT_TRUE(p->dirty());
+    run(ctx, until_synced());
+    EXPECT_EQ(ops.syncs.load(), 2);
+
+    // Without a time limit, shutdown syncs what is left.
+    cfg.flush_ms = INT64_MAX;
+    p->set_config(cfg);
+    append_one();
+    EXPECT_TRUE(p->dirty());
+    run(ctx, [&]() -> awaitable<int> {
+        co_await lm.close();
+        co_return 0;
+    }());
+    EXPECT_FALSE(p->dirty());
+    EXPECT_EQ(ops.syncs.load(), 3);
+}
+
 TEST(log_manager, owner_shard_is_stable_and_spreads_partitions) {
     EXPECT_EQ(owner_shard("orders", 3, 4), owner_shard("orders", 3, 4));
     std::set<unsigned> seen;
