@@ -200,6 +200,7 @@ const config_def broker_defs[] = {
     { "log.roll.ms", config_type::int64, "604800000", "", long_in_range<1>, true },
     { "log.segment.bytes", config_type::int32, "1073741824", "", int_in_range<14>, true },
     { "log.segment.delete.delay.ms", config_type::int64, "60000", "", long_in_range<0>, true },
+    { "max.incremental.fetch.session.cache.slots", config_type::int32, "1000", "", int_in_range<0>, true },
     { "message.max.bytes", config_type::int32, "1048588", "", int_in_range<0>, true },
     { "min.insync.replicas", config_type::int32, "1", "", int_in_range<1>, true },
     { "num.partitions", config_type::int32, "1", "", int_in_range<1>, true },

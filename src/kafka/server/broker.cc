@@ -6,10 +6,23 @@
 
 namespace chronik::kafka {
 
+namespace {
+
+// max.incremental.fetch.session.cache.slots, per shard.
+size_t session_slots(const runtime::config& cfg) {
+    size_t n = 1000;
+    if (auto it = cfg.kafka.find("max.incremental.fetch.session.cache.slots"); it != cfg.kafka.end()) {
+        std::from_chars(it->second.data(), it->second.data() + it->second.size(), n);
+    }
+    return n;
+}
+
+} // namespace
+
 broker::broker(const runtime::config& cfg, runtime::shard_group& shards, unsigned shard,
                cluster::topic_store& store, std::unique_ptr<storage::log_manager> logs)
   : _cfg(cfg), _shards(shards), _shard(shard), _store(store), _settings(cfg.kafka), _logs(std::move(logs)),
-    _fetch_event(shards.at(shard).executor()) {}
+    _fetch_sessions(shard, session_slots(cfg)), _fetch_event(shards.at(shard).executor()) {}
 
 void broker::set_topics(std::shared_ptr<const cluster::topic_table> t) {
     _topics = std::move(t);

@@ -5,6 +5,7 @@
 #include "cluster/config_catalog.h"
 #include "cluster/topic_store.h"
 #include "cluster/topic_table.h"
+#include "kafka/server/fetch_sessions.h"
 #include "runtime/config.h"
 #include "runtime/event.h"
 #include "runtime/shard.h"
@@ -74,6 +75,9 @@ public:
     // it cannot be opened.
     awaitable<std::shared_ptr<storage::partition_log>> partition(const cluster::topic_info& t, int32_t p);
 
+    // This shard's incremental fetch sessions (KIP-227).
+    fetch_session_cache& fetch_sessions() noexcept { return _fetch_sessions; }
+
     // Fetch long-poll: a counter bumped, and waiters woken, whenever a partition a
     // fetch on this shard watches gets new committed data (on any shard).
     uint64_t fetch_epoch() const noexcept { return _fetch_epoch; }
@@ -95,6 +99,7 @@ private:
     advertised_address _advertised;
     std::unique_ptr<storage::log_manager> _logs;
     const std::vector<std::unique_ptr<broker>>* _peers = nullptr;
+    fetch_session_cache _fetch_sessions;
     uint64_t _fetch_epoch = 0;
     runtime::event _fetch_event;
 };

@@ -1,21 +1,9 @@
 #pragma once
-// Fetch, ListOffsets and OffsetForLeaderEpoch: the read side of the data plane.
+// ListOffsets, OffsetForLeaderEpoch and DeleteRecords: offset lookups and moves.
 #include "kafka/protocol/messages.h"
 #include "kafka/server/handler.h"
 
 namespace chronik::kafka {
-
-// Fetch: reads whole batches below the high watermark from each partition's owner
-// shard; long-polls (no polling loop: owner shards wake this one when a watched
-// partition's high watermark rises) until min_bytes or max_wait_ms; down-converts
-// to magic 0/1 for v0-v3 consumers. Sessions (KIP-227) are declined by answering
-// session id 0, which every client accepts by sending full fetches.
-struct fetch_handler {
-    using api = protocol::fetch_api;
-    static constexpr int16_t min_version = 0;
-    static constexpr int16_t max_version = 17;
-    static awaitable<api::response> handle(request_context&, api::request);
-};
 
 struct list_offsets_handler {
     using api = protocol::list_offsets_api;

@@ -7,6 +7,7 @@
 #include "kafka/server/handlers/create_topics.h"
 #include "kafka/server/handlers/describe_cluster.h"
 #include "kafka/server/handlers/describe_configs.h"
+#include "kafka/server/handlers/fetch.h"
 #include "kafka/server/handlers/init_producer_id.h"
 #include "kafka/server/handlers/metadata.h"
 #include "kafka/server/handlers/partition_reads.h"
