@@ -2,6 +2,7 @@
 
 #include "base/logger.h"
 #include "kafka/record/batch.h"
+#include "storage/segment_index.h"
 
 #include <cstring>
 #include <unordered_map>
@@ -230,6 +231,9 @@ result<compaction_result> compact_segments(file_ops& ops, const std::string& dir
                 return make_error_code(std::errc::io_error);
             }
         }
+        // The old summary describes the old file: it goes first (a stale one would
+        // be refused by its size anyway).
+        ops.unlink(index_path_for(seg->path()));
         if (int rc = ops.rename(tmp, seg->path()); rc < 0) {
             ops.unlink(tmp);
             return from_errno(rc);

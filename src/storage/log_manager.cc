@@ -3,6 +3,7 @@
 #include "base/logger.h"
 #include "storage/compactor.h"
 #include "storage/errc.h"
+#include "storage/segment_index.h"
 
 #include <cerrno>
 #include <charconv>
@@ -315,6 +316,51 @@ awaitable<void> log_manager::enforce_retention() {
         }
     }
     co_await compact_due(now);
+    co_await store_summaries();
+}
+
+awaitable<void> log_manager::store_summaries() {
+    // Sealed, synced segments without a stored summary, written on the I/O worker
+    // so the next start-up need not scan them (segment_index.h).
+    struct pending {
+        std::shared_ptr<partition_log> log;
+        std::vector<std::shared_ptr<segment>> segs;
+    };
+    std::vector<pending> work;
+    for (auto& [k, s] : _partitions) {
+        if (s.log->compacting() || s.log->failure() || s.log->dirty()) {
+            continue; // next time: a summary describes only synced data
+        }
+        pending p{ s.log, {} };
+        const auto& segs = s.log->segments();
+        for (size_t i = 0; i + 1 < segs.size(); ++i) {
+            if (!segs[i]->index_stored() && segs[i]->next_offset() <= s.log->high_watermark()) {
+                p.segs.push_back(segs[i]);
+            }
+        }
+        if (!p.segs.empty()) {
+            work.push_back(std::move(p));
+        }
+    }
+    for (auto& w : work) {
+        auto job = [ops = &_ops, segs = w.segs]() -> std::vector<bool> {
+            std::vector<bool> stored;
+            for (const auto& seg : segs) {
+                auto sum = summarize_segment(*ops, seg->path(), seg->base_offset());
+                stored.push_back(sum && store_summary(*ops, seg->path(), sum.value()));
+            }
+            return stored;
+        };
+        try {
+            auto run = _io.run(std::move(job));
+            auto stored = co_await std::move(run);
+            for (size_t i = 0; i < stored.size() && i < w.segs.size(); ++i) {
+                w.segs[i]->set_index_stored(stored[i]);
+            }
+        } catch (const runtime::io_worker::queue_full&) {
+            co_return; // the next check tries again
+        }
+    }
 }
 
 awaitable<void> log_manager::compact_due(int64_t now) {
@@ -377,6 +423,7 @@ void log_manager::delete_files(std::vector<std::shared_ptr<segment>> segs) {
           auto job = [segs = std::move(segs)]() mutable -> int {
               for (auto& s : segs) {
                   ::unlink(s->path().c_str());
+                  ::unlink(index_path_for(s->path()).c_str());
               }
               segs.clear(); // closes the files here, off the shard
               return 0;
@@ -475,6 +522,8 @@ awaitable<void> log_manager::close() {
             co_await flush_loop(std::move(*holder));
         }
     }
+    // Summaries of the sealed segments, now all synced, so the next start is quick.
+    co_await store_summaries();
     co_await _gate.close();
 }
 

@@ -87,6 +87,7 @@ private:
     awaitable<void> flush_loop(runtime::gate::holder);
     awaitable<void> retention_loop(runtime::gate::holder);
     awaitable<void> compact_due(int64_t now);
+    awaitable<void> store_summaries();
     // Puts a partition into the next group-commit round, starting one if needed.
     void queue_flush(const std::shared_ptr<partition_log>& p);
     // flush.ms: one timer per partition with unsynced relaxed appends.

@@ -4,6 +4,7 @@
 #include "kafka/record/errc.h"
 #include "storage/compactor.h"
 #include "storage/errc.h"
+#include "storage/segment_index.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -39,8 +40,9 @@ result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const 
     std::vector<int64_t> bases;
     for (const auto& e : fs::directory_iterator(dir, ec)) {
         auto name = e.path().filename().string();
-        if (name.ends_with(cleaned_suffix)) {
-            // A compaction pass died before its rename: the original is intact.
+        if (name.ends_with(cleaned_suffix) || name.ends_with(".index.tmp")) {
+            // A compaction pass or a summary write died before its rename: the
+            // original is intact.
             ops.unlink(e.path().string());
             continue;
         }
@@ -57,6 +59,17 @@ result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const 
         return ec;
     }
     std::sort(bases.begin(), bases.end());
+    // Summaries whose segment is gone (retention or a compaction rename raced them).
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        auto name = e.path().filename().string();
+        if (name.size() == 26 && name.ends_with(".index")) {
+            int64_t base = -1;
+            std::from_chars(name.data(), name.data() + 20, base);
+            if (!std::binary_search(bases.begin(), bases.end(), base)) {
+                ops.unlink(e.path().string());
+            }
+        }
+    }
 
     auto log_ptr = std::make_shared<partition_log>(ops, dir, cfg);
     partition_log& pl = *log_ptr;
@@ -64,6 +77,20 @@ result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const 
     for (size_t i = 0; i < bases.size(); ++i) {
         CHRONIK_TRY(auto seg, segment::open(ops, dir + "/" + segment::file_name(bases[i]), bases[i]));
         bool last = i + 1 == bases.size();
+        if (!last) {
+            // A sealed segment with a current summary is not scanned (segment_index.h).
+            auto s = load_summary(ops, seg->path(), seg->size());
+            if (s && s->base_offset == bases[i] &&
+                (s->offsets.empty() || s->offsets.front().offset >= next)) {
+                seg->adopt(*s);
+                for (const auto& e : s->producers) {
+                    pl._producers.record(e.producer_id, e.epoch, e.batch);
+                }
+                next = seg->next_offset();
+                pl._segments.push_back(std::move(seg));
+                continue;
+            }
+        }
         CHRONIK_TRY(auto cut, seg->recover(last, next, [&](const record::batch_header& h) {
             if (h.producer_id >= 0 && h.base_sequence >= 0 && !h.control()) {
                 pl._producers.record(h.producer_id, h.producer_epoch,

@@ -35,6 +35,10 @@ struct time_entry {
     int64_t offset;    // that batch's base offset
 };
 
+// A sealed segment's indexes and producer summary as stored in `<base>.index`
+// (storage/segment_index.h), so a restart need not scan the segment.
+struct segment_summary;
+
 // What a read returns: whole batches, as stored.
 struct read_result {
     byte_slice data;
@@ -88,6 +92,13 @@ public:
     int fd() const noexcept { return _fd; }
     const std::string& path() const noexcept { return _path; }
     const std::vector<index_entry>& offset_index() const noexcept { return _index; }
+    const std::vector<time_entry>& time_index() const noexcept { return _time_index; }
+    uint64_t bytes_since_index() const noexcept { return _bytes_since_index; }
+    // Takes the indexes from a stored summary instead of a recovery scan.
+    void adopt(const segment_summary& s);
+    // Whether `<base>.index` holds this segment's current summary.
+    bool index_stored() const noexcept { return _index_stored; }
+    void set_index_stored(bool v) noexcept { _index_stored = v; }
 
 private:
     void note_batch(const record::batch_header& h, uint64_t position);
@@ -103,6 +114,7 @@ private:
     int64_t _max_timestamp = -1;
     int64_t _max_timestamp_offset = -1;
     int64_t _first_append_ms = -1;
+    bool _index_stored = false;
     std::vector<index_entry> _index;
     std::vector<time_entry> _time_index;
 };
