@@ -1,12 +1,15 @@
 #pragma once
 // An output buffer made of fragments: small writes are appended to an owned tail
 // buffer; large byte_slices (record batches read from a segment) are linked in
-// without a copy. A connection writes the fragments with one gathered send.
+// without a copy, and so are file extents (zero-copy fetch), which a connection
+// sends with sendfile between gathered sends of the memory fragments.
 #include "base/bytes.h"
 
 #include <cstdint>
 #include <span>
 #include <vector>
+
+#include <unistd.h>
 
 namespace chronik {
 
@@ -25,6 +28,13 @@ public:
     }
     void append(std::span<const uint8_t> s) { append(s.data(), s.size()); }
     void append(const byte_slice& s) {
+        if (s.file_backed()) {
+            if (s.size() > 0) {
+                _frags.push_back(fragment{ {}, s });
+                _size += s.size();
+            }
+            return;
+        }
         if (s.size() < link_threshold) {
             append(s.data(), s.size());
             return;
@@ -54,14 +64,49 @@ public:
     size_t size() const noexcept { return _size; }
     bool empty() const noexcept { return _size == 0; }
 
-    // Each fragment's bytes, in order.
+    // Each fragment in order: memory as a span, a file extent as its byte_slice.
+    template<class M, class F>
+    void for_each_piece(M&& on_memory, F&& on_file) const {
+        for (const auto& fr : _frags) {
+            if (fr.linked.file_backed()) {
+                on_file(fr.linked);
+            } else if (fr.linked.size() > 0) {
+                on_memory(fr.linked.span());
+            } else if (!fr.owned.empty()) {
+                on_memory(std::span<const uint8_t>(fr.owned));
+            }
+        }
+    }
+    // Each fragment's bytes, in order; file extents are read (blocking: tests and
+    // tools only, never a shard's data path).
     template<class F>
     void for_each_fragment(F&& f) const {
-        for (const auto& fr : _frags) {
+        for_each_piece(f, [&](const byte_slice& s) {
+            bytes tmp(s.size());
+            size_t got = 0;
+            while (got < tmp.size()) {
+                ssize_t n =
+                  ::pread(s.file_fd(), tmp.data() + got, tmp.size() - got, off_t(s.file_offset() + got));
+                if (n <= 0) {
+                    break;
+                }
+                got += size_t(n);
+            }
+            tmp.resize(got);
+            f(std::span<const uint8_t>(tmp));
+        });
+    }
+    // Another buffer's fragments, linked where they were linked.
+    void append(const iobuf& other) {
+        if (&other == this) {
+            return;
+        }
+        for (const auto& fr : other._frags) {
             if (fr.linked.size() > 0) {
-                f(fr.linked.span());
-            } else if (!fr.owned.empty()) {
-                f(std::span<const uint8_t>(fr.owned));
+                _frags.push_back(fr);
+                _size += fr.linked.size();
+            } else {
+                append(std::span<const uint8_t>(fr.owned));
             }
         }
     }

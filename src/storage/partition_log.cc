@@ -200,7 +200,7 @@ result<append_outcome> partition_log::append(std::span<uint8_t> batch, int64_t n
     return out;
 }
 
-result<read_result> partition_log::read(int64_t offset, size_t max_bytes, bool min_one) {
+result<read_result> partition_log::read(int64_t offset, size_t max_bytes, bool min_one, bool zero_copy) {
     if (_failed) {
         return errc::storage_error;
     }
@@ -219,7 +219,8 @@ result<read_result> partition_log::read(int64_t offset, size_t max_bytes, bool m
         --it;
     }
     for (; it != _segments.end(); ++it) {
-        auto r = (*it)->read(offset, _high_watermark, max_bytes, min_one);
+        auto r = (*it)->read(offset, _high_watermark, max_bytes, min_one,
+                             zero_copy ? std::shared_ptr<const void>(*it) : nullptr);
         if (!r) {
             if (is_device_failure(r.error())) {
                 fail(r.error());

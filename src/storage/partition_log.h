@@ -76,7 +76,8 @@ public:
     result<append_outcome> append(std::span<uint8_t> batch, int64_t now_ms);
 
     // Whole batches from `offset` below the high watermark (see segment::read).
-    result<read_result> read(int64_t offset, size_t max_bytes, bool min_one);
+    // zero_copy: the batches come back as a file extent to send with sendfile.
+    result<read_result> read(int64_t offset, size_t max_bytes, bool min_one, bool zero_copy = false);
 
     // ListOffsets by timestamp: the first record with timestamp >= ts.
     result<std::optional<timestamp_offset>> offset_for_timestamp(int64_t ts);

@@ -217,7 +217,8 @@ uint64_t segment::index_position_for(int64_t offset) const {
     return it == _index.begin() ? 0 : std::prev(it)->position;
 }
 
-result<read_result> segment::read(int64_t offset, int64_t upto, size_t max_bytes, bool min_one) {
+result<read_result> segment::read(int64_t offset, int64_t upto, size_t max_bytes, bool min_one,
+                                  std::shared_ptr<const void> keep_alive) {
     read_result out;
     out.next_offset = offset;
     if (offset >= _next_offset || offset >= upto) {
@@ -254,6 +255,11 @@ result<read_result> segment::read(int64_t offset, int64_t upto, size_t max_bytes
         next = h->last_offset + 1;
     }
     if (end == start) {
+        return out;
+    }
+    if (keep_alive) {
+        out.data = byte_slice::in_file(std::move(keep_alive), _fd, start, size_t(end - start));
+        out.next_offset = next;
         return out;
     }
     bytes data(end - start);

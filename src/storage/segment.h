@@ -74,7 +74,10 @@ public:
     // Whole batches holding offsets >= `offset` and < `upto`, at most max_bytes of
     // them, except that the first batch is returned whole even if larger (KIP-74)
     // when `min_one` is set. Empty data when nothing qualifies.
-    result<read_result> read(int64_t offset, int64_t upto, size_t max_bytes, bool min_one);
+    // With `keep_alive` (the shared_ptr that owns this segment) the data is not read
+    // but returned as a file extent for zero-copy sending (byte_slice::in_file).
+    result<read_result> read(int64_t offset, int64_t upto, size_t max_bytes, bool min_one,
+                             std::shared_ptr<const void> keep_alive = nullptr);
 
     // The base offset of the first batch whose records may have timestamp >= ts,
     // from the time index; nullopt if every batch is older.

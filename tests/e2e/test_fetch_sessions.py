@@ -21,13 +21,15 @@ def string(s):
     return struct.pack(">h", len(b)) + b
 
 
-def fetch_v11(sock, corr, session_id, epoch, partitions=(), forgotten=(), max_wait=0):
-    """partitions: [(partition, offset)] of TOPIC; forgotten: [partition]."""
-    body = struct.pack(">iiiibii", -1, max_wait, 1, 1 << 20, 0, session_id, epoch)
+def fetch_v11(sock, corr, session_id, epoch, partitions=(), forgotten=(), max_wait=0, limit=1 << 20,
+              before_reading=None, keep=None):
+    """partitions: [(partition, offset)] of TOPIC; forgotten: [partition]. With
+    `keep`, the records of each partition are stored there."""
+    body = struct.pack(">iiiibii", -1, max_wait, 1, limit, 0, session_id, epoch)
     if partitions:
         body += struct.pack(">i", 1) + string(TOPIC) + struct.pack(">i", len(partitions))
         for p, off in partitions:
-            body += struct.pack(">iiqqi", p, -1, off, -1, 1 << 20)
+            body += struct.pack(">iiqqi", p, -1, off, -1, limit)
     else:
         body += struct.pack(">i", 0)
     if forgotten:
@@ -37,6 +39,8 @@ def fetch_v11(sock, corr, session_id, epoch, partitions=(), forgotten=(), max_wa
         body += struct.pack(">i", 0)
     body += string("")  # rack_id
     send_frame(sock, request_header_v1(1, 11, corr) + body)
+    if before_reading:
+        before_reading()
     frame = recv_frame(sock)
     pos = 0
 
@@ -58,9 +62,48 @@ def fetch_v11(sock, corr, session_id, epoch, partitions=(), forgotten=(), max_wa
             pos += max(aborted, 0) * 16
             take(">i")  # preferred read replica
             size = take(">i")
+            if keep is not None:
+                keep[(name, index)] = frame[pos:pos + max(size, 0)]
             pos += max(size, 0)
             parts[(name, index)] = (err, hw, max(size, 0))
     return error, sid, parts
+
+
+def batches(blob):
+    """(base offset, record count) of each v2 batch in a records blob."""
+    out, pos = [], 0
+    while pos + 61 <= len(blob):
+        base, length = struct.unpack_from(">qi", blob, pos)
+        (count,) = struct.unpack_from(">i", blob, pos + 57)
+        out.append((base, count))
+        pos += 12 + length
+    assert pos == len(blob), "a torn batch in the response"
+    return out
+
+
+class ZeroCopyTest(unittest.TestCase):
+    def test_a_large_fetch_to_a_slow_reader_arrives_whole(self):
+        import time
+        with Broker() as b:
+            p = Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "linger.ms": 20})
+            for i in range(12000):
+                p.produce(TOPIC, b"%06d" % i + b"z" * 994, partition=0)
+            self.assertEqual(p.flush(30), 0)
+            with connect(b) as s:
+                s.setsockopt(__import__("socket").SOL_SOCKET, __import__("socket").SO_RCVBUF, 65536)
+                keep = {}
+                # ~12 MB sent from the segment file while the reader sleeps: the
+                # broker's socket fills and it must wait for room, mid-extent.
+                err, _, parts = fetch_v11(s, 1, 0, -1, [(0, 0)], limit=64 << 20,
+                                          before_reading=lambda: time.sleep(1), keep=keep)
+            self.assertEqual(err, 0)
+            got = batches(keep[(TOPIC, 0)])
+            self.assertEqual(sum(c for _, c in got), 12000)
+            self.assertEqual(got[0][0], 0)
+            offsets = [base for base, _ in got]
+            self.assertEqual(offsets, sorted(offsets))
+            blob = keep[(TOPIC, 0)]
+            self.assertIn(b"011999" + b"z" * 994, blob)
 
 
 class FetchSessionTest(unittest.TestCase):

@@ -62,9 +62,7 @@ public:
         }
     }
     void raw(const byte_slice& b) { _out.append(b); }
-    void append(const iobuf& other) {
-        other.for_each_fragment([&](std::span<const uint8_t> f) { _out.append(f); });
-    }
+    void append(const iobuf& other) { _out.append(other); }
     iobuf& buffer() noexcept { return _out; }
 
 private:

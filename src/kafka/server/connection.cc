@@ -8,7 +8,11 @@
 
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
+#include <cstring>
 #include <vector>
+
+#include <sys/sendfile.h>
 
 namespace chronik::kafka {
 
@@ -24,6 +28,7 @@ connection::connection(asio::ip::tcp::socket sock, broker& b, connection_limits 
     auto ep = _sock.remote_endpoint(ec);
     _peer = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
     _sock.set_option(asio::ip::tcp::no_delay(true), ec);
+    _sock.native_non_blocking(true, ec); // for sendfile (send_file)
 }
 
 void connection::shutdown() {
@@ -106,8 +111,39 @@ awaitable<void> connection::process(std::shared_ptr<connection> self, uint64_t s
     _progress.notify_all();
 }
 
+awaitable<bool> connection::send_file(const byte_slice& file) {
+    // The socket is non-blocking (set at accept): sendfile moves what the socket
+    // buffer takes, and the connection waits for room in between.
+    off_t offset = off_t(file.file_offset());
+    size_t left = file.size();
+    while (left > 0) {
+        ssize_t n = ::sendfile(_sock.native_handle(), file.file_fd(), &offset, left);
+        if (n > 0) {
+            left -= size_t(n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            boost::system::error_code ec;
+            co_await _sock.async_wait(asio::ip::tcp::socket::wait_write,
+                                      asio::redirect_error(use_awaitable, ec));
+            if (ec) {
+                co_return false;
+            }
+            continue;
+        }
+        // n == 0: the file is shorter than the extent (it was cut under us); the
+        // frame cannot be completed, so the connection must close.
+        log.warn("closing connection to {}: sendfile stopped with {} bytes left ({})", _peer, left,
+                 n < 0 ? std::strerror(errno) : "end of file");
+        co_return false;
+    }
+    co_return true;
+}
+
 awaitable<void> connection::write_responses() {
-    std::vector<asio::const_buffer> bufs;
     for (;;) {
         while (!_slots.empty() && _slots.front().done) {
             slot s = std::move(_slots.front());
@@ -116,12 +152,28 @@ awaitable<void> connection::write_responses() {
             if (!s.respond || _failed) {
                 continue;
             }
-            bufs.clear();
-            s.frame.for_each_fragment(
-              [&](std::span<const uint8_t> f) { bufs.emplace_back(f.data(), f.size()); });
-            boost::system::error_code ec;
-            co_await asio::async_write(_sock, bufs, asio::redirect_error(use_awaitable, ec));
-            if (ec) {
+            // Memory fragments go out in gathered writes; a file extent (records
+            // read for a fetch) goes straight from the page cache with sendfile.
+            std::vector<std::pair<std::vector<asio::const_buffer>, byte_slice>> runs(1);
+            s.frame.for_each_piece(
+              [&](std::span<const uint8_t> f) { runs.back().first.emplace_back(f.data(), f.size()); },
+              [&](const byte_slice& file) {
+                  runs.back().second = file;
+                  runs.emplace_back();
+              });
+            bool ok = true;
+            for (size_t i = 0; i < runs.size() && ok; ++i) {
+                boost::system::error_code ec;
+                if (!runs[i].first.empty()) {
+                    co_await asio::async_write(_sock, runs[i].first, asio::redirect_error(use_awaitable, ec));
+                }
+                ok = !ec;
+                if (ok && !runs[i].second.empty()) {
+                    auto sent = send_file(runs[i].second);
+                    ok = co_await std::move(sent);
+                }
+            }
+            if (!ok) {
                 _failed = true;
                 shutdown();
             }

@@ -49,6 +49,7 @@ private:
     awaitable<bool> read_frame(byte_slice& out);
     awaitable<void> process(std::shared_ptr<connection> self, uint64_t seq, byte_slice frame);
     awaitable<void> write_responses();
+    awaitable<bool> send_file(const byte_slice& file);
     slot* find_slot(uint64_t seq);
     void close_socket();
 

@@ -19,6 +19,7 @@ struct read_item : partition_ref {
     int64_t offset = 0;
     size_t max_bytes = 0;
     bool watch = false;
+    bool zero_copy = false; // sent from the file (no down-conversion needed)
     unsigned watcher = 0;
 };
 
@@ -42,7 +43,7 @@ awaitable<std::vector<read_out>> read_on_shard(broker& b, std::vector<read_item>
         }
         o.high_watermark = p->high_watermark();
         o.log_start = p->log_start_offset();
-        auto r = p->read(it.offset, it.max_bytes, true);
+        auto r = p->read(it.offset, it.max_bytes, true, it.zero_copy);
         if (!r) {
             o.error = to_kafka_error(r.error());
             continue;
@@ -166,6 +167,7 @@ awaitable<fetch_handler::api::response> fetch_handler::handle(request_context& c
             it->offset = w.fetch_offset;
             it->max_bytes = size_t(w.max_bytes);
             it->watch = req.max_wait_ms > 0;
+            it->zero_copy = ctx.api_version >= 4;
             it->watcher = b.shard();
         }
     }
