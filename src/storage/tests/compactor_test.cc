@@ -1,6 +1,7 @@
 #include "kafka/record/batch.h"
 #include "storage/compactor.h"
 #include "storage/partition_log.h"
+#include "storage/tests/temp_dir.h"
 
 #include <filesystem>
 #include <fstream>
@@ -12,21 +13,11 @@
 
 using namespace chronik;
 using namespace chronik::storage;
+using chronik::storage::testing::temp_dir;
 
 namespace fs = std::filesystem;
 
 namespace {
-
-struct temp_dir {
-    temp_dir() {
-        std::random_device rd;
-        path = fs::temp_directory_path() / ("chronik-compact-" + std::to_string(rd()));
-        fs::create_directories(path);
-    }
-    ~temp_dir() { fs::remove_all(path); }
-    fs::path path;
-    std::string str() const { return path.string(); }
-};
 
 struct kv {
     std::optional<std::string> key;

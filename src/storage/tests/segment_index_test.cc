@@ -1,6 +1,7 @@
 #include "kafka/record/batch.h"
 #include "storage/partition_log.h"
 #include "storage/segment_index.h"
+#include "storage/tests/temp_dir.h"
 
 #include <atomic>
 #include <filesystem>
@@ -11,21 +12,11 @@
 
 using namespace chronik;
 using namespace chronik::storage;
+using chronik::storage::testing::temp_dir;
 
 namespace fs = std::filesystem;
 
 namespace {
-
-struct temp_dir {
-    temp_dir() {
-        std::random_device rd;
-        path = fs::temp_directory_path() / ("chronik-index-" + std::to_string(rd()));
-        fs::create_directories(path);
-    }
-    ~temp_dir() { fs::remove_all(path); }
-    fs::path path;
-    std::string str() const { return path.string(); }
-};
 
 struct counting_ops : file_ops {
     std::atomic<uint64_t> reads{ 0 };

@@ -2,6 +2,7 @@
 #include "storage/errc.h"
 #include "storage/log_manager.h"
 #include "storage/partition_log.h"
+#include "storage/tests/temp_dir.h"
 
 #include <atomic>
 #include <cerrno>
@@ -14,20 +15,10 @@
 
 using namespace chronik;
 using namespace chronik::storage;
+using chronik::storage::testing::temp_dir;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct temp_dir {
-    temp_dir() {
-        std::random_device rd;
-        path = fs::temp_directory_path() / ("chronik-storage-" + std::to_string(rd()));
-        fs::create_directories(path);
-    }
-    ~temp_dir() { fs::remove_all(path); }
-    fs::path path;
-    std::string str() const { return path.string(); }
-};
 
 bytes make_batch(int n, int64_t ts = 1000, int64_t pid = -1, int16_t epoch = -1, int32_t seq = -1,
                  record::codec c = record::codec::none) {

@@ -79,6 +79,21 @@ std::vector<session_partition> requested(const fetch_handler::api::request& req,
     return out;
 }
 
+// A full fetch: the request's own partitions, kept as a new session if it asks
+// for one (epoch 0) and the cache has room.
+std::optional<error_code> full_fetch(fetch_session_cache& cache, const fetch_handler::api::request& req,
+                                     const cluster::topic_table& topics, bool by_id,
+                                     std::vector<session_partition>& wanted, int32_t& session_id) {
+    wanted = requested(req, topics, by_id);
+    if (req.session_epoch == 0 && !wanted.empty()) {
+        if (auto* s = cache.create()) {
+            s->partitions = wanted;
+            session_id = s->id;
+        }
+    }
+    return std::nullopt;
+}
+
 // Answers a session request before any read, or nothing if the request may go on.
 // On success `wanted` holds what to read and `session_id` what to answer.
 std::optional<error_code> open_session(broker& b, const fetch_handler::api::request& req, bool by_id,
@@ -90,26 +105,12 @@ std::optional<error_code> open_session(broker& b, const fetch_handler::api::requ
         if (req.session_epoch > 0) {
             return error_code::fetch_session_id_not_found; // an incremental fetch needs a session
         }
-        wanted = requested(req, topics, by_id);
-        if (req.session_epoch == 0 && !wanted.empty()) {
-            if (auto* s = cache.create()) {
-                s->partitions = wanted;
-                session_id = s->id;
-            }
-        }
-        return std::nullopt;
+        return full_fetch(cache, req, topics, by_id, wanted, session_id);
     }
     if (req.session_epoch == -1 || req.session_epoch == 0) {
         // Closes the session; epoch 0 opens a new one in its place.
         cache.erase(req.session_id);
-        wanted = requested(req, topics, by_id);
-        if (req.session_epoch == 0 && !wanted.empty()) {
-            if (auto* s = cache.create()) {
-                s->partitions = wanted;
-                session_id = s->id;
-            }
-        }
-        return std::nullopt;
+        return full_fetch(cache, req, topics, by_id, wanted, session_id);
     }
     auto* s = cache.find(req.session_id);
     if (s == nullptr) {
