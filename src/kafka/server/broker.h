@@ -6,6 +6,7 @@
 #include "cluster/topic_store.h"
 #include "cluster/topic_table.h"
 #include "kafka/server/fetch_sessions.h"
+#include "kafka/server/groups/group_manager.h"
 #include "runtime/config.h"
 #include "runtime/event.h"
 #include "runtime/shard.h"
@@ -75,6 +76,9 @@ public:
     // it cannot be opened.
     awaitable<std::shared_ptr<storage::partition_log>> partition(const cluster::topic_info& t, int32_t p);
 
+    // The consumer groups this shard coordinates (see groups/group_manager.h).
+    groups::group_manager& groups() noexcept { return _groups; }
+
     // This shard's incremental fetch sessions (KIP-227).
     fetch_session_cache& fetch_sessions() noexcept { return _fetch_sessions; }
 
@@ -100,6 +104,7 @@ private:
     std::unique_ptr<storage::log_manager> _logs;
     const std::vector<std::unique_ptr<broker>>* _peers = nullptr;
     fetch_session_cache _fetch_sessions;
+    groups::group_manager _groups;
     uint64_t _fetch_epoch = 0;
     runtime::event _fetch_event;
 };

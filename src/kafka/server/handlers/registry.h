@@ -8,6 +8,7 @@
 #include "kafka/server/handlers/describe_cluster.h"
 #include "kafka/server/handlers/describe_configs.h"
 #include "kafka/server/handlers/fetch.h"
+#include "kafka/server/handlers/groups.h"
 #include "kafka/server/handlers/init_producer_id.h"
 #include "kafka/server/handlers/metadata.h"
 #include "kafka/server/handlers/partition_reads.h"
@@ -28,6 +29,7 @@ using all_handlers =
                produce_handler, fetch_handler, list_offsets_handler, offset_for_leader_epoch_handler,
                init_producer_id_handler, delete_topics_handler, create_partitions_handler,
                delete_records_handler, alter_configs_handler, incremental_alter_configs_handler,
-               describe_cluster_handler, describe_log_dirs_handler, describe_producers_handler>;
+               describe_cluster_handler, describe_log_dirs_handler, describe_producers_handler,
+               find_coordinator_handler, offset_commit_handler, offset_fetch_handler>;
 
 } // namespace chronik::kafka

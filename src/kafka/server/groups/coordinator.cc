@@ -1,0 +1,184 @@
+#include "kafka/server/groups/coordinator.h"
+
+#include "base/logger.h"
+#include "kafka/record/batch.h"
+#include "kafka/server/groups/offsets_records.h"
+#include "kafka/server/handlers/topics.h"
+
+#include <charconv>
+#include <chrono>
+
+namespace chronik::kafka::groups {
+
+using protocol::error_code;
+
+namespace {
+
+logger log{ "groups" };
+
+constexpr size_t load_chunk = 1u << 20;
+
+int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int32_t offsets_partitions(const broker& b) {
+    auto v = b.broker_setting("offsets.topic.num.partitions");
+    int32_t n = 50;
+    std::from_chars(v.data(), v.data() + v.size(), n);
+    return n > 0 ? n : 50;
+}
+
+void apply(group_manager& gm, int32_t partition, const record::record_view& r) {
+    if (!r.key) {
+        return;
+    }
+    auto key = decode_key(*r.key);
+    if (!key) {
+        log.warn("__consumer_offsets-{}: skipping a record with a malformed key", partition);
+        return;
+    }
+    const auto* k = std::get_if<offset_key>(&key.value());
+    if (k == nullptr) {
+        return; // group metadata: membership is rebuilt by the members rejoining
+    }
+    if (!r.value) {
+        if (auto* g = gm.find(k->group)) {
+            g->offsets.erase(std::make_pair(k->topic, k->partition));
+        }
+        return;
+    }
+    auto v = decode_offset_value(*r.value);
+    if (!v) {
+        log.warn("__consumer_offsets-{}: skipping a malformed offset commit of group {}", partition,
+                 k->group);
+        return;
+    }
+    auto& g = gm.get_or_create(k->group, partition);
+    g.offsets[std::make_pair(k->topic, k->partition)] =
+      committed_offset{ v.value().offset, v.value().leader_epoch, v.value().metadata,
+                        v.value().commit_timestamp };
+}
+
+} // namespace
+
+awaitable<std::optional<placement>> place(broker& b, std::string group) {
+    const auto* t = b.topics()->find(offsets_topic);
+    if (t == nullptr) {
+        std::map<std::string, std::string> cfg{ { "cleanup.policy", "compact" },
+                                                { "segment.bytes", "104857600" } };
+        auto made =
+          create_topic(b, std::string(offsets_topic), offsets_partitions(b), -1, std::move(cfg), false);
+        auto r = co_await std::move(made);
+        if (r.error != error_code::none && r.error != error_code::topic_already_exists) {
+            log.warn("cannot create {}: {}", offsets_topic,
+                     r.message ? *r.message : std::string(protocol::error_name(r.error)));
+            co_return std::nullopt;
+        }
+        t = b.topics()->find(offsets_topic);
+        if (t == nullptr) {
+            co_return std::nullopt;
+        }
+    }
+    placement p;
+    p.offsets = *t;
+    p.partition = offsets_partition_for(group, t->partitions);
+    p.shard = b.owner_of(t->name, p.partition);
+    co_return p;
+}
+
+awaitable<bool> ensure_loaded(broker& b, const placement& where) {
+    auto& gm = b.groups();
+    auto& loaded = gm.loaded_event(co_await asio::this_coro::executor);
+    while (gm.state(where.partition) == group_manager::load_state::loading) {
+        co_await loaded.wait();
+    }
+    if (gm.state(where.partition) == group_manager::load_state::loaded) {
+        co_return true;
+    }
+    gm.set_state(where.partition, group_manager::load_state::loading);
+    auto opened = b.partition(where.offsets, where.partition);
+    auto p = co_await std::move(opened);
+    bool ok = p != nullptr && !p->failure();
+    size_t records = 0;
+    int64_t at = ok ? p->log_start_offset() : 0;
+    while (ok && at < p->high_watermark()) {
+        auto r = p->read(at, load_chunk, true);
+        if (!r || r.value().data.empty()) {
+            ok = r.has_value();
+            break;
+        }
+        auto walked = record::for_each_batch(
+          r.value().data, [&](const record::batch_header& h, const byte_slice& batch) -> result<void> {
+              if (h.control()) {
+                  return outcome::success();
+              }
+              return record::for_each_record(batch.span(), 64u << 20, [&](const record::record_view& rv) {
+                  if (h.base_offset + rv.offset_delta >= at) {
+                      apply(gm, where.partition, rv);
+                      ++records;
+                  }
+              });
+          });
+        if (!walked) {
+            log.warn("__consumer_offsets-{}: stopped loading at offset {}: {}", where.partition, at,
+                     walked.error().message());
+            break;
+        }
+        at = r.value().next_offset;
+    }
+    gm.set_state(where.partition,
+                 ok ? group_manager::load_state::loaded : group_manager::load_state::unloaded);
+    loaded.notify_all();
+    if (records > 0) {
+        log.debug("__consumer_offsets-{}: loaded {} record(s)", where.partition, records);
+    }
+    co_return ok;
+}
+
+awaitable<error_code> commit_offsets(broker& b, const placement& where, const std::string& group,
+                                     const std::vector<offset_commit>& commits) {
+    if (commits.empty()) {
+        co_return error_code::none;
+    }
+    auto opened = b.partition(where.offsets, where.partition);
+    auto p = co_await std::move(opened);
+    if (!p || p->failure()) {
+        co_return error_code::coordinator_not_available;
+    }
+    std::vector<record::record_input> recs;
+    recs.reserve(commits.size());
+    int64_t now = now_ms();
+    for (const auto& c : commits) {
+        auto& r = recs.emplace_back();
+        r.key = encode_offset_key({ group, c.topic, c.partition });
+        r.value = encode_offset_value(
+          { c.value.offset, c.value.leader_epoch, c.value.metadata, c.value.commit_timestamp });
+        r.timestamp = now;
+    }
+    auto built = record::build_batch(recs, {});
+    if (!built) {
+        co_return error_code::unknown_server_error;
+    }
+    bytes batch = std::move(built).value();
+    // A commit that cannot be stored is retriable for the client, as in Kafka.
+    auto appended = p->append(std::span<uint8_t>(batch), now);
+    if (!appended) {
+        log.warn("cannot store offsets of group {}: {}", group, appended.error().message());
+        co_return error_code::coordinator_not_available;
+    }
+    b.logs().appended(p);
+    auto durable = b.logs().wait_durable(p, appended.value().last_offset);
+    if (auto ec = co_await std::move(durable)) {
+        co_return error_code::coordinator_not_available;
+    }
+    auto& g = b.groups().get_or_create(group, where.partition);
+    for (const auto& c : commits) {
+        g.offsets[std::make_pair(c.topic, c.partition)] = c.value;
+    }
+    co_return error_code::none;
+}
+
+} // namespace chronik::kafka::groups

@@ -1,0 +1,42 @@
+#pragma once
+// Group coordination on the shard that owns a group's `__consumer_offsets`
+// partition: where a group lives, loading a partition's groups, and committing
+// offsets durably. Handlers call these through `on_coordinator`, which runs them on
+// that shard.
+#include "kafka/protocol/error_code.h"
+#include "kafka/server/broker.h"
+#include "kafka/server/groups/group_manager.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chronik::kafka::groups {
+
+// Where a group is coordinated.
+struct placement {
+    cluster::topic_info offsets; // the __consumer_offsets topic
+    int32_t partition = 0;
+    unsigned shard = 0;
+};
+
+// Creates __consumer_offsets if it does not exist yet (offsets.topic.num.partitions,
+// compacted) and says where `group` lives; nullopt if the topic cannot be made.
+awaitable<std::optional<placement>> place(broker& b, std::string group);
+
+// On the coordinator shard: replays the group's partition once per start. False if
+// the partition cannot be read (the caller answers COORDINATOR_NOT_AVAILABLE).
+awaitable<bool> ensure_loaded(broker& b, const placement& where);
+
+struct offset_commit {
+    std::string topic;
+    int32_t partition = 0;
+    committed_offset value;
+};
+
+// On the coordinator shard: appends the commits to the group's partition, waits
+// until they are durable, then records them in memory.
+awaitable<protocol::error_code> commit_offsets(broker& b, const placement& where, const std::string& group,
+                                               const std::vector<offset_commit>& commits);
+
+} // namespace chronik::kafka::groups

@@ -1,0 +1,163 @@
+#include "kafka/server/groups/offsets_records.h"
+
+#include "base/endian.h"
+
+namespace chronik::kafka::groups {
+
+namespace {
+
+struct out_buf {
+    bytes b;
+    template<class T>
+    void put(T v) {
+        size_t at = b.size();
+        b.resize(at + sizeof(T));
+        store_be<T>(b.data() + at, v);
+    }
+    void str(std::string_view s) {
+        put<int16_t>(int16_t(s.size()));
+        b.insert(b.end(), s.begin(), s.end());
+    }
+};
+
+struct in_buf {
+    std::span<const uint8_t> s;
+    size_t pos = 0;
+    template<class T>
+    std::optional<T> get() {
+        if (s.size() - pos < sizeof(T)) {
+            return std::nullopt;
+        }
+        T v = load_be<T>(s.data() + pos);
+        pos += sizeof(T);
+        return v;
+    }
+    std::optional<std::string> str() {
+        auto n = get<int16_t>();
+        if (!n || *n < 0 || s.size() - pos < size_t(*n)) {
+            return std::nullopt;
+        }
+        std::string out(reinterpret_cast<const char*>(s.data() + pos), size_t(*n));
+        pos += size_t(*n);
+        return out;
+    }
+};
+
+std::error_code malformed() {
+    return std::make_error_code(std::errc::illegal_byte_sequence);
+}
+
+} // namespace
+
+int32_t java_string_hash(std::string_view utf8) noexcept {
+    uint32_t h = 0;
+    auto add = [&](uint32_t unit) { h = 31 * h + unit; };
+    for (size_t i = 0; i < utf8.size();) {
+        auto c = uint8_t(utf8[i]);
+        uint32_t cp = c;
+        size_t len = 1;
+        size_t rest = utf8.size() - i;
+        if (c >= 0xf0 && rest >= 4) {
+            cp = (c & 0x07u) << 18 | (uint8_t(utf8[i + 1]) & 0x3fu) << 12 |
+                 (uint8_t(utf8[i + 2]) & 0x3fu) << 6 | (uint8_t(utf8[i + 3]) & 0x3fu);
+            len = 4;
+        } else if (c >= 0xe0 && rest >= 3) {
+            cp = (c & 0x0fu) << 12 | (uint8_t(utf8[i + 1]) & 0x3fu) << 6 | (uint8_t(utf8[i + 2]) & 0x3fu);
+            len = 3;
+        } else if (c >= 0xc0 && rest >= 2) {
+            cp = (c & 0x1fu) << 6 | (uint8_t(utf8[i + 1]) & 0x3fu);
+            len = 2;
+        }
+        if (cp >= 0x10000) {
+            cp -= 0x10000;
+            add(0xd800 + (cp >> 10));
+            add(0xdc00 + (cp & 0x3ff));
+        } else {
+            add(cp);
+        }
+        i += len;
+    }
+    return int32_t(h);
+}
+
+int32_t offsets_partition_for(std::string_view group, int32_t partitions) noexcept {
+    if (partitions <= 0) {
+        return 0;
+    }
+    return int32_t(uint32_t(java_string_hash(group)) & 0x7fffffffu) % partitions;
+}
+
+bytes encode_offset_key(const offset_key& k) {
+    out_buf o;
+    o.put<int16_t>(1);
+    o.str(k.group);
+    o.str(k.topic);
+    o.put<int32_t>(k.partition);
+    return std::move(o.b);
+}
+
+bytes encode_offset_value(const offset_value& v) {
+    out_buf o;
+    o.put<int16_t>(3);
+    o.put<int64_t>(v.offset);
+    o.put<int32_t>(v.leader_epoch);
+    o.str(v.metadata);
+    o.put<int64_t>(v.commit_timestamp);
+    return std::move(o.b);
+}
+
+result<std::variant<offset_key, other_key>> decode_key(std::span<const uint8_t> in) {
+    in_buf r{ in };
+    auto version = r.get<int16_t>();
+    if (!version) {
+        return malformed();
+    }
+    if (*version != 0 && *version != 1) {
+        return std::variant<offset_key, other_key>(other_key{ *version });
+    }
+    offset_key k;
+    auto group = r.str();
+    auto topic = r.str();
+    auto partition = r.get<int32_t>();
+    if (!group || !topic || !partition || r.pos != in.size()) {
+        return malformed();
+    }
+    k.group = std::move(*group);
+    k.topic = std::move(*topic);
+    k.partition = *partition;
+    return std::variant<offset_key, other_key>(std::move(k));
+}
+
+result<offset_value> decode_offset_value(std::span<const uint8_t> in) {
+    in_buf r{ in };
+    auto version = r.get<int16_t>();
+    if (!version || *version < 0 || *version > 4) {
+        return malformed();
+    }
+    offset_value v;
+    auto offset = r.get<int64_t>();
+    if (!offset) {
+        return malformed();
+    }
+    v.offset = *offset;
+    if (*version >= 3) {
+        auto epoch = r.get<int32_t>();
+        if (!epoch) {
+            return malformed();
+        }
+        v.leader_epoch = *epoch;
+    }
+    auto metadata = r.str();
+    auto ts = r.get<int64_t>();
+    if (!metadata || !ts) {
+        return malformed();
+    }
+    v.metadata = std::move(*metadata);
+    v.commit_timestamp = *ts;
+    if (*version == 1 && !r.get<int64_t>()) { // expire timestamp, unused since Kafka 2.1
+        return malformed();
+    }
+    return v;
+}
+
+} // namespace chronik::kafka::groups

@@ -1,0 +1,263 @@
+#include "kafka/server/handlers/groups.h"
+
+#include "kafka/server/broker.h"
+#include "kafka/server/groups/coordinator.h"
+
+#include <chrono>
+
+namespace chronik::kafka {
+
+using groups::placement;
+using protocol::error_code;
+
+namespace {
+
+constexpr int8_t key_type_group = 0;
+constexpr size_t max_metadata_bytes = 4096; // offset.metadata.max.bytes
+
+int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Runs `fn(coordinator broker, args...)` on the group's coordinator shard. `fn` is a
+// plain coroutine function so its arguments live in its own frame (GCC 12).
+template<class R, class... A>
+awaitable<R> on_coordinator(broker& b, const placement& where, awaitable<R> (*fn)(broker&, A...), A... args) {
+    broker* owner = &b.peer(where.shard);
+    auto work = [owner, fn, args...]() { return fn(*owner, args...); };
+    auto call = b.shards().invoke_on(where.shard, std::move(work));
+    co_return co_await std::move(call);
+}
+
+awaitable<error_code> commit_on_shard(broker& b, placement where, std::string group,
+                                      std::vector<groups::offset_commit> commits) {
+    auto loading = groups::ensure_loaded(b, where);
+    if (!co_await std::move(loading)) {
+        co_return error_code::coordinator_not_available;
+    }
+    auto commit = groups::commit_offsets(b, where, group, commits);
+    co_return co_await std::move(commit);
+}
+
+struct fetched {
+    error_code error = error_code::none;
+    // (topic, partition) -> commit, for the whole group.
+    std::vector<std::pair<std::pair<std::string, int32_t>, groups::committed_offset>> offsets;
+};
+
+awaitable<fetched> fetch_on_shard(broker& b, placement where, std::string group) {
+    fetched out;
+    auto loading = groups::ensure_loaded(b, where);
+    if (!co_await std::move(loading)) {
+        out.error = error_code::coordinator_not_available;
+        co_return out;
+    }
+    if (const auto* g = b.groups().find(group)) {
+        out.offsets.assign(g->offsets.begin(), g->offsets.end());
+    }
+    co_return out;
+}
+
+} // namespace
+
+awaitable<find_coordinator_handler::api::response> find_coordinator_handler::handle(request_context& ctx,
+                                                                                    api::request req) {
+    broker& b = *ctx.owner;
+    api::response resp;
+    std::vector<std::string> keys = ctx.api_version >= 4 ? req.coordinator_keys : std::vector{ req.key };
+    for (const auto& key : keys) {
+        auto& c = resp.coordinators.emplace_back();
+        c.key = key;
+        c.node_id = -1;
+        c.port = -1;
+        if (req.key_type != key_type_group) {
+            c.error_code = +error_code::coordinator_not_available;
+            c.error_message = "no transaction coordinator on this broker";
+            continue;
+        }
+        auto placed = groups::place(b, key);
+        if (!co_await std::move(placed)) {
+            c.error_code = +error_code::coordinator_not_available;
+            continue;
+        }
+        c.node_id = b.node_id();
+        c.host = b.advertised().host;
+        c.port = b.advertised().port;
+    }
+    if (ctx.api_version < 4 && !resp.coordinators.empty()) {
+        const auto& c = resp.coordinators.front();
+        resp.error_code = c.error_code;
+        resp.error_message = c.error_message;
+        resp.node_id = c.node_id;
+        resp.host = c.host;
+        resp.port = c.port;
+        resp.coordinators.clear();
+    }
+    co_return resp;
+}
+
+awaitable<offset_commit_handler::api::response> offset_commit_handler::handle(request_context& ctx,
+                                                                              api::request req) {
+    broker& b = *ctx.owner;
+    api::response resp;
+    auto topics = b.topics();
+    int64_t now = now_ms();
+    std::vector<groups::offset_commit> commits;
+    std::vector<std::pair<size_t, size_t>> slots; // where each commit's answer goes
+    for (const auto& t : req.topics) {
+        auto& tr = resp.topics.emplace_back();
+        tr.name = t.name;
+        const auto* info = topics->find(t.name);
+        for (const auto& p : t.partitions) {
+            auto& pr = tr.partitions.emplace_back();
+            pr.partition_index = p.partition_index;
+            if (info == nullptr || p.partition_index < 0 || p.partition_index >= info->partitions) {
+                pr.error_code = +error_code::unknown_topic_or_partition;
+                continue;
+            }
+            if (p.committed_metadata && p.committed_metadata->size() > max_metadata_bytes) {
+                pr.error_code = +error_code::offset_metadata_too_large;
+                continue;
+            }
+            int64_t ts = ctx.api_version == 1 && p.commit_timestamp >= 0 ? p.commit_timestamp : now;
+            commits.push_back(
+              { t.name,
+                p.partition_index,
+                { p.committed_offset, p.committed_leader_epoch, p.committed_metadata.value_or(""), ts } });
+            slots.emplace_back(resp.topics.size() - 1, tr.partitions.size() - 1);
+        }
+    }
+    if (commits.empty()) {
+        co_return resp;
+    }
+    error_code err = error_code::none;
+    auto placed = groups::place(b, req.group_id);
+    auto where = co_await std::move(placed);
+    if (!where) {
+        err = error_code::coordinator_not_available;
+    } else {
+        auto call = on_coordinator<error_code, placement, std::string, std::vector<groups::offset_commit>>(
+          b, *where, &commit_on_shard, *where, req.group_id, std::move(commits));
+        err = co_await std::move(call);
+    }
+    for (auto [t, p] : slots) {
+        resp.topics[t].partitions[p].error_code = +err;
+    }
+    co_return resp;
+}
+
+namespace {
+
+using fetch_request = offset_fetch_handler::api::request;
+
+// One group's answer: the requested partitions (every committed one if `wanted`
+// is null), as (topic, [(partition, commit or none)]).
+struct group_answer {
+    error_code error = error_code::none;
+    std::vector<
+      std::pair<std::string, std::vector<std::pair<int32_t, std::optional<groups::committed_offset>>>>>
+      topics;
+};
+
+template<class Topics>
+awaitable<group_answer> answer_group(broker& b, std::string group, const std::optional<Topics>& wanted) {
+    group_answer out;
+    auto placed = groups::place(b, group);
+    auto where = co_await std::move(placed);
+    if (!where) {
+        out.error = error_code::coordinator_not_available;
+        co_return out;
+    }
+    auto call = on_coordinator<fetched, placement, std::string>(b, *where, &fetch_on_shard, *where, group);
+    auto got = co_await std::move(call);
+    if (got.error != error_code::none) {
+        out.error = got.error;
+        co_return out;
+    }
+    std::map<std::pair<std::string, int32_t>, groups::committed_offset> have(got.offsets.begin(),
+                                                                             got.offsets.end());
+    if (!wanted) {
+        for (const auto& [tp, c] : have) {
+            if (out.topics.empty() || out.topics.back().first != tp.first) {
+                out.topics.emplace_back(
+                  tp.first, std::vector<std::pair<int32_t, std::optional<groups::committed_offset>>>{});
+            }
+            out.topics.back().second.emplace_back(tp.second, c);
+        }
+        co_return out;
+    }
+    for (const auto& t : *wanted) {
+        auto& entry = out.topics.emplace_back(
+          t.name, std::vector<std::pair<int32_t, std::optional<groups::committed_offset>>>{});
+        for (int32_t p : t.partition_indexes) {
+            auto it = have.find({ t.name, p });
+            entry.second.emplace_back(p, it == have.end() ? std::nullopt : std::optional(it->second));
+        }
+    }
+    co_return out;
+}
+
+template<class Partition>
+void fill(Partition& pr, int32_t index, const std::optional<groups::committed_offset>& c) {
+    pr.partition_index = index;
+    pr.committed_offset = c ? c->offset : -1;
+    pr.committed_leader_epoch = c ? c->leader_epoch : -1;
+    pr.metadata = c ? c->metadata : std::string();
+    pr.error_code = 0;
+}
+
+} // namespace
+
+awaitable<offset_fetch_handler::api::response> offset_fetch_handler::handle(request_context& ctx,
+                                                                            api::request req) {
+    broker& b = *ctx.owner;
+    api::response resp;
+    if (ctx.api_version >= 8) {
+        for (const auto& g : req.groups) {
+            auto& gr = resp.groups.emplace_back();
+            gr.group_id = g.group_id;
+            auto answering = answer_group(b, g.group_id, g.topics);
+            auto a = co_await std::move(answering);
+            gr.error_code = +a.error;
+            for (const auto& [name, parts] : a.topics) {
+                auto& tr = gr.topics.emplace_back();
+                tr.name = name;
+                for (const auto& [p, c] : parts) {
+                    fill(tr.partitions.emplace_back(), p, c);
+                }
+            }
+        }
+        co_return resp;
+    }
+    // v0-1 always name topics; v2-7 may ask for everything with a null list.
+    auto answering = answer_group(b, req.group_id, req.topics);
+    auto a = co_await std::move(answering);
+    resp.error_code = +a.error;
+    for (const auto& [name, parts] : a.topics) {
+        auto& tr = resp.topics.emplace_back();
+        tr.name = name;
+        for (const auto& [p, c] : parts) {
+            auto& pr = tr.partitions.emplace_back();
+            fill(pr, p, c);
+            if (ctx.api_version < 2 && a.error != error_code::none) {
+                pr.error_code = +a.error; // no top-level error before v2
+            }
+        }
+    }
+    if (ctx.api_version < 2 && a.error != error_code::none && req.topics) {
+        for (const auto& t : *req.topics) {
+            auto& tr = resp.topics.emplace_back();
+            tr.name = t.name;
+            for (int32_t p : t.partition_indexes) {
+                auto& pr = tr.partitions.emplace_back();
+                fill(pr, p, std::nullopt);
+                pr.error_code = +a.error;
+            }
+        }
+    }
+    co_return resp;
+}
+
+} // namespace chronik::kafka
