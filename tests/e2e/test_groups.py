@@ -1,8 +1,13 @@
 """Consumer groups against the real broker: the coordinator, committed offsets and
 their durability across restarts."""
+import os
+import signal
+import subprocess
+import threading
+import time
 import unittest
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from harness import Broker
@@ -87,6 +92,175 @@ c.close()
             out = subprocess.run(["/usr/bin/python3", "-c", script], capture_output=True, timeout=60)
             self.assertEqual(out.returncode, 0, out.stderr.decode())
             self.assertEqual(out.stdout.decode().strip(), "42")
+
+
+MEMBER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "group_consumer.py")
+
+
+class Member:
+    """A group_consumer.py process; its output lines are collected as they come."""
+
+    def __init__(self, b, group, topic, *extra):
+        self.proc = subprocess.Popen(["/usr/bin/python3", MEMBER, "--bootstrap", b.bootstrap, "--group", group,
+                                      "--topic", topic, *extra],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.records = []
+        self.events = []
+        self.lock = threading.Lock()  # lock-ok: test-only, guards the lists filled by the reader thread
+        self.reader = threading.Thread(target=self.read, daemon=True)
+        self.reader.start()
+
+    def read(self):
+        for line in self.proc.stdout:
+            parts = line.split()
+            with self.lock:
+                if len(parts) == 2 and parts[0].isdigit():
+                    self.records.append((int(parts[0]), int(parts[1])))
+                else:
+                    self.events.append((time.time(), line.strip()))
+
+    def count(self):
+        with self.lock:
+            return len(self.records)
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.wait()
+
+    def wait(self, timeout=120):
+        try:
+            self.proc.wait(timeout=timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            self.reader.join(timeout=10)
+            self.proc.stdout.close()
+
+
+def produce_many(b, topic, n, partitions):
+    p = Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "linger.ms": 10})
+    for i in range(n):
+        while True:
+            try:
+                p.produce(topic, b"r%d" % i, partition=i % partitions)
+                break
+            except BufferError:
+                p.poll(0.05)
+    assert p.flush(60) == 0
+
+
+class GroupMembershipTest(unittest.TestCase):
+    def test_three_members_consume_every_record_exactly_once(self):
+        with Broker() as b:
+            create(b, "work", 6)
+            produce_many(b, "work", 100_000, 6)
+            members = [Member(b, "workers", "work", "--idle", "4") for _ in range(3)]
+            for m in members:
+                m.wait()
+            seen = [r for m in members for r in m.records]
+            self.assertEqual(len(seen), 100_000, "some records were consumed twice or not at all")
+            self.assertEqual(len(set(seen)), 100_000)
+            self.assertEqual(sorted({p for p, _ in seen}), list(range(6)))
+            busy = [m.count() for m in members]
+            self.assertGreaterEqual(sum(1 for n in busy if n > 0), 2, f"work was not shared: {busy}")
+            c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "workers"})
+            committed = c.committed([TopicPartition("work", p) for p in range(6)], timeout=10)
+            c.close()
+            self.assertEqual(sum(tp.offset for tp in committed), 100_000)
+
+    def test_a_killed_member_hands_its_partitions_over_without_skipping(self):
+        with Broker() as b:
+            create(b, "tasks", 6)
+            produce_many(b, "tasks", 30_000, 6)
+            members = [Member(b, "crew", "tasks", "--idle", "15", "--session-ms", "6000") for _ in range(3)]
+            deadline = time.time() + 30
+            while time.time() < deadline and not all(m.count() > 0 for m in members):
+                time.sleep(0.1)
+            victim = max(members, key=lambda m: m.count())
+            victim.kill()
+            killed_at = time.time()
+            for m in members:
+                if m is not victim:
+                    m.wait()
+            seen = {r for m in members for r in m.records}
+            self.assertEqual(len(seen), 30_000, "a record was skipped")
+            # The survivors were assigned the victim's partitions within its session timeout.
+            reassigned = [t for m in members if m is not victim for t, e in m.events
+                          if e.startswith("assigned") and t > killed_at]
+            self.assertTrue(reassigned, "nobody took over the killed member's partitions")
+            self.assertLess(min(reassigned) - killed_at, 6 + 5)
+
+    def test_a_static_member_restarts_without_a_rebalance(self):
+        with Broker() as b:
+            create(b, "static", 4)
+            a = Member(b, "statics", "static", "--instance-id", "a", "--session-ms", "15000", "--idle", "30",
+                       "--max-seconds", "25")
+            time.sleep(1)
+            c = Member(b, "statics", "static", "--instance-id", "c", "--session-ms", "15000", "--idle", "30",
+                       "--max-seconds", "6")
+            produce_many(b, "static", 1000, 4)
+            c.wait(timeout=30)  # exits without leaving: a static member just goes away
+            before = list(a.events)
+            c2 = Member(b, "statics", "static", "--instance-id", "c", "--session-ms", "15000", "--idle", "30",
+                        "--max-seconds", "5")
+            c2.wait(timeout=30)
+            time.sleep(1)
+            after = [e for _, e in a.events[len(before):]]
+            self.assertFalse([e for e in after if e.startswith(("revoked", "assigned"))],
+                             f"member a saw a rebalance when c came back: {after}")
+            assigned_c = [e for _, e in c.events if e.startswith("assigned")]
+            assigned_c2 = [e for _, e in c2.events if e.startswith("assigned")]
+            self.assertEqual(assigned_c2[:1], assigned_c[-1:], "c did not get its old partitions back")
+            a.proc.send_signal(signal.SIGTERM)
+            a.wait(timeout=30)
+
+    def test_the_group_resumes_from_committed_offsets_after_kill9(self):
+        b = Broker()
+        b.start()
+        try:
+            create(b, "durable", 2)
+            produce_many(b, "durable", 4000, 2)
+            first = Member(b, "resumers", "durable", "--idle", "2")
+            first.wait()
+            self.assertEqual(first.count(), 4000)
+            b.kill9()
+            b.start()
+            produce_many(b, "durable", 1000, 2)
+            second = Member(b, "resumers", "durable", "--idle", "3")
+            second.wait()
+            # Only what came after the commits, and all of it.
+            self.assertEqual(second.count(), 1000)
+            self.assertEqual(min(o for _, o in second.records), 2000)
+            self.assertEqual(b.stop(), 0)
+        finally:
+            b.cleanup()
+
+    def test_cooperative_sticky_keeps_unaffected_partitions(self):
+        with Broker() as b:
+            create(b, "sticky", 6)
+            produce_many(b, "sticky", 600, 6)
+            args = ("--strategy", "cooperative-sticky", "--idle", "20")
+            first = [Member(b, "coop", "sticky", *args, "--max-seconds", "13") for _ in range(2)]
+            time.sleep(5)
+            third = Member(b, "coop", "sticky", *args, "--max-seconds", "8")
+            for m in first + [third]:
+                m.wait(timeout=60)
+            for m in first:
+                assigned = set()
+                revoked = set()
+                for _, e in m.events:
+                    if e == "idle":
+                        break  # what follows is the member closing
+                    parts = {int(x) for x in e.split()[1].split(",") if x} if len(e.split()) > 1 else set()
+                    if e.startswith("assigned"):
+                        assigned |= parts
+                    elif e.startswith("revoked"):
+                        revoked |= parts
+                kept = assigned - revoked
+                self.assertTrue(kept, f"a member lost every partition: {m.events}")
+                self.assertLess(len(revoked), len(assigned), f"not incremental: {m.events}")
+            self.assertTrue([e for _, e in third.events if e.startswith("assigned") and len(e.split()) > 1])
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ connection::connection(asio::ip::tcp::socket sock, broker& b, connection_limits 
     boost::system::error_code ec;
     auto ep = _sock.remote_endpoint(ec);
     _peer = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
+    _client_host = ec ? "/?" : "/" + ep.address().to_string();
     _sock.set_option(asio::ip::tcp::no_delay(true), ec);
     _sock.native_non_blocking(true, ec); // for sendfile (send_file)
 }
@@ -90,7 +91,8 @@ awaitable<void> connection::process(std::shared_ptr<connection> self, uint64_t s
     if (hdr) {
         const auto& h = hdr.value();
         request_context ctx{
-            h.api_key, h.api_version, h.correlation_id, h.client_id, runtime::this_shard_id(), &_broker
+            h.api_key, h.api_version, h.correlation_id, h.client_id, runtime::this_shard_id(),
+            &_broker,  _client_host
         };
         out = co_await dispatch(ctx, r);
         if (out.status == dispatch_status::close) {

@@ -57,6 +57,7 @@ private:
     broker& _broker;
     connection_limits _limits;
     std::string _peer;
+    std::string _client_host;
     std::deque<slot> _slots; // requests read and not yet answered, in order
     uint64_t _next_seq = 0;
     bool _reading = true;

@@ -16,7 +16,8 @@ struct request_context {
     int32_t correlation_id;
     std::optional<std::string> client_id;
     unsigned shard;
-    broker* owner; // the shard-local broker services; never null in the server
+    broker* owner;                // the shard-local broker services; never null in the server
+    std::string client_host = {}; // "/<address>", as Kafka shows members' hosts
 };
 
 } // namespace chronik::kafka

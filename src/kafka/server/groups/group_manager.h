@@ -7,10 +7,15 @@
 // Committed offsets are appended to the group's `__consumer_offsets` partition and
 // acknowledged only once that append is durable; the in-memory table is updated
 // after. A partition's groups are loaded by replaying it the first time one of them
-// is used after a start.
+// is used after a start. Membership (the classic protocol: join, sync, heartbeat,
+// leave) is in memory only: after a restart, members find themselves unknown and
+// rejoin, as Kafka's clients do after a coordinator moves.
+#include "base/bytes.h"
+#include "kafka/protocol/error_code.h"
 #include "runtime/asio.h"
 #include "runtime/event.h"
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -18,8 +23,11 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace chronik::kafka::groups {
+
+using clock = std::chrono::steady_clock;
 
 struct committed_offset {
     int64_t offset = -1;
@@ -28,10 +36,60 @@ struct committed_offset {
     int64_t commit_timestamp = -1;
 };
 
+enum class group_state { empty, preparing_rebalance, completing_rebalance, stable, dead };
+std::string_view state_name(group_state s) noexcept;
+
+// What a JoinGroup learns when the join phase completes.
+struct join_result {
+    protocol::error_code error = protocol::error_code::none;
+    int32_t generation = -1;
+    std::string protocol_type;
+    std::optional<std::string> protocol_name;
+    std::string leader;
+    std::string member_id;
+    struct member_info {
+        std::string id;
+        std::optional<std::string> instance_id;
+        bytes metadata;
+    };
+    std::vector<member_info> members; // the leader's only
+};
+
+struct member {
+    std::string id;
+    std::optional<std::string> instance_id;
+    std::string client_id;
+    std::string client_host;
+    int32_t session_timeout_ms = 0;
+    int32_t rebalance_timeout_ms = 0;
+    std::vector<std::pair<std::string, bytes>> protocols; // in preference order
+    bytes assignment;
+    uint64_t join_order = 0;
+    clock::time_point deadline; // session expiry
+    bool joined = false;        // has joined the rebalance in progress
+    std::optional<join_result> join_answer;
+};
+
 struct group {
     std::string id;
     int32_t partition = 0; // of __consumer_offsets
     std::map<std::pair<std::string, int32_t>, committed_offset, std::less<>> offsets;
+
+    group_state state = group_state::empty;
+    int32_t generation = 0;
+    std::string protocol_type;
+    std::optional<std::string> protocol_name;
+    std::string leader;
+    std::map<std::string, member, std::less<>> members;
+    std::map<std::string, clock::time_point, std::less<>> pending; // MEMBER_ID_REQUIRED ids
+    std::map<std::string, std::string, std::less<>> static_ids;    // instance id -> member id
+    uint64_t round = 0;                                            // rebalances started
+    clock::time_point rebalance_deadline;
+    bool initial_join = false; // the first join of an empty group waits for company
+    clock::time_point initial_until;
+    bool session_timer = false;
+    uint64_t next_join_order = 0;
+    std::shared_ptr<runtime::event> changed; // state, members or answers changed
 };
 
 class group_manager {
@@ -43,11 +101,13 @@ public:
     group& get_or_create(std::string_view id, int32_t partition) {
         auto it = _groups.find(id);
         if (it == _groups.end()) {
-            it = _groups.emplace(std::string(id), group{ std::string(id), partition, {} }).first;
+            it = _groups.emplace(std::string(id), group{}).first;
+            it->second.id = std::string(id);
+            it->second.partition = partition;
         }
         return it->second;
     }
-    const std::map<std::string, group, std::less<>>& all() const { return _groups; }
+    std::map<std::string, group, std::less<>>& all() { return _groups; }
     void erase(std::string_view id) {
         if (auto it = _groups.find(id); it != _groups.end()) {
             _groups.erase(it);

@@ -2,6 +2,7 @@
 
 #include "kafka/server/broker.h"
 #include "kafka/server/groups/coordinator.h"
+#include "kafka/server/groups/membership.h"
 
 #include <chrono>
 
@@ -31,11 +32,21 @@ awaitable<R> on_coordinator(broker& b, const placement& where, awaitable<R> (*fn
     co_return co_await std::move(call);
 }
 
-awaitable<error_code> commit_on_shard(broker& b, placement where, std::string group,
+struct commit_member {
+    int32_t generation = -1;
+    std::string member_id;
+    std::optional<std::string> instance_id;
+};
+
+awaitable<error_code> commit_on_shard(broker& b, placement where, std::string group, commit_member who,
                                       std::vector<groups::offset_commit> commits) {
     auto loading = groups::ensure_loaded(b, where);
     if (!co_await std::move(loading)) {
         co_return error_code::coordinator_not_available;
+    }
+    if (auto e = groups::check_commit(b, group, who.generation, who.member_id, who.instance_id);
+        e != error_code::none) {
+        co_return e;
     }
     auto commit = groups::commit_offsets(b, where, group, commits);
     co_return co_await std::move(commit);
@@ -138,8 +149,10 @@ awaitable<offset_commit_handler::api::response> offset_commit_handler::handle(re
     if (!where) {
         err = error_code::coordinator_not_available;
     } else {
-        auto call = on_coordinator<error_code, placement, std::string, std::vector<groups::offset_commit>>(
-          b, *where, &commit_on_shard, *where, req.group_id, std::move(commits));
+        commit_member who{ req.generation_id_or_member_epoch, req.member_id, req.group_instance_id };
+        auto call = on_coordinator<error_code, placement, std::string, commit_member,
+                                   std::vector<groups::offset_commit>>(
+          b, *where, &commit_on_shard, *where, req.group_id, std::move(who), std::move(commits));
         err = co_await std::move(call);
     }
     for (auto [t, p] : slots) {
@@ -256,6 +269,140 @@ awaitable<offset_fetch_handler::api::response> offset_fetch_handler::handle(requ
                 pr.error_code = +a.error;
             }
         }
+    }
+    co_return resp;
+}
+
+awaitable<join_group_handler::api::response> join_group_handler::handle(request_context& ctx,
+                                                                        api::request req) {
+    broker& b = *ctx.owner;
+    api::response resp;
+    resp.member_id = req.member_id;
+    resp.protocol_name = std::string();
+    auto placed = groups::place(b, req.group_id);
+    auto where = co_await std::move(placed);
+    if (!where) {
+        resp.error_code = +error_code::coordinator_not_available;
+        co_return resp;
+    }
+    groups::join_args a;
+    a.group = req.group_id;
+    a.session_timeout_ms = req.session_timeout_ms;
+    a.rebalance_timeout_ms = ctx.api_version >= 1 ? req.rebalance_timeout_ms : req.session_timeout_ms;
+    a.member_id = req.member_id;
+    a.instance_id = req.group_instance_id;
+    a.client_id = ctx.client_id.value_or("");
+    a.client_host = ctx.client_host;
+    a.protocol_type = req.protocol_type;
+    for (auto& p : req.protocols) {
+        a.protocols.emplace_back(p.name, bytes(p.metadata.span().begin(), p.metadata.span().end()));
+    }
+    a.require_member_id = ctx.api_version >= 4;
+    auto call = on_coordinator<groups::join_result, placement, groups::join_args>(
+      b, *where, &groups::join_group, *where, std::move(a));
+    auto r = co_await std::move(call);
+    resp.error_code = +r.error;
+    resp.generation_id = r.generation;
+    resp.member_id = r.member_id;
+    resp.leader = r.leader;
+    if (r.error == error_code::none) {
+        resp.protocol_type = r.protocol_type;
+        resp.protocol_name = r.protocol_name;
+        if (ctx.api_version < 7 && !resp.protocol_name) {
+            resp.protocol_name = std::string();
+        }
+    }
+    for (auto& m : r.members) {
+        auto& out = resp.members.emplace_back();
+        out.member_id = m.id;
+        out.group_instance_id = m.instance_id;
+        out.metadata = byte_slice::from(std::move(m.metadata));
+    }
+    co_return resp;
+}
+
+awaitable<sync_group_handler::api::response> sync_group_handler::handle(request_context& ctx,
+                                                                        api::request req) {
+    broker& b = *ctx.owner;
+    api::response resp;
+    resp.assignment = byte_slice();
+    auto placed = groups::place(b, req.group_id);
+    auto where = co_await std::move(placed);
+    if (!where) {
+        resp.error_code = +error_code::coordinator_not_available;
+        co_return resp;
+    }
+    groups::sync_args a;
+    a.group = req.group_id;
+    a.generation = req.generation_id;
+    a.member_id = req.member_id;
+    a.instance_id = req.group_instance_id;
+    a.protocol_type = req.protocol_type;
+    a.protocol_name = req.protocol_name;
+    for (auto& s : req.assignments) {
+        a.assignments.emplace_back(s.member_id,
+                                   bytes(s.assignment.span().begin(), s.assignment.span().end()));
+    }
+    (void)ctx;
+    auto call = on_coordinator<groups::sync_result, placement, groups::sync_args>(
+      b, *where, &groups::sync_group, *where, std::move(a));
+    auto r = co_await std::move(call);
+    resp.error_code = +r.error;
+    resp.protocol_type = r.protocol_type;
+    resp.protocol_name = r.protocol_name;
+    resp.assignment = byte_slice::from(std::move(r.assignment));
+    co_return resp;
+}
+
+awaitable<heartbeat_handler::api::response> heartbeat_handler::handle(request_context& ctx,
+                                                                      api::request req) {
+    broker& b = *ctx.owner;
+    api::response resp;
+    auto placed = groups::place(b, req.group_id);
+    auto where = co_await std::move(placed);
+    if (!where) {
+        resp.error_code = +error_code::coordinator_not_available;
+        co_return resp;
+    }
+    (void)ctx;
+    auto call =
+      on_coordinator<error_code, placement, std::string, int32_t, std::string, std::optional<std::string>>(
+        b, *where, &groups::heartbeat, *where, req.group_id, req.generation_id, req.member_id,
+        req.group_instance_id);
+    resp.error_code = +co_await std::move(call);
+    co_return resp;
+}
+
+awaitable<leave_group_handler::api::response> leave_group_handler::handle(request_context& ctx,
+                                                                          api::request req) {
+    broker& b = *ctx.owner;
+    api::response resp;
+    std::vector<groups::leaving> who;
+    if (ctx.api_version <= 2) {
+        who.push_back({ req.member_id, std::nullopt });
+    } else {
+        for (const auto& m : req.members) {
+            who.push_back({ m.member_id, m.group_instance_id });
+        }
+    }
+    auto placed = groups::place(b, req.group_id);
+    auto where = co_await std::move(placed);
+    if (!where) {
+        resp.error_code = +error_code::coordinator_not_available;
+        co_return resp;
+    }
+    auto call = on_coordinator<std::vector<error_code>, placement, std::string, std::vector<groups::leaving>>(
+      b, *where, &groups::leave_group, *where, req.group_id, who);
+    auto errors = co_await std::move(call);
+    if (ctx.api_version <= 2) {
+        resp.error_code = +(errors.empty() ? error_code::unknown_member_id : errors.front());
+        co_return resp;
+    }
+    for (size_t i = 0; i < who.size() && i < errors.size(); ++i) {
+        auto& m = resp.members.emplace_back();
+        m.member_id = who[i].member_id;
+        m.group_instance_id = who[i].instance_id;
+        m.error_code = +errors[i];
     }
     co_return resp;
 }

@@ -1,5 +1,5 @@
 #pragma once
-// Consumer groups: finding the coordinator and committing and fetching offsets.
+// Consumer groups: finding the coordinator, membership, and committed offsets.
 // The work runs on the shard that coordinates the group (groups/coordinator.h).
 #include "kafka/protocol/messages.h"
 #include "kafka/server/handler.h"
@@ -26,6 +26,35 @@ struct offset_fetch_handler {
     using api = protocol::offset_fetch_api;
     static constexpr int16_t min_version = 0;
     static constexpr int16_t max_version = 9;
+    static awaitable<api::response> handle(request_context&, api::request);
+};
+
+// The classic membership protocol (groups/membership.h).
+struct join_group_handler {
+    using api = protocol::join_group_api;
+    static constexpr int16_t min_version = 0;
+    static constexpr int16_t max_version = 9;
+    static awaitable<api::response> handle(request_context&, api::request);
+};
+
+struct sync_group_handler {
+    using api = protocol::sync_group_api;
+    static constexpr int16_t min_version = 0;
+    static constexpr int16_t max_version = 5;
+    static awaitable<api::response> handle(request_context&, api::request);
+};
+
+struct heartbeat_handler {
+    using api = protocol::heartbeat_api;
+    static constexpr int16_t min_version = 0;
+    static constexpr int16_t max_version = 4;
+    static awaitable<api::response> handle(request_context&, api::request);
+};
+
+struct leave_group_handler {
+    using api = protocol::leave_group_api;
+    static constexpr int16_t min_version = 0;
+    static constexpr int16_t max_version = 5;
     static awaitable<api::response> handle(request_context&, api::request);
 };
 

@@ -30,6 +30,7 @@ using all_handlers =
                init_producer_id_handler, delete_topics_handler, create_partitions_handler,
                delete_records_handler, alter_configs_handler, incremental_alter_configs_handler,
                describe_cluster_handler, describe_log_dirs_handler, describe_producers_handler,
-               find_coordinator_handler, offset_commit_handler, offset_fetch_handler>;
+               find_coordinator_handler, offset_commit_handler, offset_fetch_handler, join_group_handler,
+               sync_group_handler, heartbeat_handler, leave_group_handler>;
 
 } // namespace chronik::kafka
