@@ -165,7 +165,7 @@ class KafkaPythonRoundTrip(unittest.TestCase):
             offsets = [f.get(timeout=30).offset for f in futures]
             p.close()
             self.assertEqual(offsets, list(range(300)))
-            c = KafkaConsumer(consumer_timeout_ms=5000, auto_offset_reset="earliest", enable_auto_commit=False, **kw)
+            c = KafkaConsumer(consumer_timeout_ms=2500, auto_offset_reset="earliest", enable_auto_commit=False, **kw)
             c.assign([KTP(topic, 0)])
             c.seek_to_beginning()
             got = [(m.offset, m.key, m.value) for m in c]
