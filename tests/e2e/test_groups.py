@@ -94,6 +94,78 @@ c.close()
             self.assertEqual(out.stdout.decode().strip(), "42")
 
 
+class GroupAdminTest(unittest.TestCase):
+    def test_list_describe_delete_groups_and_offsets(self):
+        import struct
+        from kafka import KafkaAdminClient
+        from kafka.errors import NoError, NonEmptyGroupError
+        from harness import connect, recv_frame, request_header_v1, send_frame
+        with Broker("--set", "group.initial.rebalance.delay.ms=0") as b:
+            create(b, "adm", 2)
+            produce_many(b, "adm", 10, 2)
+            live = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "live", "auto.offset.reset": "earliest",
+                             "client.id": "live-client"})
+            live.subscribe(["adm"])
+            got = 0
+            deadline = time.time() + 20
+            while got < 10 and time.time() < deadline:
+                m = live.poll(0.5)
+                got += m is not None and m.error() is None
+            live.commit(asynchronous=False)
+            idle = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "idle", "enable.auto.commit": False})
+            idle.commit(offsets=[TopicPartition("adm", 0, 3), TopicPartition("adm", 1, 4)], asynchronous=False)
+            idle.close()
+
+            admin = KafkaAdminClient(bootstrap_servers=b.bootstrap)
+            listed = dict(admin.list_consumer_groups())
+            self.assertEqual(listed.get("live"), "consumer")
+            self.assertIn("idle", listed)
+            desc = {d.group: d for d in admin.describe_consumer_groups(["live", "idle", "never"])}
+            self.assertEqual(desc["live"].state, "Stable")
+            self.assertEqual(desc["live"].protocol_type, "consumer")
+            self.assertEqual(len(desc["live"].members), 1)
+            self.assertEqual(desc["live"].members[0].client_id, "live-client")
+            self.assertEqual(desc["live"].members[0].client_host, "/127.0.0.1")
+            self.assertEqual(desc["idle"].state, "Empty")
+            self.assertEqual(desc["never"].state, "Dead")
+            offsets = admin.list_consumer_group_offsets("idle")
+            self.assertEqual({tp.partition: om.offset for tp, om in offsets.items()}, {0: 3, 1: 4})
+
+            # OffsetDelete v0 by hand (no Debian client has it): idle loses adm/1;
+            # live is subscribed to adm, so its offsets stay.
+            def offset_delete(group, partitions):
+                body = (struct.pack(">h", len(group)) + group.encode() + struct.pack(">i", 1) +
+                        struct.pack(">h", 3) + b"adm" + struct.pack(">i", len(partitions)) +
+                        b"".join(struct.pack(">i", p) for p in partitions))
+                with connect(b) as s:
+                    send_frame(s, request_header_v1(47, 0, 3) + body)
+                    frame = recv_frame(s)
+                (err,) = struct.unpack_from(">h", frame, 4)
+                errors = [struct.unpack_from(">ih", frame, 4 + 2 + 4 + 4 + 2 + 3 + 4 + 6 * i)[1]
+                          for i in range(len(partitions))]
+                return err, errors
+            self.assertEqual(offset_delete("idle", [1]), (0, [0]))
+            self.assertEqual(offset_delete("live", [0]), (0, [86]))  # GROUP_SUBSCRIBED_TO_TOPIC
+            self.assertEqual(offset_delete("nobody", [0])[0], 69)  # GROUP_ID_NOT_FOUND
+            offsets = admin.list_consumer_group_offsets("idle")
+            self.assertEqual({tp.partition: om.offset for tp, om in offsets.items()}, {0: 3})
+
+            # DeleteGroups: a group with members is refused; an empty one goes, offsets and all.
+            result = dict(admin.delete_consumer_groups(["live", "idle", "never"]))
+            self.assertIs(result["live"], NonEmptyGroupError)
+            self.assertIs(result["idle"], NoError)
+            self.assertNotIn("idle", dict(admin.list_consumer_groups()))
+            admin.close()
+            live.close()
+            self.assertEqual(b.stop(), 0)
+            b.start()
+            admin = KafkaAdminClient(bootstrap_servers=b.bootstrap)
+            listed = dict(admin.list_consumer_groups())
+            self.assertIn("live", listed)  # its offsets survive; membership does not
+            self.assertNotIn("idle", listed)
+            admin.close()
+
+
 MEMBER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "group_consumer.py")
 
 

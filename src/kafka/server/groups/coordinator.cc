@@ -47,6 +47,9 @@ void apply(group_manager& gm, int32_t partition, const record::record_view& r) {
     if (!r.value) {
         if (auto* g = gm.find(k->group)) {
             g->offsets.erase(std::make_pair(k->topic, k->partition));
+            if (g->offsets.empty() && g->members.empty()) {
+                gm.erase(k->group); // deleted (DeleteGroups), or nothing left to remember
+            }
         }
         return;
     }
@@ -89,7 +92,7 @@ awaitable<std::optional<placement>> place(broker& b, std::string group) {
     co_return p;
 }
 
-awaitable<bool> ensure_loaded(broker& b, const placement& where) {
+awaitable<bool> ensure_loaded(broker& b, placement where) {
     auto& gm = b.groups();
     auto& loaded = gm.loaded_event(co_await asio::this_coro::executor);
     while (gm.state(where.partition) == group_manager::load_state::loading) {
@@ -138,15 +141,42 @@ awaitable<bool> ensure_loaded(broker& b, const placement& where) {
     co_return ok;
 }
 
-awaitable<error_code> commit_offsets(broker& b, const placement& where, const std::string& group,
-                                     const std::vector<offset_commit>& commits) {
-    if (commits.empty()) {
-        co_return error_code::none;
-    }
+namespace {
+
+// Appends one batch of records (null value: a tombstone) to the group's partition
+// and waits until it is durable.
+awaitable<error_code> append_durably(broker& b, placement where, std::string group,
+                                     std::vector<record::record_input> recs) {
     auto opened = b.partition(where.offsets, where.partition);
     auto p = co_await std::move(opened);
     if (!p || p->failure()) {
         co_return error_code::coordinator_not_available;
+    }
+    auto built = record::build_batch(recs, {});
+    if (!built) {
+        co_return error_code::unknown_server_error;
+    }
+    bytes batch = std::move(built).value();
+    // A write that cannot be stored is retriable for the client, as in Kafka.
+    auto appended = p->append(std::span<uint8_t>(batch), now_ms());
+    if (!appended) {
+        log.warn("cannot store offsets of group {}: {}", group, appended.error().message());
+        co_return error_code::coordinator_not_available;
+    }
+    b.logs().appended(p);
+    auto durable = b.logs().wait_durable(p, appended.value().last_offset);
+    if (auto ec = co_await std::move(durable)) {
+        co_return error_code::coordinator_not_available;
+    }
+    co_return error_code::none;
+}
+
+} // namespace
+
+awaitable<error_code> commit_offsets(broker& b, placement where, std::string group,
+                                     std::vector<offset_commit> commits) {
+    if (commits.empty()) {
+        co_return error_code::none;
     }
     std::vector<record::record_input> recs;
     recs.reserve(commits.size());
@@ -158,25 +188,37 @@ awaitable<error_code> commit_offsets(broker& b, const placement& where, const st
           { c.value.offset, c.value.leader_epoch, c.value.metadata, c.value.commit_timestamp });
         r.timestamp = now;
     }
-    auto built = record::build_batch(recs, {});
-    if (!built) {
-        co_return error_code::unknown_server_error;
-    }
-    bytes batch = std::move(built).value();
-    // A commit that cannot be stored is retriable for the client, as in Kafka.
-    auto appended = p->append(std::span<uint8_t>(batch), now);
-    if (!appended) {
-        log.warn("cannot store offsets of group {}: {}", group, appended.error().message());
-        co_return error_code::coordinator_not_available;
-    }
-    b.logs().appended(p);
-    auto durable = b.logs().wait_durable(p, appended.value().last_offset);
-    if (auto ec = co_await std::move(durable)) {
-        co_return error_code::coordinator_not_available;
+    auto stored = append_durably(b, where, group, std::move(recs));
+    if (auto e = co_await std::move(stored); e != error_code::none) {
+        co_return e;
     }
     auto& g = b.groups().get_or_create(group, where.partition);
     for (const auto& c : commits) {
         g.offsets[std::make_pair(c.topic, c.partition)] = c.value;
+    }
+    co_return error_code::none;
+}
+
+awaitable<error_code> delete_offsets(broker& b, placement where, std::string group,
+                                     std::vector<std::pair<std::string, int32_t>> which) {
+    if (which.empty()) {
+        co_return error_code::none;
+    }
+    std::vector<record::record_input> recs;
+    int64_t now = now_ms();
+    for (const auto& [topic, partition] : which) {
+        auto& r = recs.emplace_back();
+        r.key = encode_offset_key({ group, topic, partition });
+        r.timestamp = now;
+    }
+    auto stored = append_durably(b, where, group, std::move(recs));
+    if (auto e = co_await std::move(stored); e != error_code::none) {
+        co_return e;
+    }
+    if (auto* g = b.groups().find(group)) {
+        for (const auto& tp : which) {
+            g->offsets.erase(tp);
+        }
     }
     co_return error_code::none;
 }

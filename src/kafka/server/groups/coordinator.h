@@ -26,7 +26,7 @@ awaitable<std::optional<placement>> place(broker& b, std::string group);
 
 // On the coordinator shard: replays the group's partition once per start. False if
 // the partition cannot be read (the caller answers COORDINATOR_NOT_AVAILABLE).
-awaitable<bool> ensure_loaded(broker& b, const placement& where);
+awaitable<bool> ensure_loaded(broker& b, placement where);
 
 struct offset_commit {
     std::string topic;
@@ -36,7 +36,11 @@ struct offset_commit {
 
 // On the coordinator shard: appends the commits to the group's partition, waits
 // until they are durable, then records them in memory.
-awaitable<protocol::error_code> commit_offsets(broker& b, const placement& where, const std::string& group,
-                                               const std::vector<offset_commit>& commits);
+awaitable<protocol::error_code> commit_offsets(broker& b, placement where, std::string group,
+                                               std::vector<offset_commit> commits);
+
+// On the coordinator shard: durably deletes commits (tombstones), then forgets them.
+awaitable<protocol::error_code> delete_offsets(broker& b, placement where, std::string group,
+                                               std::vector<std::pair<std::string, int32_t>> which);
 
 } // namespace chronik::kafka::groups

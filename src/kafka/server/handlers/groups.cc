@@ -25,7 +25,7 @@ int64_t now_ms() {
 // Runs `fn(coordinator broker, args...)` on the group's coordinator shard. `fn` is a
 // plain coroutine function so its arguments live in its own frame (GCC 12).
 template<class R, class... A>
-awaitable<R> on_coordinator(broker& b, const placement& where, awaitable<R> (*fn)(broker&, A...), A... args) {
+awaitable<R> on_coordinator(broker& b, placement where, awaitable<R> (*fn)(broker&, A...), A... args) {
     broker* owner = &b.peer(where.shard);
     auto work = [owner, fn, args...]() { return fn(*owner, args...); };
     auto call = b.shards().invoke_on(where.shard, std::move(work));

@@ -8,6 +8,7 @@
 #include "kafka/server/handlers/describe_cluster.h"
 #include "kafka/server/handlers/describe_configs.h"
 #include "kafka/server/handlers/fetch.h"
+#include "kafka/server/handlers/group_admin.h"
 #include "kafka/server/handlers/groups.h"
 #include "kafka/server/handlers/init_producer_id.h"
 #include "kafka/server/handlers/metadata.h"
@@ -31,6 +32,7 @@ using all_handlers =
                delete_records_handler, alter_configs_handler, incremental_alter_configs_handler,
                describe_cluster_handler, describe_log_dirs_handler, describe_producers_handler,
                find_coordinator_handler, offset_commit_handler, offset_fetch_handler, join_group_handler,
-               sync_group_handler, heartbeat_handler, leave_group_handler>;
+               sync_group_handler, heartbeat_handler, leave_group_handler, describe_groups_handler,
+               list_groups_handler, delete_groups_handler, offset_delete_handler>;
 
 } // namespace chronik::kafka
