@@ -308,6 +308,38 @@ class GroupMembershipTest(unittest.TestCase):
         finally:
             b.cleanup()
 
+    def test_members_carry_on_across_a_broker_restart_without_a_rebalance(self):
+        b = Broker()
+        b.start()
+        try:
+            # The same port after the restart, so the running consumer finds it again.
+            b.args[b.args.index("127.0.0.1:0")] = f"127.0.0.1:{b.port}"
+            create(b, "resume", 2)
+            produce_many(b, "resume", 100, 2)
+            m = Member(b, "stay", "resume", "--idle", "25", "--session-ms", "10000", "--max-seconds", "40")
+            deadline = time.time() + 20
+            while m.count() < 100 and time.time() < deadline:
+                time.sleep(0.1)
+            self.assertEqual(m.count(), 100)
+            time.sleep(1)
+            settled = len(m.events)
+            self.assertEqual(b.stop(), 0)
+            b.start()
+            produce_many(b, "resume", 100, 2)
+            deadline = time.time() + 25
+            while m.count() < 200 and time.time() < deadline:
+                time.sleep(0.1)
+            self.assertEqual(m.count(), 200)
+            self.assertEqual(len({r for r in m.records}), 200)
+            later = [e for _, e in m.events[settled:]]
+            self.assertFalse([e for e in later if e.startswith(("assigned", "revoked"))],
+                             f"the restart caused a rebalance: {later}")
+            m.proc.send_signal(signal.SIGTERM)
+            m.wait(timeout=30)
+            self.assertEqual(b.stop(), 0)
+        finally:
+            b.cleanup()
+
     def test_cooperative_sticky_keeps_unaffected_partitions(self):
         with Broker() as b:
             create(b, "sticky", 6)

@@ -2,6 +2,7 @@
 
 #include "base/logger.h"
 #include "kafka/record/batch.h"
+#include "kafka/server/groups/membership.h"
 #include "kafka/server/groups/offsets_records.h"
 #include "kafka/server/handlers/topics.h"
 
@@ -31,6 +32,50 @@ int32_t offsets_partitions(const broker& b) {
     return n > 0 ? n : 50;
 }
 
+void restore(group_manager& gm, int32_t partition, const std::string& id,
+             const std::optional<group_value>& v) {
+    if (!v) {
+        if (auto* g = gm.find(id)) {
+            if (g->offsets.empty()) {
+                gm.erase(id);
+            } else {
+                g->members.clear();
+                g->static_ids.clear();
+                g->state = group_state::empty;
+            }
+        }
+        return;
+    }
+    auto& g = gm.get_or_create(id, partition);
+    g.protocol_type = v->protocol_type;
+    g.generation = v->generation;
+    g.protocol_name = v->protocol;
+    g.leader = v->leader.value_or("");
+    g.members.clear();
+    g.static_ids.clear();
+    auto now = clock::now();
+    for (const auto& m : v->members) {
+        member& x = g.members[m.id];
+        x.id = m.id;
+        x.instance_id = m.instance_id;
+        x.client_id = m.client_id;
+        x.client_host = m.client_host;
+        x.rebalance_timeout_ms = m.rebalance_timeout_ms;
+        x.session_timeout_ms = m.session_timeout_ms;
+        if (v->protocol) {
+            x.protocols.emplace_back(*v->protocol, m.subscription);
+        }
+        x.assignment = m.assignment;
+        x.join_order = g.next_join_order++;
+        // Members get a whole session to find the restarted coordinator.
+        x.deadline = now + std::chrono::milliseconds(m.session_timeout_ms);
+        if (m.instance_id) {
+            g.static_ids[*m.instance_id] = m.id;
+        }
+    }
+    g.state = g.members.empty() ? group_state::empty : group_state::stable;
+}
+
 void apply(group_manager& gm, int32_t partition, const record::record_view& r) {
     if (!r.key) {
         return;
@@ -40,9 +85,23 @@ void apply(group_manager& gm, int32_t partition, const record::record_view& r) {
         log.warn("__consumer_offsets-{}: skipping a record with a malformed key", partition);
         return;
     }
+    if (const auto* gk = std::get_if<group_key>(&key.value())) {
+        std::optional<group_value> v;
+        if (r.value) {
+            auto decoded = decode_group_value(*r.value);
+            if (!decoded) {
+                log.warn("__consumer_offsets-{}: skipping malformed metadata of group {}", partition,
+                         gk->group);
+                return;
+            }
+            v = std::move(decoded).value();
+        }
+        restore(gm, partition, gk->group, v);
+        return;
+    }
     const auto* k = std::get_if<offset_key>(&key.value());
     if (k == nullptr) {
-        return; // group metadata: membership is rebuilt by the members rejoining
+        return;
     }
     if (!r.value) {
         if (auto* g = gm.find(k->group)) {
@@ -134,6 +193,13 @@ awaitable<bool> ensure_loaded(broker& b, placement where) {
     }
     gm.set_state(where.partition,
                  ok ? group_manager::load_state::loaded : group_manager::load_state::unloaded);
+    if (ok) {
+        for (auto& [id, g] : gm.all()) {
+            if (g.partition == where.partition && !g.members.empty()) {
+                resume_restored(b, g);
+            }
+        }
+    }
     loaded.notify_all();
     if (records > 0) {
         log.debug("__consumer_offsets-{}: loaded {} record(s)", where.partition, records);
@@ -197,6 +263,45 @@ awaitable<error_code> commit_offsets(broker& b, placement where, std::string gro
         g.offsets[std::make_pair(c.topic, c.partition)] = c.value;
     }
     co_return error_code::none;
+}
+
+group_value snapshot(const group& g) {
+    group_value v;
+    v.protocol_type = g.protocol_type;
+    v.generation = g.generation;
+    v.protocol = g.protocol_name;
+    if (!g.leader.empty()) {
+        v.leader = g.leader;
+    }
+    v.state_timestamp = now_ms();
+    for (const auto& [id, m] : g.members) {
+        auto& out = v.members.emplace_back();
+        out.id = id;
+        out.instance_id = m.instance_id;
+        out.client_id = m.client_id;
+        out.client_host = m.client_host;
+        out.rebalance_timeout_ms = m.rebalance_timeout_ms;
+        out.session_timeout_ms = m.session_timeout_ms;
+        for (const auto& [name, meta] : m.protocols) {
+            if (g.protocol_name && name == *g.protocol_name) {
+                out.subscription = meta;
+            }
+        }
+        out.assignment = m.assignment;
+    }
+    return v;
+}
+
+awaitable<error_code> store_group(broker& b, placement where, std::string group,
+                                  std::optional<group_value> value) {
+    std::vector<record::record_input> recs(1);
+    recs[0].key = encode_group_key({ group });
+    if (value) {
+        recs[0].value = encode_group_value(*value);
+    }
+    recs[0].timestamp = now_ms();
+    auto stored = append_durably(b, where, group, std::move(recs));
+    co_return co_await std::move(stored);
 }
 
 awaitable<error_code> delete_offsets(broker& b, placement where, std::string group,

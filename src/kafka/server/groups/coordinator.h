@@ -6,6 +6,7 @@
 #include "kafka/protocol/error_code.h"
 #include "kafka/server/broker.h"
 #include "kafka/server/groups/group_manager.h"
+#include "kafka/server/groups/offsets_records.h"
 
 #include <optional>
 #include <string>
@@ -38,6 +39,14 @@ struct offset_commit {
 // until they are durable, then records them in memory.
 awaitable<protocol::error_code> commit_offsets(broker& b, placement where, std::string group,
                                                std::vector<offset_commit> commits);
+
+// On the coordinator shard: durably stores a group's membership (its generation,
+// protocol, leader, members with subscriptions and assignments), or with nullopt
+// a tombstone for it, so a restarted broker resumes the group where it stood.
+awaitable<protocol::error_code> store_group(broker& b, placement where, std::string group,
+                                            std::optional<group_value> value);
+// The stored form of a group as it stands now.
+group_value snapshot(const group& g);
 
 // On the coordinator shard: durably deletes commits (tombstones), then forgets them.
 awaitable<protocol::error_code> delete_offsets(broker& b, placement where, std::string group,

@@ -2,6 +2,7 @@
 
 #include "base/logger.h"
 #include "cluster/topic_table.h"
+#include "kafka/server/groups/offsets_records.h"
 
 #include <algorithm>
 #include <charconv>
@@ -32,6 +33,11 @@ void notify(group& g) {
     if (g.changed) {
         g.changed->notify_all();
     }
+}
+
+awaitable<void> store_detached(broker& b, placement where, std::string id, group_value v) {
+    auto storing = store_group(b, where, std::move(id), std::move(v));
+    co_await std::move(storing);
 }
 
 std::string new_member_id(const std::string& client_id) {
@@ -117,7 +123,9 @@ bool supports_group_protocols(const group& g, const join_args& a) {
 
 // Ends the join phase: drops members that did not rejoin, advances the generation
 // and answers every waiting JoinGroup.
-void complete_join(group& g) {
+void persist_soon(broker& b, const group& g);
+
+void complete_join(broker& b, group& g) {
     for (auto it = g.members.begin(); it != g.members.end();) {
         auto next = std::next(it);
         if (!it->second.joined) {
@@ -131,6 +139,7 @@ void complete_join(group& g) {
         g.state = group_state::empty;
         g.protocol_name.reset();
         g.leader.clear();
+        persist_soon(b, g);
         notify(g);
         return;
     }
@@ -166,7 +175,18 @@ void complete_join(group& g) {
     notify(g);
 }
 
-void maybe_complete_join(group& g) {
+// Stores a group's new membership (it became empty) without anyone waiting for it.
+void persist_soon(broker& b, const group& g) {
+    const auto* t = b.topics()->find(offsets_topic);
+    if (t == nullptr) {
+        return;
+    }
+    placement where{ *t, g.partition, b.shard() };
+    asio::co_spawn(b.shards().at(b.shard()).executor(), store_detached(b, where, g.id, snapshot(g)),
+                   asio::detached);
+}
+
+void maybe_complete_join(broker& b, group& g) {
     if (g.state != group_state::preparing_rebalance) {
         return;
     }
@@ -175,7 +195,7 @@ void maybe_complete_join(group& g) {
     }
     if (all_joined(g) || clock::now() >= g.rebalance_deadline) {
         g.initial_join = false;
-        complete_join(g);
+        complete_join(b, g);
     }
 }
 
@@ -222,13 +242,13 @@ awaitable<void> rebalance_timer(broker& b, std::string group_id, uint64_t round)
             if (g->initial_join && clock::now() >= g->initial_until) {
                 g->initial_join = false;
             }
-            maybe_complete_join(*g);
+            maybe_complete_join(b, *g);
             if (g->state != group_state::preparing_rebalance || g->round != round) {
                 co_return;
             }
             until = g->rebalance_deadline;
             if (clock::now() >= until) {
-                complete_join(*g);
+                complete_join(b, *g);
                 co_return;
             }
         }
@@ -272,7 +292,7 @@ awaitable<void> session_timer(broker& b, std::string group_id) {
             if (g->state == group_state::stable || g->state == group_state::completing_rebalance) {
                 prepare_rebalance(b, *g, ex);
             } else if (g->state == group_state::preparing_rebalance) {
-                maybe_complete_join(*g);
+                maybe_complete_join(b, *g);
             }
             notify(*g);
         }
@@ -453,7 +473,7 @@ awaitable<join_result> join_group(broker& b, placement where, join_args a) {
     me.joined = true;
     me.join_answer.reset();
     arm_session_timer(b, g);
-    maybe_complete_join(g);
+    maybe_complete_join(b, g);
 
     // Wait for the join phase to end (or this member to be dropped).
     std::string group_id = a.group;
@@ -522,6 +542,25 @@ awaitable<sync_result> sync_group(broker& b, placement where, sync_args a) {
             if (auto it = g->members.find(id); it != g->members.end()) {
                 it->second.assignment = std::move(assignment);
             }
+        }
+        // The assignment is stored before anyone gets it, so a restarted broker
+        // resumes the group as it stands (as Kafka's coordinator does).
+        int32_t stored_generation = g->generation;
+        auto storing = store_group(b, where, a.group, snapshot(*g));
+        auto stored = co_await std::move(storing);
+        g = b.groups().find(a.group);
+        if (g == nullptr || !g->members.contains(a.member_id)) {
+            out.error = error_code::unknown_member_id;
+            co_return out;
+        }
+        if (g->generation != stored_generation || g->state != group_state::completing_rebalance) {
+            out.error = error_code::rebalance_in_progress;
+            co_return out;
+        }
+        if (stored != error_code::none) {
+            prepare_rebalance(b, *g, co_await asio::this_coro::executor);
+            out.error = stored;
+            co_return out;
         }
         g->state = group_state::stable;
         notify(*g);
@@ -617,20 +656,27 @@ awaitable<std::vector<error_code>> leave_group(broker& b, placement where, std::
                 ++g->generation;
                 g->state = group_state::empty;
                 g->protocol_name.reset();
+                g->leader.clear();
+                persist_soon(b, *g);
                 notify(*g);
             } else {
                 prepare_rebalance(b, *g, ex);
             }
         } else if (g->state == group_state::preparing_rebalance) {
             if (g->members.empty()) {
-                complete_join(*g);
+                complete_join(b, *g);
             } else {
-                maybe_complete_join(*g);
+                maybe_complete_join(b, *g);
             }
         }
         notify(*g);
     }
     co_return out;
+}
+
+void resume_restored(broker& b, group& g) {
+    changed(g, b.shards().at(b.shard()).executor());
+    arm_session_timer(b, g);
 }
 
 error_code check_commit(broker& b, std::string_view group_id, int32_t generation, std::string_view member_id,

@@ -61,6 +61,10 @@ struct leaving {
 awaitable<std::vector<protocol::error_code>> leave_group(broker& b, placement where, std::string group,
                                                          std::vector<leaving> members);
 
+// A group restored from __consumer_offsets with members: their sessions run from
+// now, so members that do not come back are expired and the group rebalances.
+void resume_restored(broker& b, group& g);
+
 // OffsetCommit's membership check (after the group's partition is loaded).
 protocol::error_code check_commit(broker& b, std::string_view group, int32_t generation,
                                   std::string_view member_id, const std::optional<std::string>& instance_id);

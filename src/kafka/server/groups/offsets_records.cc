@@ -18,6 +18,17 @@ struct out_buf {
         put<int16_t>(int16_t(s.size()));
         b.insert(b.end(), s.begin(), s.end());
     }
+    void nullable_str(const std::optional<std::string>& s) {
+        if (!s) {
+            put<int16_t>(-1);
+        } else {
+            str(*s);
+        }
+    }
+    void blob(const bytes& v) {
+        put<int32_t>(int32_t(v.size()));
+        b.insert(b.end(), v.begin(), v.end());
+    }
 };
 
 struct in_buf {
@@ -38,6 +49,31 @@ struct in_buf {
             return std::nullopt;
         }
         std::string out(reinterpret_cast<const char*>(s.data() + pos), size_t(*n));
+        pos += size_t(*n);
+        return out;
+    }
+    // nullopt: malformed; a present optional holding nullopt: a null string.
+    std::optional<std::optional<std::string>> nullable_str() {
+        auto n = get<int16_t>();
+        if (!n || *n < -1) {
+            return std::nullopt;
+        }
+        if (*n == -1) {
+            return std::optional<std::string>();
+        }
+        pos -= 2;
+        auto v = str();
+        if (!v) {
+            return std::nullopt;
+        }
+        return std::optional<std::string>(std::move(*v));
+    }
+    std::optional<bytes> blob() {
+        auto n = get<int32_t>();
+        if (!n || *n < 0 || s.size() - pos < size_t(*n)) {
+            return std::nullopt;
+        }
+        bytes out(s.begin() + long(pos), s.begin() + long(pos) + *n);
         pos += size_t(*n);
         return out;
     }
@@ -106,14 +142,113 @@ bytes encode_offset_value(const offset_value& v) {
     return std::move(o.b);
 }
 
-result<std::variant<offset_key, other_key>> decode_key(std::span<const uint8_t> in) {
+bytes encode_group_key(const group_key& k) {
+    out_buf o;
+    o.put<int16_t>(2);
+    o.str(k.group);
+    return std::move(o.b);
+}
+
+bytes encode_group_value(const group_value& v) {
+    out_buf o;
+    o.put<int16_t>(3);
+    o.str(v.protocol_type);
+    o.put<int32_t>(v.generation);
+    o.nullable_str(v.protocol);
+    o.nullable_str(v.leader);
+    o.put<int64_t>(v.state_timestamp);
+    o.put<int32_t>(int32_t(v.members.size()));
+    for (const auto& m : v.members) {
+        o.str(m.id);
+        o.nullable_str(m.instance_id);
+        o.str(m.client_id);
+        o.str(m.client_host);
+        o.put<int32_t>(m.rebalance_timeout_ms);
+        o.put<int32_t>(m.session_timeout_ms);
+        o.blob(m.subscription);
+        o.blob(m.assignment);
+    }
+    return std::move(o.b);
+}
+
+result<group_value> decode_group_value(std::span<const uint8_t> in) {
+    in_buf r{ in };
+    auto version = r.get<int16_t>();
+    if (!version || *version < 0 || *version > 4) {
+        return malformed();
+    }
+    group_value v;
+    auto type = r.str();
+    auto generation = r.get<int32_t>();
+    auto protocol = r.nullable_str();
+    auto leader = r.nullable_str();
+    if (!type || !generation || !protocol || !leader) {
+        return malformed();
+    }
+    v.protocol_type = std::move(*type);
+    v.generation = *generation;
+    v.protocol = std::move(*protocol);
+    v.leader = std::move(*leader);
+    if (*version >= 2) {
+        auto ts = r.get<int64_t>();
+        if (!ts) {
+            return malformed();
+        }
+        v.state_timestamp = *ts;
+    }
+    auto n = r.get<int32_t>();
+    // Every member takes at least 18 bytes: no allocation beyond what the bytes back.
+    if (!n || *n < 0 || size_t(*n) > (in.size() - r.pos) / 18) {
+        return malformed();
+    }
+    for (int32_t i = 0; i < *n; ++i) {
+        group_value::member m;
+        auto id = r.str();
+        std::optional<std::optional<std::string>> instance = std::optional<std::string>();
+        if (*version >= 3) {
+            instance = r.nullable_str();
+        }
+        auto client = r.str();
+        auto host = r.str();
+        std::optional<int32_t> rebalance = 0;
+        if (*version >= 1) {
+            rebalance = r.get<int32_t>();
+        }
+        auto session = r.get<int32_t>();
+        auto sub = r.blob();
+        auto assignment = r.blob();
+        if (!id || !instance || !client || !host || !rebalance || !session || !sub || !assignment) {
+            return malformed();
+        }
+        m.id = std::move(*id);
+        m.instance_id = std::move(*instance);
+        m.client_id = std::move(*client);
+        m.client_host = std::move(*host);
+        m.rebalance_timeout_ms = *rebalance;
+        m.session_timeout_ms = *session;
+        m.subscription = std::move(*sub);
+        m.assignment = std::move(*assignment);
+        v.members.push_back(std::move(m));
+    }
+    return v;
+}
+
+result<std::variant<offset_key, group_key, other_key>> decode_key(std::span<const uint8_t> in) {
+    using key = std::variant<offset_key, group_key, other_key>;
     in_buf r{ in };
     auto version = r.get<int16_t>();
     if (!version) {
         return malformed();
     }
+    if (*version == 2) {
+        auto group = r.str();
+        if (!group || r.pos != in.size()) {
+            return malformed();
+        }
+        return key(group_key{ std::move(*group) });
+    }
     if (*version != 0 && *version != 1) {
-        return std::variant<offset_key, other_key>(other_key{ *version });
+        return key(other_key{ *version });
     }
     offset_key k;
     auto group = r.str();
@@ -125,7 +260,7 @@ result<std::variant<offset_key, other_key>> decode_key(std::span<const uint8_t> 
     k.group = std::move(*group);
     k.topic = std::move(*topic);
     k.partition = *partition;
-    return std::variant<offset_key, other_key>(std::move(k));
+    return key(std::move(k));
 }
 
 result<offset_value> decode_offset_value(std::span<const uint8_t> in) {

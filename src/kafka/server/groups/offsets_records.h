@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace chronik::kafka::groups {
 
@@ -34,16 +35,45 @@ struct offset_value {
     int64_t commit_timestamp = -1;
 };
 
-// A key of another kind (group metadata, version 2) that this code does not read.
+// Group metadata: key version 2 (the group), value version 3 (protocol type,
+// generation, protocol, leader, members with their subscription and assignment).
+struct group_key {
+    std::string group;
+};
+
+struct group_value {
+    struct member {
+        std::string id;
+        std::optional<std::string> instance_id;
+        std::string client_id;
+        std::string client_host;
+        int32_t rebalance_timeout_ms = 0;
+        int32_t session_timeout_ms = 0;
+        bytes subscription;
+        bytes assignment;
+    };
+    std::string protocol_type;
+    int32_t generation = 0;
+    std::optional<std::string> protocol;
+    std::optional<std::string> leader;
+    int64_t state_timestamp = -1;
+    std::vector<member> members;
+};
+
+// A key of a kind this code does not read.
 struct other_key {
     int16_t version = -1;
 };
+
+bytes encode_group_key(const group_key& k);
+bytes encode_group_value(const group_value& v);
+result<group_value> decode_group_value(std::span<const uint8_t> in);
 
 bytes encode_offset_key(const offset_key& k);
 bytes encode_offset_value(const offset_value& v);
 // Keys and values read back; anything malformed is an error (the record is skipped
 // and counted, never trusted).
-result<std::variant<offset_key, other_key>> decode_key(std::span<const uint8_t> in);
+result<std::variant<offset_key, group_key, other_key>> decode_key(std::span<const uint8_t> in);
 result<offset_value> decode_offset_value(std::span<const uint8_t> in);
 
 } // namespace chronik::kafka::groups

@@ -117,6 +117,10 @@ awaitable<error_code> delete_on_shard(broker& b, placement where, std::string id
     auto deleting = groups::delete_offsets(b, where, id, all);
     auto e = co_await std::move(deleting);
     if (e == error_code::none) {
+        auto forgetting = groups::store_group(b, where, id, std::nullopt);
+        e = co_await std::move(forgetting);
+    }
+    if (e == error_code::none) {
         b.groups().erase(id);
     }
     co_return e;
