@@ -204,6 +204,7 @@ const config_def broker_defs[] = {
     { "message.max.bytes", config_type::int32, "1048588", "", int_in_range<0>, true },
     { "min.insync.replicas", config_type::int32, "1", "", int_in_range<1>, true },
     { "num.partitions", config_type::int32, "1", "", int_in_range<1>, true },
+    { "offsets.retention.check.interval.ms", config_type::int64, "600000", "", long_in_range<1>, true },
     { "offsets.retention.minutes", config_type::int32, "10080", "", int_in_range<1>, true },
     { "offsets.topic.num.partitions", config_type::int32, "50", "", int_in_range<1>, true },
     { "offsets.topic.replication.factor", config_type::int16, "3", "", int_in_range<1, 32767>, true },

@@ -74,6 +74,46 @@ class OffsetsTest(unittest.TestCase):
         finally:
             b.cleanup()
 
+    def test_old_offsets_of_an_empty_group_expire(self):
+        import struct
+        from harness import connect, recv_frame, request_header_v1, send_frame
+        b = Broker("--set", "offsets.retention.minutes=1", "--set", "offsets.retention.check.interval.ms=200")
+        b.start()
+        try:
+            create(b, "exp", 1)
+
+            # OffsetCommit v1 carries the client's commit timestamp: one two minutes
+            # old is past a one-minute retention; a fresh one is not.
+            def commit_v1(group, offset, ts):
+                body = (struct.pack(">h", len(group)) + group.encode() + struct.pack(">ih", -1, 0) +
+                        struct.pack(">i", 1) + struct.pack(">h", 3) + b"exp" + struct.pack(">i", 1) +
+                        struct.pack(">iqqh", 0, offset, ts, -1))
+                with connect(b) as s:
+                    send_frame(s, request_header_v1(8, 1, 9) + body)
+                    frame = recv_frame(s)
+                return struct.unpack_from(">h", frame, len(frame) - 2)[0]
+            now = int(time.time() * 1000)
+            self.assertEqual(commit_v1("stale", 11, now - 120_000), 0)
+            self.assertEqual(commit_v1("fresh", 22, now), 0)
+            deadline = time.time() + 10
+            c = self.consumer(b, "stale")
+            while time.time() < deadline and c.committed([TopicPartition("exp", 0)], timeout=10)[0].offset != -1001:
+                time.sleep(0.2)
+            self.assertEqual(c.committed([TopicPartition("exp", 0)], timeout=10)[0].offset, -1001)
+            c.close()
+            c = self.consumer(b, "fresh")
+            self.assertEqual(c.committed([TopicPartition("exp", 0)], timeout=10)[0].offset, 22)
+            c.close()
+            # Expired stays expired after a restart (tombstones, not just memory).
+            self.assertEqual(b.stop(), 0)
+            b.start()
+            c = self.consumer(b, "stale")
+            self.assertEqual(c.committed([TopicPartition("exp", 0)], timeout=10)[0].offset, -1001)
+            c.close()
+            self.assertEqual(b.stop(), 0)
+        finally:
+            b.cleanup()
+
     def test_kafka_python_commits_with_metadata(self):
         import subprocess
         import sys
@@ -164,6 +204,43 @@ class GroupAdminTest(unittest.TestCase):
             self.assertIn("live", listed)  # its offsets survive; membership does not
             self.assertNotIn("idle", listed)
             admin.close()
+
+
+class IdleGroupsTest(unittest.TestCase):
+    def test_a_thousand_idle_groups_cost_no_cpu(self):
+        import struct
+        from harness import connect, recv_frame, request_header_v1, send_frame
+        with Broker() as b:
+            create(b, "quiet", 1)
+            # 1,000 groups with committed offsets, committed over one connection.
+            with connect(b, timeout=30) as s:
+                for i in range(1000):
+                    group = b"idle-%04d" % i
+                    body = (struct.pack(">h", len(group)) + group + struct.pack(">ih", -1, 0) + struct.pack(">i", 1) +
+                            struct.pack(">h", 5) + b"quiet" + struct.pack(">i", 1) +
+                            struct.pack(">iqqh", 0, i, int(time.time() * 1000), -1))
+                    send_frame(s, request_header_v1(8, 1, i) + body)
+                for i in range(1000):
+                    frame = recv_frame(s)
+                    self.assertEqual(struct.unpack_from(">h", frame, len(frame) - 2)[0], 0)
+            time.sleep(0.5)
+            log_before = len(b.stderr())
+            pid = b.proc.pid
+
+            def cpu_ticks():
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                return int(fields[11]) + int(fields[12])  # utime + stime
+
+            before = cpu_ticks()
+            time.sleep(3)
+            used = cpu_ticks() - before
+            hz = os.sysconf("SC_CLK_TCK")
+            self.assertLess(used / hz / 3, 0.02, "1,000 idle groups used %d ticks in 3 s" % used)
+            self.assertEqual(len(b.stderr()), log_before, "an idle broker logged")
+            c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "idle-0999"})
+            self.assertEqual(c.committed([TopicPartition("quiet", 0)], timeout=10)[0].offset, 999)
+            c.close()
 
 
 MEMBER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "group_consumer.py")

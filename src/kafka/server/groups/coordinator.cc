@@ -74,6 +74,9 @@ void restore(group_manager& gm, int32_t partition, const std::string& id,
         }
     }
     g.state = g.members.empty() ? group_state::empty : group_state::stable;
+    if (g.members.empty() && !v->protocol_type.empty()) {
+        g.empty_since_ms = v->state_timestamp; // it had members once
+    }
 }
 
 void apply(group_manager& gm, int32_t partition, const record::record_view& r) {
@@ -126,17 +129,49 @@ void apply(group_manager& gm, int32_t partition, const record::record_view& r) {
 
 } // namespace
 
+namespace {
+
+// On shard 0: creates __consumer_offsets once, however many requests ask at once.
+awaitable<bool> create_offsets_topic(broker& b, int32_t partitions) {
+    auto& gm = b.groups();
+    if (!gm.offsets_topic_created) {
+        gm.offsets_topic_created = std::make_shared<runtime::event>(co_await asio::this_coro::executor);
+    }
+    while (gm.creating_offsets_topic) {
+        auto ev = gm.offsets_topic_created;
+        auto wait = ev->wait();
+        co_await std::move(wait);
+    }
+    if (b.topics()->find(offsets_topic) != nullptr) {
+        co_return true;
+    }
+    gm.creating_offsets_topic = true;
+    std::map<std::string, std::string> cfg{ { "cleanup.policy", "compact" },
+                                            { "segment.bytes", "104857600" } };
+    auto made = create_topic(b, std::string(offsets_topic), partitions, -1, std::move(cfg), false);
+    auto r = co_await std::move(made);
+    gm.creating_offsets_topic = false;
+    gm.offsets_topic_created->notify_all();
+    if (r.error != error_code::none && r.error != error_code::topic_already_exists) {
+        log.warn("cannot create {}: {}", offsets_topic,
+                 r.message ? *r.message : std::string(protocol::error_name(r.error)));
+        co_return false;
+    }
+    co_return true;
+}
+
+} // namespace
+
 awaitable<std::optional<placement>> place(broker& b, std::string group) {
     const auto* t = b.topics()->find(offsets_topic);
     if (t == nullptr) {
-        std::map<std::string, std::string> cfg{ { "cleanup.policy", "compact" },
-                                                { "segment.bytes", "104857600" } };
-        auto made =
-          create_topic(b, std::string(offsets_topic), offsets_partitions(b), -1, std::move(cfg), false);
-        auto r = co_await std::move(made);
-        if (r.error != error_code::none && r.error != error_code::topic_already_exists) {
-            log.warn("cannot create {}: {}", offsets_topic,
-                     r.message ? *r.message : std::string(protocol::error_name(r.error)));
+        // Created on shard 0, which publishes the new table to every shard before
+        // it answers, so this shard sees the topic afterwards.
+        broker* zero = &b.peer(0);
+        int32_t partitions = offsets_partitions(b);
+        auto work = [zero, partitions]() { return create_offsets_topic(*zero, partitions); };
+        auto call = b.shards().invoke_on(0, std::move(work));
+        if (!co_await std::move(call)) {
             co_return std::nullopt;
         }
         t = b.topics()->find(offsets_topic);
@@ -194,6 +229,7 @@ awaitable<bool> ensure_loaded(broker& b, placement where) {
     gm.set_state(where.partition,
                  ok ? group_manager::load_state::loaded : group_manager::load_state::unloaded);
     if (ok) {
+        arm_offsets_expiry(b);
         for (auto& [id, g] : gm.all()) {
             if (g.partition == where.partition && !g.members.empty()) {
                 resume_restored(b, g);
@@ -262,7 +298,86 @@ awaitable<error_code> commit_offsets(broker& b, placement where, std::string gro
     for (const auto& c : commits) {
         g.offsets[std::make_pair(c.topic, c.partition)] = c.value;
     }
+    arm_offsets_expiry(b);
     co_return error_code::none;
+}
+
+namespace {
+
+awaitable<void> expiry_loop(broker& b) {
+    auto ex = co_await asio::this_coro::executor;
+    auto setting = [&](std::string_view name, int64_t fallback) {
+        auto v = b.broker_setting(name);
+        int64_t n = fallback;
+        std::from_chars(v.data(), v.data() + v.size(), n);
+        return n;
+    };
+    for (;;) {
+        auto interval = std::chrono::milliseconds(
+          std::max<int64_t>(setting("offsets.retention.check.interval.ms", 600000), 1));
+        asio::steady_timer t(ex, interval);
+        boost::system::error_code ec;
+        co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+        auto& gm = b.groups();
+        if (gm.all().empty()) {
+            gm.expiry_armed = false;
+            co_return;
+        }
+        int64_t retention_ms = setting("offsets.retention.minutes", 10080) * 60'000;
+        int64_t now = now_ms();
+        const auto* topic = b.topics()->find(offsets_topic);
+        if (topic == nullptr) {
+            continue;
+        }
+        // What expires, decided first: the table may change while tombstones are stored.
+        std::vector<std::pair<std::string, std::vector<std::pair<std::string, int32_t>>>> doomed;
+        std::vector<int32_t> partitions;
+        for (const auto& [id, g] : gm.all()) {
+            if (!g.members.empty() || g.state != group_state::empty) {
+                continue;
+            }
+            std::vector<std::pair<std::string, int32_t>> old;
+            for (const auto& [tp, c] : g.offsets) {
+                int64_t since = std::max(c.commit_timestamp, g.empty_since_ms);
+                if (since + retention_ms <= now) {
+                    old.push_back(tp);
+                }
+            }
+            if (!old.empty()) {
+                doomed.emplace_back(id, std::move(old));
+                partitions.push_back(g.partition);
+            }
+        }
+        for (size_t i = 0; i < doomed.size(); ++i) {
+            auto& [id, tps] = doomed[i];
+            placement where{ *topic, partitions[i], b.shard() };
+            log.info("group {}: {} committed offset(s) expired", id, tps.size());
+            auto deleting = delete_offsets(b, where, id, tps);
+            auto deleted = co_await std::move(deleting);
+            if (deleted != error_code::none) {
+                continue;
+            }
+            auto* g = gm.find(id);
+            if (g != nullptr && g->offsets.empty() && g->members.empty()) {
+                auto forgetting = store_group(b, where, id, std::nullopt);
+                co_await std::move(forgetting);
+                if ((g = gm.find(id)) != nullptr && g->offsets.empty() && g->members.empty()) {
+                    gm.erase(id);
+                }
+            }
+        }
+    }
+}
+
+} // namespace
+
+void arm_offsets_expiry(broker& b) {
+    auto& gm = b.groups();
+    if (gm.expiry_armed || gm.all().empty()) {
+        return;
+    }
+    gm.expiry_armed = true;
+    asio::co_spawn(b.shards().at(b.shard()).executor(), expiry_loop(b), asio::detached);
 }
 
 group_value snapshot(const group& g) {

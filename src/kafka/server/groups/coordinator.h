@@ -48,6 +48,13 @@ awaitable<protocol::error_code> store_group(broker& b, placement where, std::str
 // The stored form of a group as it stands now.
 group_value snapshot(const group& g);
 
+// Starts this shard's offsets-expiry timer if it coordinates groups and it is not
+// running: every offsets.retention.check.interval.ms, the offsets of groups without
+// members older than offsets.retention.minutes are deleted (as Kafka does since
+// KIP-211: from when the group emptied, or from the commit for a group that never
+// had members), and groups left with nothing are forgotten.
+void arm_offsets_expiry(broker& b);
+
 // On the coordinator shard: durably deletes commits (tombstones), then forgets them.
 awaitable<protocol::error_code> delete_offsets(broker& b, placement where, std::string group,
                                                std::vector<std::pair<std::string, int32_t>> which);

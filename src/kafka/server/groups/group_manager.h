@@ -88,6 +88,7 @@ struct group {
     bool initial_join = false; // the first join of an empty group waits for company
     clock::time_point initial_until;
     bool session_timer = false;
+    int64_t empty_since_ms = -1; // wall clock; -1: has never had members
     uint64_t next_join_order = 0;
     std::shared_ptr<runtime::event> changed; // state, members or answers changed
 };
@@ -121,6 +122,12 @@ public:
         return it == _loads.end() ? load_state::unloaded : it->second;
     }
     void set_state(int32_t partition, load_state s) { _loads[partition] = s; }
+    // The offsets-expiry timer runs only while this shard coordinates any group.
+    bool expiry_armed = false;
+    // Shard 0 only: __consumer_offsets is being created; others wait for it.
+    bool creating_offsets_topic = false;
+    std::shared_ptr<runtime::event> offsets_topic_created;
+
     runtime::event& loaded_event(asio::any_io_executor ex) {
         if (!_loaded) {
             _loaded.emplace(ex);

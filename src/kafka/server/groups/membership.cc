@@ -15,6 +15,12 @@ namespace {
 
 logger log{ "groups" };
 
+int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 std::chrono::milliseconds setting_ms(const broker& b, std::string_view name, int64_t fallback) {
     auto v = b.broker_setting(name);
     int64_t n = fallback;
@@ -139,6 +145,7 @@ void complete_join(broker& b, group& g) {
         g.state = group_state::empty;
         g.protocol_name.reset();
         g.leader.clear();
+        g.empty_since_ms = wall_ms();
         persist_soon(b, g);
         notify(g);
         return;
@@ -657,6 +664,7 @@ awaitable<std::vector<error_code>> leave_group(broker& b, placement where, std::
                 g->state = group_state::empty;
                 g->protocol_name.reset();
                 g->leader.clear();
+                g->empty_since_ms = wall_ms();
                 persist_soon(b, *g);
                 notify(*g);
             } else {
