@@ -206,6 +206,90 @@ class GroupAdminTest(unittest.TestCase):
             admin.close()
 
 
+class GroupErrorsTest(unittest.TestCase):
+    """Bad or stale requests get Kafka's error codes, and the broker carries on."""
+
+    def test_kafka_error_codes_for_membership_mistakes(self):
+        import struct
+        from harness import connect, recv_frame, request_header_v1, send_frame
+
+        def s16(v):
+            return struct.pack(">h", len(v)) + v
+
+        def call(sock, key, version, body, corr=[0]):
+            corr[0] += 1
+            send_frame(sock, request_header_v1(key, version, corr[0]) + body)
+            return recv_frame(sock)
+
+        def join_v5(sock, group, member, session_ms=10000, protocol_type=b"consumer", protocols=((b"range", b"m"),),
+                    instance=None):
+            body = (s16(group) + struct.pack(">ii", session_ms, 10000) + s16(member) +
+                    (struct.pack(">h", -1) if instance is None else s16(instance)) + s16(protocol_type) +
+                    struct.pack(">i", len(protocols)) +
+                    b"".join(s16(n) + struct.pack(">i", len(m)) + m for n, m in protocols))
+            f = call(sock, 11, 5, body)
+            err, gen = struct.unpack_from(">hi", f, 8)  # after correlation id and throttle
+            pos = 14
+            proto_len = struct.unpack_from(">h", f, pos)[0]
+            pos += 2 + max(proto_len, 0)
+            leader_len = struct.unpack_from(">h", f, pos)[0]
+            pos += 2 + leader_len
+            member_len = struct.unpack_from(">h", f, pos)[0]
+            member_id = f[pos + 2:pos + 2 + member_len]
+            return err, gen, member_id
+
+        def heartbeat_v3(sock, group, gen, member, instance=None):
+            body = s16(group) + struct.pack(">i", gen) + s16(member) + (
+                struct.pack(">h", -1) if instance is None else s16(instance))
+            return struct.unpack_from(">h", call(sock, 12, 3, body), 8)[0]
+
+        def sync_v3(sock, group, gen, member, assignments=()):
+            body = (s16(group) + struct.pack(">i", gen) + s16(member) + struct.pack(">h", -1) +
+                    struct.pack(">i", len(assignments)) +
+                    b"".join(s16(m) + struct.pack(">i", len(a)) + a for m, a in assignments))
+            return struct.unpack_from(">h", call(sock, 14, 3, body), 8)[0]
+
+        with Broker("--set", "group.initial.rebalance.delay.ms=0") as b:
+            with connect(b, timeout=30) as s:
+                self.assertEqual(join_v5(s, b"", b"")[0], 24)                      # INVALID_GROUP_ID
+                self.assertEqual(join_v5(s, b"g", b"", session_ms=10)[0], 26)      # INVALID_SESSION_TIMEOUT
+                self.assertEqual(join_v5(s, b"g", b"", protocols=())[0], 23)       # INCONSISTENT_GROUP_PROTOCOL
+                self.assertEqual(join_v5(s, b"g", b"nobody")[0], 25)               # UNKNOWN_MEMBER_ID
+                err, _, member = join_v5(s, b"g", b"")
+                self.assertEqual(err, 79)                                           # MEMBER_ID_REQUIRED
+                err, gen, member2 = join_v5(s, b"g", member, protocols=((b"range", b""),))  # empty metadata is fine
+                self.assertEqual((err, member2), (0, member))
+                self.assertEqual(sync_v3(s, b"g", gen, member, [(member, b"")]), 0)
+                self.assertEqual(heartbeat_v3(s, b"g", gen, member), 0)
+                self.assertEqual(heartbeat_v3(s, b"g", gen + 7, member), 22)        # ILLEGAL_GENERATION
+                self.assertEqual(heartbeat_v3(s, b"g", gen, b"nobody"), 25)         # UNKNOWN_MEMBER_ID
+                self.assertEqual(heartbeat_v3(s, b"nope", 1, member), 25)
+                self.assertEqual(sync_v3(s, b"g", gen + 1, member), 22)
+                # Another protocol type cannot join this group.
+                self.assertEqual(join_v5(s, b"g", b"", protocol_type=b"connect")[0], 23)
+                # Static membership: a second process with the same instance id fences the first.
+                err, _, st1 = join_v5(s, b"s", b"", instance=b"i-1")
+                self.assertEqual(err, 0)
+                err, gen_s, st2 = join_v5(s, b"s", b"", instance=b"i-1")
+                self.assertNotEqual(st1, st2)
+                self.assertEqual(heartbeat_v3(s, b"s", gen_s, st1, instance=b"i-1"), 82)  # FENCED_INSTANCE_ID
+                # Commits: stale generation, unknown member, unknown topic.
+                create(b, "errs", 1)
+
+                def commit_v2(group, gen, member, topic):
+                    body = (s16(group) + struct.pack(">i", gen) + s16(member) + struct.pack(">q", -1) +
+                            struct.pack(">i", 1) + s16(topic) + struct.pack(">i", 1) +
+                            struct.pack(">iqh", 0, 5, -1))
+                    f = call(s, 8, 2, body)
+                    return struct.unpack_from(">h", f, len(f) - 2)[0]
+                self.assertEqual(commit_v2(b"g", gen, member, b"errs"), 0)
+                self.assertEqual(commit_v2(b"g", gen + 3, member, b"errs"), 22)
+                self.assertEqual(commit_v2(b"g", gen, b"nobody", b"errs"), 25)
+                self.assertEqual(commit_v2(b"g", gen, member, b"no-such-topic"), 3)
+                # The broker still serves: a heartbeat after all that is fine.
+                self.assertEqual(heartbeat_v3(s, b"g", gen, member), 0)
+
+
 class IdleGroupsTest(unittest.TestCase):
     def test_a_thousand_idle_groups_cost_no_cpu(self):
         import struct
