@@ -175,6 +175,8 @@ const config_def broker_defs[] = {
     { "compression.type", config_type::string, "producer", "", compression_type, true },
     { "default.replication.factor", config_type::int32, "1", "", int_in_range<1, 32767>, true },
     { "delete.topic.enable", config_type::boolean, "true", "", boolean, true },
+    { "group.consumer.heartbeat.interval.ms", config_type::int32, "5000", "", int_in_range<1>, true },
+    { "group.consumer.session.timeout.ms", config_type::int32, "45000", "", int_in_range<1>, true },
     { "group.initial.rebalance.delay.ms", config_type::int32, "3000", "", int_in_range<0>, true },
     { "group.max.session.timeout.ms", config_type::int32, "1800000", "", int_in_range<0>, true },
     { "group.min.session.timeout.ms", config_type::int32, "6000", "", int_in_range<0>, true },

@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -70,6 +71,26 @@ struct member {
     std::optional<join_result> join_answer;
 };
 
+// KIP-848 (the consumer protocol): assignments by topic name; partitions sorted.
+using assignment_map = std::map<std::string, std::set<int32_t>, std::less<>>;
+
+struct consumer_member {
+    std::string id;
+    std::optional<std::string> instance_id;
+    std::optional<std::string> rack_id;
+    std::string client_id;
+    std::string client_host;
+    int32_t rebalance_timeout_ms = 0;
+    int32_t epoch = 0;
+    int32_t previous_epoch = -1;
+    std::vector<std::string> subscribed;
+    assignment_map owned;    // as the member last reported
+    assignment_map assigned; // as the coordinator last told it
+    assignment_map target;   // what the assignor wants it to have
+    bool told = false;       // has received an assignment at all
+    clock::time_point deadline;
+};
+
 struct group {
     std::string id;
     int32_t partition = 0; // of __consumer_offsets
@@ -91,6 +112,13 @@ struct group {
     int64_t empty_since_ms = -1; // wall clock; -1: has never had members
     uint64_t next_join_order = 0;
     std::shared_ptr<runtime::event> changed; // state, members or answers changed
+
+    // The consumer protocol (KIP-848): server-side assignment.
+    bool consumer_protocol = false;
+    int32_t group_epoch = 0;
+    int32_t assignment_epoch = 0;
+    std::string assignor = "uniform";
+    std::map<std::string, consumer_member, std::less<>> cmembers;
 };
 
 class group_manager {

@@ -2,6 +2,7 @@
 
 #include "base/logger.h"
 #include "cluster/topic_table.h"
+#include "kafka/server/groups/consumer_protocol.h"
 #include "kafka/server/groups/offsets_records.h"
 
 #include <algorithm>
@@ -210,7 +211,7 @@ awaitable<void> rebalance_timer(broker& b, std::string group_id, uint64_t round)
 awaitable<void> session_timer(broker& b, std::string group_id);
 
 void arm_session_timer(broker& b, group& g) {
-    if (g.session_timer || (g.members.empty() && g.pending.empty())) {
+    if (g.session_timer || (g.members.empty() && g.pending.empty() && g.cmembers.empty())) {
         return;
     }
     g.session_timer = true;
@@ -273,7 +274,7 @@ awaitable<void> session_timer(broker& b, std::string group_id) {
         if (g == nullptr) {
             co_return;
         }
-        if (g->members.empty() && g->pending.empty()) {
+        if (g->members.empty() && g->pending.empty() && g->cmembers.empty()) {
             g->session_timer = false;
             co_return;
         }
@@ -309,6 +310,10 @@ awaitable<void> session_timer(broker& b, std::string group_id) {
         }
         for (const auto& [_, d] : g->pending) {
             next = std::min(next, d);
+        }
+        expire_consumer_members(*g, clock::now());
+        for (const auto& [_, m] : g->cmembers) {
+            next = std::min(next, m.deadline);
         }
         if (next == clock::time_point::max()) {
             g->session_timer = false;
@@ -371,9 +376,10 @@ awaitable<join_result> join_group(broker& b, placement where, join_args a) {
     if (g.state == group_state::dead) {
         co_return refused(error_code::coordinator_not_available, a.member_id);
     }
-    if (!supports_group_protocols(g, a)) {
+    if (!supports_group_protocols(g, a) || (g.consumer_protocol && !g.cmembers.empty())) {
         co_return refused(error_code::inconsistent_group_protocol, a.member_id);
     }
+    g.consumer_protocol = false; // an empty consumer-protocol group may be taken over
     auto now = clock::now();
     bool known = false;
     bool unchanged = false;
@@ -690,6 +696,9 @@ void resume_restored(broker& b, group& g) {
 error_code check_commit(broker& b, std::string_view group_id, int32_t generation, std::string_view member_id,
                         const std::optional<std::string>& instance_id) {
     group* g = b.groups().find(group_id);
+    if (g != nullptr && g->consumer_protocol) {
+        return check_consumer_commit(*g, generation, member_id);
+    }
     if (g == nullptr || g->state == group_state::empty) {
         // A consumer that manages its own partitions commits with generation -1.
         return generation < 0 ? error_code::none : error_code::illegal_generation;

@@ -2,6 +2,7 @@
 
 #include "base/endian.h"
 #include "kafka/server/broker.h"
+#include "kafka/server/groups/consumer_protocol.h"
 #include "kafka/server/groups/coordinator.h"
 #include "kafka/server/groups/offsets_records.h"
 
@@ -81,6 +82,7 @@ struct listed {
     std::string id;
     std::string protocol_type;
     std::string state;
+    std::string type;
 };
 
 awaitable<std::vector<listed>> list_on_shard(broker& b, cluster::topic_info offsets) {
@@ -93,7 +95,11 @@ awaitable<std::vector<listed>> list_on_shard(broker& b, cluster::topic_info offs
         co_await std::move(loading);
     }
     for (const auto& [id, g] : b.groups().all()) {
-        out.push_back({ id, g.protocol_type, std::string(groups::state_name(g.state)) });
+        if (g.consumer_protocol) {
+            out.push_back({ id, "consumer", groups::consumer_group_state(g), "consumer" });
+        } else {
+            out.push_back({ id, g.protocol_type, std::string(groups::state_name(g.state)), "classic" });
+        }
     }
     co_return out;
 }
@@ -107,7 +113,7 @@ awaitable<error_code> delete_on_shard(broker& b, placement where, std::string id
     if (g == nullptr || g->state == groups::group_state::dead) {
         co_return error_code::group_id_not_found;
     }
-    if (!g->members.empty() || g->state != groups::group_state::empty) {
+    if (!g->members.empty() || !g->cmembers.empty() || g->state != groups::group_state::empty) {
         co_return error_code::non_empty_group;
     }
     std::vector<std::pair<std::string, int32_t>> all;
@@ -169,7 +175,10 @@ awaitable<offset_delete_out> offset_delete_on_shard(broker& b, placement where, 
     }
     // A topic that live members consume keeps its offsets (GROUP_SUBSCRIBED_TO_TOPIC).
     std::set<std::string> subscribed;
-    if (g->protocol_type == "consumer") {
+    for (const auto& [_, m] : g->cmembers) {
+        subscribed.insert(m.subscribed.begin(), m.subscribed.end());
+    }
+    if (g->protocol_type == "consumer" && !g->consumer_protocol) {
         for (const auto& [_, m] : g->members) {
             for (const auto& [name, meta] : m.protocols) {
                 if (name == g->protocol_name.value_or(name)) {
@@ -254,21 +263,20 @@ awaitable<list_groups_handler::api::response> list_groups_handler::handle(reques
     for (const auto& s : req.types_filter) {
         types.insert(lower(s));
     }
-    if (!types.empty() && !types.contains("classic")) {
-        co_return resp; // every group here uses the classic protocol
-    }
+
     for (unsigned s = 0; s < b.shards().size(); ++s) {
         auto call = on_shard<std::vector<listed>, cluster::topic_info>(b, s, &list_on_shard, *t);
         auto listed_here = co_await std::move(call);
         for (auto& g : listed_here) {
-            if (!states.empty() && !states.contains(lower(g.state))) {
+            if ((!states.empty() && !states.contains(lower(g.state))) ||
+                (!types.empty() && !types.contains(g.type))) {
                 continue;
             }
             auto& out = resp.groups.emplace_back();
             out.group_id = g.id;
             out.protocol_type = g.protocol_type;
             out.group_state = g.state;
-            out.group_type = "classic";
+            out.group_type = g.type;
         }
     }
     (void)ctx;

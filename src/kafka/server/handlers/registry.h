@@ -4,6 +4,7 @@
 // cannot drift from what it serves.
 #include "kafka/server/handlers/alter_configs.h"
 #include "kafka/server/handlers/api_versions.h"
+#include "kafka/server/handlers/consumer_groups.h"
 #include "kafka/server/handlers/create_topics.h"
 #include "kafka/server/handlers/describe_cluster.h"
 #include "kafka/server/handlers/describe_configs.h"
@@ -33,6 +34,7 @@ using all_handlers =
                describe_cluster_handler, describe_log_dirs_handler, describe_producers_handler,
                find_coordinator_handler, offset_commit_handler, offset_fetch_handler, join_group_handler,
                sync_group_handler, heartbeat_handler, leave_group_handler, describe_groups_handler,
-               list_groups_handler, delete_groups_handler, offset_delete_handler>;
+               list_groups_handler, delete_groups_handler, offset_delete_handler,
+               consumer_group_heartbeat_handler, consumer_group_describe_handler>;
 
 } // namespace chronik::kafka

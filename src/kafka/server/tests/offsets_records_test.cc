@@ -71,3 +71,32 @@ TEST(offsets_records, malformed_records_are_refused_not_trusted) {
     EXPECT_FALSE(decode_key(bytes{ 0 }));
     EXPECT_FALSE(decode_key(bytes{ 0, 2, 0, 5, 'a' }));
 }
+
+#include "kafka/server/groups/consumer_protocol.h"
+
+TEST(consumer_protocol, range_and_uniform_assignors) {
+    std::map<std::string, int32_t> parts{ { "a", 5 }, { "b", 2 } };
+    std::vector<assignor_member> members{ { "m1", { "a", "b" }, {} }, { "m2", { "a" }, {} } };
+    auto range = assign_range(members, parts);
+    EXPECT_EQ(range["m1"]["a"], (std::set<int32_t>{ 0, 1, 2 }));
+    EXPECT_EQ(range["m2"]["a"], (std::set<int32_t>{ 3, 4 }));
+    EXPECT_EQ(range["m1"]["b"], (std::set<int32_t>{ 0, 1 }));
+    auto uniform = assign_uniform(members, parts);
+    size_t n1 = uniform["m1"]["a"].size() + uniform["m1"]["b"].size(), n2 = uniform["m2"]["a"].size();
+    EXPECT_EQ(n1 + n2, 7u);
+    EXPECT_LE(n1 > n2 ? n1 - n2 : n2 - n1, 1u); // balanced
+    EXPECT_TRUE(uniform["m2"]["b"].empty());    // only subscribers get a topic
+    // Sticky: a third member takes partitions without moving the rest needlessly.
+    std::vector<assignor_member> grown{ { "m1", { "a", "b" }, uniform["m1"] },
+                                        { "m2", { "a" }, uniform["m2"] },
+                                        { "m3", { "a", "b" }, {} } };
+    auto after = assign_uniform(grown, parts);
+    for (const auto& id : { "m1", "m2" }) {
+        for (const auto& [t, ps] : after[id]) {
+            for (int32_t p : ps) {
+                EXPECT_TRUE(uniform[id][t].contains(p)) << id << " gained " << t << "-" << p;
+            }
+        }
+    }
+    EXPECT_EQ(after["m3"]["a"].size() + after["m3"]["b"].size(), 2u);
+}
