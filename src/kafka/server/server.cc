@@ -2,6 +2,8 @@
 
 #include "base/logger.h"
 #include "kafka/server/connection.h"
+#include "kafka/server/groups/coordinator.h"
+#include "kafka/server/groups/offsets_records.h"
 #include "runtime/gate.h"
 
 #include <boost/asio/socket_base.hpp>
@@ -214,6 +216,17 @@ void server::open_partitions() {
                       if (b.owner_of(name, p) == b.shard()) {
                           auto opened = b.partition(t, p);
                           co_await std::move(opened);
+                      }
+                  }
+              }
+              // Groups come back at start-up, so restored members' sessions run (and
+              // expire) even if no client asks about their group.
+              if (const auto* offsets = table->find(groups::offsets_topic)) {
+                  for (int32_t p = 0; p < offsets->partitions; ++p) {
+                      if (b.owner_of(offsets->name, p) == b.shard()) {
+                          auto loading =
+                            groups::ensure_loaded(b, groups::placement{ *offsets, p, b.shard() });
+                          co_await std::move(loading);
                       }
                   }
               }
