@@ -7,6 +7,7 @@
 #include "kafka/server/broker.h"
 #include "kafka/server/groups/group_manager.h"
 #include "kafka/server/groups/offsets_records.h"
+#include "kafka/server/handlers/routing.h"
 
 #include <optional>
 #include <string>
@@ -24,6 +25,22 @@ struct placement {
 // Creates __consumer_offsets if it does not exist yet (offsets.topic.num.partitions,
 // compacted) and says where `group` lives; nullopt if the topic cannot be made.
 awaitable<std::optional<placement>> place(broker& b, std::string group);
+
+// Runs fn(coordinator's broker, placement, args...) on the shard that coordinates
+// `group`; nullopt if __consumer_offsets cannot be made (the caller answers
+// COORDINATOR_NOT_AVAILABLE).
+template<class R, class... A>
+awaitable<std::optional<R>> at_coordinator(broker& b, std::string group,
+                                           awaitable<R> (*fn)(broker&, placement, A...), A... args) {
+    auto placed = place(b, std::move(group));
+    auto where = co_await std::move(placed);
+    if (!where) {
+        co_return std::nullopt;
+    }
+    auto call = on_shard<R, placement, A...>(b, where->shard, fn, *where, args...);
+    R r = co_await std::move(call);
+    co_return std::optional<R>(std::move(r));
+}
 
 // On the coordinator shard: replays the group's partition once per start. False if
 // the partition cannot be read (the caller answers COORDINATOR_NOT_AVAILABLE).

@@ -5,20 +5,11 @@
 
 namespace chronik::kafka {
 
-using groups::placement;
 using protocol::error_code;
 
 namespace {
 
 constexpr int32_t group_operations = (1 << 3) | (1 << 6) | (1 << 8); // READ, DELETE, DESCRIBE
-
-template<class R, class... A>
-awaitable<R> on_coordinator(broker& b, placement where, awaitable<R> (*fn)(broker&, A...), A... args) {
-    broker* owner = &b.peer(where.shard);
-    auto work = [owner, fn, args...]() { return fn(*owner, args...); };
-    auto call = b.shards().invoke_on(where.shard, std::move(work));
-    co_return co_await std::move(call);
-}
 
 } // namespace
 
@@ -47,15 +38,14 @@ awaitable<consumer_group_heartbeat_handler::api::response> consumer_group_heartb
         }
         a.owned = std::move(owned);
     }
-    auto placed = groups::place(b, req.group_id);
-    auto where = co_await std::move(placed);
-    if (!where) {
+    auto call = groups::at_coordinator<groups::cg_heartbeat_result, groups::cg_heartbeat_args>(
+      b, req.group_id, &groups::consumer_heartbeat, std::move(a));
+    auto answered = co_await std::move(call);
+    if (!answered) {
         resp.error_code = +error_code::coordinator_not_available;
         co_return resp;
     }
-    auto call = on_coordinator<groups::cg_heartbeat_result, placement, groups::cg_heartbeat_args>(
-      b, *where, &groups::consumer_heartbeat, *where, std::move(a));
-    auto r = co_await std::move(call);
+    auto& r = *answered;
     resp.error_code = +r.error;
     resp.error_message = r.message;
     if (!r.member_id.empty()) {
@@ -103,15 +93,14 @@ awaitable<consumer_group_describe_handler::api::response> consumer_group_describ
         if (req.include_authorized_operations) {
             g.authorized_operations = group_operations;
         }
-        auto placed = groups::place(b, id);
-        auto where = co_await std::move(placed);
-        if (!where) {
+        auto call =
+          groups::at_coordinator<groups::cg_view, std::string>(b, id, &groups::describe_consumer_group, id);
+        auto answered = co_await std::move(call);
+        if (!answered) {
             g.error_code = +error_code::coordinator_not_available;
             continue;
         }
-        auto call = on_coordinator<groups::cg_view, placement, std::string>(
-          b, *where, &groups::describe_consumer_group, *where, id);
-        auto v = co_await std::move(call);
+        auto& v = *answered;
         g.error_code = +v.error;
         g.group_state = v.state;
         g.group_epoch = v.group_epoch;

@@ -5,6 +5,7 @@
 #include "kafka/server/groups/consumer_protocol.h"
 #include "kafka/server/groups/coordinator.h"
 #include "kafka/server/groups/offsets_records.h"
+#include "kafka/server/handlers/routing.h"
 
 #include <algorithm>
 #include <cctype>
@@ -19,14 +20,6 @@ namespace {
 
 // Kafka's AclOperation codes for a GROUP: READ, DELETE, DESCRIBE (no authorizer yet).
 constexpr int32_t group_operations = (1 << 3) | (1 << 6) | (1 << 8);
-
-template<class R, class... A>
-awaitable<R> on_shard(broker& b, unsigned shard, awaitable<R> (*fn)(broker&, A...), A... args) {
-    broker* owner = &b.peer(shard);
-    auto work = [owner, fn, args...]() { return fn(*owner, args...); };
-    auto call = b.shards().invoke_on(shard, std::move(work));
-    co_return co_await std::move(call);
-}
 
 struct described_member {
     std::string id;
@@ -222,15 +215,13 @@ awaitable<describe_groups_handler::api::response> describe_groups_handler::handl
         if (req.include_authorized_operations) {
             out.authorized_operations = group_operations;
         }
-        auto placed = groups::place(b, id);
-        auto where = co_await std::move(placed);
-        if (!where) {
+        auto call = groups::at_coordinator<described, std::string>(b, id, &describe_on_shard, id);
+        auto answered = co_await std::move(call);
+        if (!answered) {
             out.error_code = +error_code::coordinator_not_available;
             continue;
         }
-        auto call =
-          on_shard<described, placement, std::string>(b, where->shard, &describe_on_shard, *where, id);
-        auto d = co_await std::move(call);
+        auto& d = *answered;
         out.error_code = +d.error;
         out.group_state = d.state;
         out.protocol_type = d.protocol_type;
@@ -290,15 +281,9 @@ awaitable<delete_groups_handler::api::response> delete_groups_handler::handle(re
     for (const auto& id : req.groups_names) {
         auto& out = resp.results.emplace_back();
         out.group_id = id;
-        auto placed = groups::place(b, id);
-        auto where = co_await std::move(placed);
-        if (!where) {
-            out.error_code = +error_code::coordinator_not_available;
-            continue;
-        }
-        auto call =
-          on_shard<error_code, placement, std::string>(b, where->shard, &delete_on_shard, *where, id);
-        out.error_code = +co_await std::move(call);
+        auto call = groups::at_coordinator<error_code, std::string>(b, id, &delete_on_shard, id);
+        auto answered = co_await std::move(call);
+        out.error_code = +answered.value_or(error_code::coordinator_not_available);
     }
     (void)ctx;
     co_return resp;
@@ -326,16 +311,15 @@ awaitable<offset_delete_handler::api::response> offset_delete_handler::handle(re
             slots.emplace_back(resp.topics.size() - 1, tr.partitions.size() - 1);
         }
     }
-    auto placed = groups::place(b, req.group_id);
-    auto where = co_await std::move(placed);
-    if (!where) {
+    auto call =
+      groups::at_coordinator<offset_delete_out, std::string, std::vector<std::pair<std::string, int32_t>>>(
+        b, req.group_id, &offset_delete_on_shard, req.group_id, which);
+    auto answered = co_await std::move(call);
+    if (!answered) {
         resp.error_code = +error_code::coordinator_not_available;
         co_return resp;
     }
-    auto call =
-      on_shard<offset_delete_out, placement, std::string, std::vector<std::pair<std::string, int32_t>>>(
-        b, where->shard, &offset_delete_on_shard, *where, req.group_id, which);
-    auto r = co_await std::move(call);
+    auto& r = *answered;
     resp.error_code = +r.error;
     if (r.error == error_code::none) {
         for (size_t i = 0; i < slots.size() && i < r.partitions.size(); ++i) {

@@ -21,17 +21,6 @@ int64_t now_ms() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-
-// Runs `fn(coordinator broker, args...)` on the group's coordinator shard. `fn` is a
-// plain coroutine function so its arguments live in its own frame (GCC 12).
-template<class R, class... A>
-awaitable<R> on_coordinator(broker& b, placement where, awaitable<R> (*fn)(broker&, A...), A... args) {
-    broker* owner = &b.peer(where.shard);
-    auto work = [owner, fn, args...]() { return fn(*owner, args...); };
-    auto call = b.shards().invoke_on(where.shard, std::move(work));
-    co_return co_await std::move(call);
-}
-
 struct commit_member {
     int32_t generation = -1;
     std::string member_id;
@@ -143,18 +132,12 @@ awaitable<offset_commit_handler::api::response> offset_commit_handler::handle(re
     if (commits.empty()) {
         co_return resp;
     }
-    error_code err = error_code::none;
-    auto placed = groups::place(b, req.group_id);
-    auto where = co_await std::move(placed);
-    if (!where) {
-        err = error_code::coordinator_not_available;
-    } else {
-        commit_member who{ req.generation_id_or_member_epoch, req.member_id, req.group_instance_id };
-        auto call = on_coordinator<error_code, placement, std::string, commit_member,
-                                   std::vector<groups::offset_commit>>(
-          b, *where, &commit_on_shard, *where, req.group_id, std::move(who), std::move(commits));
-        err = co_await std::move(call);
-    }
+    commit_member who{ req.generation_id_or_member_epoch, req.member_id, req.group_instance_id };
+    auto call =
+      groups::at_coordinator<error_code, std::string, commit_member, std::vector<groups::offset_commit>>(
+        b, req.group_id, &commit_on_shard, req.group_id, std::move(who), std::move(commits));
+    auto done = co_await std::move(call);
+    error_code err = done.value_or(error_code::coordinator_not_available);
     for (auto [t, p] : slots) {
         resp.topics[t].partitions[p].error_code = +err;
     }
@@ -177,14 +160,13 @@ struct group_answer {
 template<class Topics>
 awaitable<group_answer> answer_group(broker& b, std::string group, const std::optional<Topics>& wanted) {
     group_answer out;
-    auto placed = groups::place(b, group);
-    auto where = co_await std::move(placed);
-    if (!where) {
+    auto call = groups::at_coordinator<fetched, std::string>(b, group, &fetch_on_shard, group);
+    auto answered = co_await std::move(call);
+    if (!answered) {
         out.error = error_code::coordinator_not_available;
         co_return out;
     }
-    auto call = on_coordinator<fetched, placement, std::string>(b, *where, &fetch_on_shard, *where, group);
-    auto got = co_await std::move(call);
+    auto& got = *answered;
     if (got.error != error_code::none) {
         out.error = got.error;
         co_return out;
@@ -279,12 +261,6 @@ awaitable<join_group_handler::api::response> join_group_handler::handle(request_
     api::response resp;
     resp.member_id = req.member_id;
     resp.protocol_name = std::string();
-    auto placed = groups::place(b, req.group_id);
-    auto where = co_await std::move(placed);
-    if (!where) {
-        resp.error_code = +error_code::coordinator_not_available;
-        co_return resp;
-    }
     groups::join_args a;
     a.group = req.group_id;
     a.session_timeout_ms = req.session_timeout_ms;
@@ -298,9 +274,14 @@ awaitable<join_group_handler::api::response> join_group_handler::handle(request_
         a.protocols.emplace_back(p.name, bytes(p.metadata.span().begin(), p.metadata.span().end()));
     }
     a.require_member_id = ctx.api_version >= 4;
-    auto call = on_coordinator<groups::join_result, placement, groups::join_args>(
-      b, *where, &groups::join_group, *where, std::move(a));
-    auto r = co_await std::move(call);
+    auto call = groups::at_coordinator<groups::join_result, groups::join_args>(
+      b, req.group_id, &groups::join_group, std::move(a));
+    auto answered = co_await std::move(call);
+    if (!answered) {
+        resp.error_code = +error_code::coordinator_not_available;
+        co_return resp;
+    }
+    auto& r = *answered;
     resp.error_code = +r.error;
     resp.generation_id = r.generation;
     resp.member_id = r.member_id;
@@ -326,12 +307,6 @@ awaitable<sync_group_handler::api::response> sync_group_handler::handle(request_
     broker& b = *ctx.owner;
     api::response resp;
     resp.assignment = byte_slice();
-    auto placed = groups::place(b, req.group_id);
-    auto where = co_await std::move(placed);
-    if (!where) {
-        resp.error_code = +error_code::coordinator_not_available;
-        co_return resp;
-    }
     groups::sync_args a;
     a.group = req.group_id;
     a.generation = req.generation_id;
@@ -344,9 +319,14 @@ awaitable<sync_group_handler::api::response> sync_group_handler::handle(request_
                                    bytes(s.assignment.span().begin(), s.assignment.span().end()));
     }
     (void)ctx;
-    auto call = on_coordinator<groups::sync_result, placement, groups::sync_args>(
-      b, *where, &groups::sync_group, *where, std::move(a));
-    auto r = co_await std::move(call);
+    auto call = groups::at_coordinator<groups::sync_result, groups::sync_args>(
+      b, req.group_id, &groups::sync_group, std::move(a));
+    auto answered = co_await std::move(call);
+    if (!answered) {
+        resp.error_code = +error_code::coordinator_not_available;
+        co_return resp;
+    }
+    auto& r = *answered;
     resp.error_code = +r.error;
     resp.protocol_type = r.protocol_type;
     resp.protocol_name = r.protocol_name;
@@ -358,18 +338,13 @@ awaitable<heartbeat_handler::api::response> heartbeat_handler::handle(request_co
                                                                       api::request req) {
     broker& b = *ctx.owner;
     api::response resp;
-    auto placed = groups::place(b, req.group_id);
-    auto where = co_await std::move(placed);
-    if (!where) {
-        resp.error_code = +error_code::coordinator_not_available;
-        co_return resp;
-    }
     (void)ctx;
     auto call =
-      on_coordinator<error_code, placement, std::string, int32_t, std::string, std::optional<std::string>>(
-        b, *where, &groups::heartbeat, *where, req.group_id, req.generation_id, req.member_id,
+      groups::at_coordinator<error_code, std::string, int32_t, std::string, std::optional<std::string>>(
+        b, req.group_id, &groups::heartbeat, req.group_id, req.generation_id, req.member_id,
         req.group_instance_id);
-    resp.error_code = +co_await std::move(call);
+    auto answered = co_await std::move(call);
+    resp.error_code = +answered.value_or(error_code::coordinator_not_available);
     co_return resp;
 }
 
@@ -385,15 +360,14 @@ awaitable<leave_group_handler::api::response> leave_group_handler::handle(reques
             who.push_back({ m.member_id, m.group_instance_id });
         }
     }
-    auto placed = groups::place(b, req.group_id);
-    auto where = co_await std::move(placed);
-    if (!where) {
+    auto call = groups::at_coordinator<std::vector<error_code>, std::string, std::vector<groups::leaving>>(
+      b, req.group_id, &groups::leave_group, req.group_id, who);
+    auto answered = co_await std::move(call);
+    if (!answered) {
         resp.error_code = +error_code::coordinator_not_available;
         co_return resp;
     }
-    auto call = on_coordinator<std::vector<error_code>, placement, std::string, std::vector<groups::leaving>>(
-      b, *where, &groups::leave_group, *where, req.group_id, who);
-    auto errors = co_await std::move(call);
+    auto& errors = *answered;
     if (ctx.api_version <= 2) {
         resp.error_code = +(errors.empty() ? error_code::unknown_member_id : errors.front());
         co_return resp;

@@ -18,6 +18,16 @@ struct partition_ref {
     int32_t partition = 0;
 };
 
+// Runs fn(that shard's broker, args...) on `shard`. `fn` is a plain coroutine
+// function, so its arguments live in its own frame (see runtime/shard.h on GCC 12).
+template<class R, class... A>
+awaitable<R> on_shard(broker& b, unsigned shard, awaitable<R> (*fn)(broker&, A...), A... args) {
+    broker* owner = &b.peer(shard);
+    auto work = [owner, fn, args...]() { return fn(*owner, args...); };
+    auto call = b.shards().invoke_on(shard, std::move(work));
+    co_return co_await std::move(call);
+}
+
 // Runs a topic-store operation on shard 0. `op` is a plain coroutine function, so
 // its arguments live in its own frame (see runtime/shard.h on GCC 12).
 template<class R, class... A>
