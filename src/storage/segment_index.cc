@@ -1,6 +1,6 @@
 #include "storage/segment_index.h"
 
-#include "base/endian.h"
+#include "base/be_buffer.h"
 #include "kafka/record/crc.h"
 
 #include <algorithm>
@@ -21,27 +21,6 @@ constexpr size_t index_bytes = 16, time_bytes = 16, producer_bytes = 8 + 2 + 4 +
 // every 4 KiB needs about 8 MiB).
 constexpr size_t max_summary_bytes = 64u << 20;
 
-struct out_buf {
-    bytes b;
-    template<class T>
-    void put(T v) {
-        size_t at = b.size();
-        b.resize(at + sizeof(T));
-        store_be<T>(b.data() + at, v);
-    }
-};
-
-struct in_buf {
-    std::span<const uint8_t> s;
-    size_t pos = 0;
-    template<class T>
-    T get() {
-        T v = load_be<T>(s.data() + pos);
-        pos += sizeof(T);
-        return v;
-    }
-};
-
 std::error_code from_errno(long rc) {
     return { int(-rc), std::system_category() };
 }
@@ -54,7 +33,7 @@ std::string index_path_for(const std::string& segment_path) {
 }
 
 bytes segment_summary::encode() const {
-    out_buf o;
+    be_writer o;
     o.put<uint32_t>(magic);
     o.put<uint32_t>(version);
     o.put<uint64_t>(segment_size);
@@ -83,8 +62,8 @@ bytes segment_summary::encode() const {
         o.put<int64_t>(p.batch.last_offset);
         o.put<int64_t>(p.batch.max_timestamp);
     }
-    o.put<uint32_t>(record::crc32c(o.b));
-    return std::move(o.b);
+    o.put<uint32_t>(record::crc32c(o.data()));
+    return o.take();
 }
 
 std::optional<segment_summary> segment_summary::decode(std::span<const uint8_t> in) {
@@ -95,18 +74,18 @@ std::optional<segment_summary> segment_summary::decode(std::span<const uint8_t> 
     if (record::crc32c(body) != load_be<uint32_t>(in.data() + body.size())) {
         return std::nullopt;
     }
-    in_buf r{ body };
+    be_reader r(body); // the length check below makes every field present
     if (r.get<uint32_t>() != magic || r.get<uint32_t>() != version) {
         return std::nullopt;
     }
     segment_summary s;
-    s.segment_size = r.get<uint64_t>();
-    s.base_offset = r.get<int64_t>();
-    s.next_offset = r.get<int64_t>();
-    s.max_timestamp = r.get<int64_t>();
-    s.max_timestamp_offset = r.get<int64_t>();
-    s.bytes_since_index = r.get<uint64_t>();
-    uint64_t n_off = r.get<uint32_t>(), n_time = r.get<uint32_t>(), n_prod = r.get<uint32_t>();
+    s.segment_size = *r.get<uint64_t>();
+    s.base_offset = *r.get<int64_t>();
+    s.next_offset = *r.get<int64_t>();
+    s.max_timestamp = *r.get<int64_t>();
+    s.max_timestamp_offset = *r.get<int64_t>();
+    s.bytes_since_index = *r.get<uint64_t>();
+    uint64_t n_off = *r.get<uint32_t>(), n_time = *r.get<uint32_t>(), n_prod = *r.get<uint32_t>();
     // The counts must account for the bytes exactly: no allocation is sized by a
     // count the bytes cannot back.
     if (fixed_bytes + n_off * index_bytes + n_time * time_bytes + n_prod * producer_bytes != body.size()) {
@@ -114,23 +93,23 @@ std::optional<segment_summary> segment_summary::decode(std::span<const uint8_t> 
     }
     s.offsets.resize(n_off);
     for (auto& e : s.offsets) {
-        e.offset = r.get<int64_t>();
-        e.position = r.get<uint64_t>();
+        e.offset = *r.get<int64_t>();
+        e.position = *r.get<uint64_t>();
     }
     s.times.resize(n_time);
     for (auto& e : s.times) {
-        e.timestamp = r.get<int64_t>();
-        e.offset = r.get<int64_t>();
+        e.timestamp = *r.get<int64_t>();
+        e.offset = *r.get<int64_t>();
     }
     s.producers.resize(n_prod);
     for (auto& p : s.producers) {
-        p.producer_id = r.get<int64_t>();
-        p.epoch = r.get<int16_t>();
-        p.batch.first_seq = r.get<int32_t>();
-        p.batch.last_seq = r.get<int32_t>();
-        p.batch.base_offset = r.get<int64_t>();
-        p.batch.last_offset = r.get<int64_t>();
-        p.batch.max_timestamp = r.get<int64_t>();
+        p.producer_id = *r.get<int64_t>();
+        p.epoch = *r.get<int16_t>();
+        p.batch.first_seq = *r.get<int32_t>();
+        p.batch.last_seq = *r.get<int32_t>();
+        p.batch.base_offset = *r.get<int64_t>();
+        p.batch.last_offset = *r.get<int64_t>();
+        p.batch.max_timestamp = *r.get<int64_t>();
     }
     bool sane =
       s.next_offset >= s.base_offset &&

@@ -1,83 +1,13 @@
 #include "kafka/server/groups/offsets_records.h"
 
-#include "base/endian.h"
+#include "base/be_buffer.h"
 
 namespace chronik::kafka::groups {
 
 namespace {
 
-struct out_buf {
-    bytes b;
-    template<class T>
-    void put(T v) {
-        size_t at = b.size();
-        b.resize(at + sizeof(T));
-        store_be<T>(b.data() + at, v);
-    }
-    void str(std::string_view s) {
-        put<int16_t>(int16_t(s.size()));
-        b.insert(b.end(), s.begin(), s.end());
-    }
-    void nullable_str(const std::optional<std::string>& s) {
-        if (!s) {
-            put<int16_t>(-1);
-        } else {
-            str(*s);
-        }
-    }
-    void blob(const bytes& v) {
-        put<int32_t>(int32_t(v.size()));
-        b.insert(b.end(), v.begin(), v.end());
-    }
-};
-
-struct in_buf {
-    std::span<const uint8_t> s;
-    size_t pos = 0;
-    template<class T>
-    std::optional<T> get() {
-        if (s.size() - pos < sizeof(T)) {
-            return std::nullopt;
-        }
-        T v = load_be<T>(s.data() + pos);
-        pos += sizeof(T);
-        return v;
-    }
-    std::optional<std::string> str() {
-        auto n = get<int16_t>();
-        if (!n || *n < 0 || s.size() - pos < size_t(*n)) {
-            return std::nullopt;
-        }
-        std::string out(reinterpret_cast<const char*>(s.data() + pos), size_t(*n));
-        pos += size_t(*n);
-        return out;
-    }
-    // nullopt: malformed; a present optional holding nullopt: a null string.
-    std::optional<std::optional<std::string>> nullable_str() {
-        auto n = get<int16_t>();
-        if (!n || *n < -1) {
-            return std::nullopt;
-        }
-        if (*n == -1) {
-            return std::optional<std::string>();
-        }
-        pos -= 2;
-        auto v = str();
-        if (!v) {
-            return std::nullopt;
-        }
-        return std::optional<std::string>(std::move(*v));
-    }
-    std::optional<bytes> blob() {
-        auto n = get<int32_t>();
-        if (!n || *n < 0 || s.size() - pos < size_t(*n)) {
-            return std::nullopt;
-        }
-        bytes out(s.begin() + long(pos), s.begin() + long(pos) + *n);
-        pos += size_t(*n);
-        return out;
-    }
-};
+using out_buf = be_writer;
+using in_buf = be_reader;
 
 std::error_code malformed() {
     return std::make_error_code(std::errc::illegal_byte_sequence);
@@ -129,7 +59,7 @@ bytes encode_offset_key(const offset_key& k) {
     o.str(k.group);
     o.str(k.topic);
     o.put<int32_t>(k.partition);
-    return std::move(o.b);
+    return o.take();
 }
 
 bytes encode_offset_value(const offset_value& v) {
@@ -139,14 +69,14 @@ bytes encode_offset_value(const offset_value& v) {
     o.put<int32_t>(v.leader_epoch);
     o.str(v.metadata);
     o.put<int64_t>(v.commit_timestamp);
-    return std::move(o.b);
+    return o.take();
 }
 
 bytes encode_group_key(const group_key& k) {
     out_buf o;
     o.put<int16_t>(2);
     o.str(k.group);
-    return std::move(o.b);
+    return o.take();
 }
 
 bytes encode_group_value(const group_value& v) {
@@ -168,11 +98,11 @@ bytes encode_group_value(const group_value& v) {
         o.blob(m.subscription);
         o.blob(m.assignment);
     }
-    return std::move(o.b);
+    return o.take();
 }
 
 result<group_value> decode_group_value(std::span<const uint8_t> in) {
-    in_buf r{ in };
+    in_buf r(in);
     auto version = r.get<int16_t>();
     if (!version || *version < 0 || *version > 4) {
         return malformed();
@@ -198,7 +128,7 @@ result<group_value> decode_group_value(std::span<const uint8_t> in) {
     }
     auto n = r.get<int32_t>();
     // Every member takes at least 18 bytes: no allocation beyond what the bytes back.
-    if (!n || *n < 0 || size_t(*n) > (in.size() - r.pos) / 18) {
+    if (!n || *n < 0 || size_t(*n) > r.remaining() / 18) {
         return malformed();
     }
     for (int32_t i = 0; i < *n; ++i) {
@@ -235,14 +165,14 @@ result<group_value> decode_group_value(std::span<const uint8_t> in) {
 
 result<std::variant<offset_key, group_key, other_key>> decode_key(std::span<const uint8_t> in) {
     using key = std::variant<offset_key, group_key, other_key>;
-    in_buf r{ in };
+    in_buf r(in);
     auto version = r.get<int16_t>();
     if (!version) {
         return malformed();
     }
     if (*version == 2) {
         auto group = r.str();
-        if (!group || r.pos != in.size()) {
+        if (!group || r.remaining() != 0) {
             return malformed();
         }
         return key(group_key{ std::move(*group) });
@@ -254,7 +184,7 @@ result<std::variant<offset_key, group_key, other_key>> decode_key(std::span<cons
     auto group = r.str();
     auto topic = r.str();
     auto partition = r.get<int32_t>();
-    if (!group || !topic || !partition || r.pos != in.size()) {
+    if (!group || !topic || !partition || r.remaining() != 0) {
         return malformed();
     }
     k.group = std::move(*group);
@@ -264,7 +194,7 @@ result<std::variant<offset_key, group_key, other_key>> decode_key(std::span<cons
 }
 
 result<offset_value> decode_offset_value(std::span<const uint8_t> in) {
-    in_buf r{ in };
+    in_buf r(in);
     auto version = r.get<int16_t>();
     if (!version || *version < 0 || *version > 4) {
         return malformed();
