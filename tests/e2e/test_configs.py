@@ -13,7 +13,8 @@ import unittest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
-from harness import Broker, connect, recv_frame, request_header_v1, request_header_v2, send_frame
+from harness import (Broker, Reader, compact_string, connect, recv_frame, request_header_v1, request_header_v2,
+                     send_frame, uvarint)
 
 TOPIC, BROKER = 2, 4
 SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
@@ -28,61 +29,13 @@ def nullable_string(s):
     return struct.pack(">h", -1) if s is None else string(s)
 
 
-def uvarint(n):
-    out = b""
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out += bytes([byte | 0x80])
-        else:
-            return out + bytes([byte])
-
-
-def compact_string(s):
+def string(s):
     b = s.encode()
-    return uvarint(len(b) + 1) + b
+    return struct.pack(">h", len(b)) + b
 
 
-class Reader:
-    def __init__(self, data):
-        self.data, self.pos = data, 0
-
-    def take(self, fmt):
-        v = struct.unpack_from(fmt, self.data, self.pos)
-        self.pos += struct.calcsize(fmt)
-        return v[0] if len(v) == 1 else v
-
-    def uvarint(self):
-        shift = n = 0
-        while True:
-            byte = self.data[self.pos]
-            self.pos += 1
-            n |= (byte & 0x7F) << shift
-            if not byte & 0x80:
-                return n
-            shift += 7
-
-    def string(self):
-        n = self.take(">h")
-        if n < 0:
-            return None
-        s = self.data[self.pos:self.pos + n].decode()
-        self.pos += n
-        return s
-
-    def compact_string(self):
-        n = self.uvarint() - 1
-        if n < 0:
-            return None
-        s = self.data[self.pos:self.pos + n].decode()
-        self.pos += n
-        return s
-
-    def tags(self):
-        for _ in range(self.uvarint()):
-            self.uvarint()
-            self.pos += self.uvarint()
+def nullable_string(s):
+    return struct.pack(">h", -1) if s is None else string(s)
 
 
 def call(broker, header, body):

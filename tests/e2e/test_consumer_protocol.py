@@ -7,25 +7,11 @@ import unittest
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from harness import Broker, connect, recv_frame, request_header_v2, send_frame
-
-
-def uvarint(n):
-    out = b""
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out += bytes([byte | 0x80])
-        else:
-            return out + bytes([byte])
+from harness import Broker, Reader, compact_string, connect, recv_frame, request_header_v2, send_frame, uvarint
 
 
 def cstr(s):
-    if s is None:
-        return b"\x00"
-    b = s.encode()
-    return uvarint(len(b) + 1) + b
+    return compact_string(s)
 
 
 def carray(items, enc):
@@ -34,44 +20,15 @@ def carray(items, enc):
     return uvarint(len(items) + 1) + b"".join(enc(i) for i in items)
 
 
-class R:
-    def __init__(self, data, pos=0):
-        self.d, self.p = data, pos
-
-    def take(self, fmt):
-        v = struct.unpack_from(fmt, self.d, self.p)
-        self.p += struct.calcsize(fmt)
-        return v[0] if len(v) == 1 else v
-
-    def uvarint(self):
-        shift = n = 0
-        while True:
-            b = self.d[self.p]
-            self.p += 1
-            n |= (b & 0x7F) << shift
-            if not b & 0x80:
-                return n
-            shift += 7
-
-    def cstr(self):
-        n = self.uvarint() - 1
-        if n < 0:
-            return None
-        s = self.d[self.p:self.p + n].decode()
-        self.p += n
-        return s
-
-    def tags(self):
-        for _ in range(self.uvarint()):
-            self.uvarint()
-            self.p += self.uvarint()
+class R(Reader):
+    cstr = Reader.compact_string
 
     def partitions(self):
         """compact array of (uuid, compact int32 array[, name]) -> {uuid: [p]}"""
         out = {}
         for _ in range(self.uvarint() - 1):
-            tid = self.d[self.p:self.p + 16]
-            self.p += 16
+            tid = self.data[self.pos:self.pos + 16]
+            self.pos += 16
             ps = [self.take(">i") for _ in range(self.uvarint() - 1)]
             self.tags()
             out[tid] = sorted(ps)
@@ -131,13 +88,13 @@ class Client:
             r.cstr()
             assigned = {}
             for _ in range(r.uvarint() - 1):
-                r.p += 16
+                r.pos += 16
                 name = r.cstr()
                 assigned[name] = sorted(r.take(">i") for _ in range(r.uvarint() - 1))
                 r.tags()
             r.tags()
             for _ in range(r.uvarint() - 1):
-                r.p += 16
+                r.pos += 16
                 r.cstr()
                 [r.take(">i") for _ in range(r.uvarint() - 1)]
                 r.tags()

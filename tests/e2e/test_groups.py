@@ -10,7 +10,7 @@ import unittest
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from harness import Broker
+from harness import Broker, cpu_ticks
 
 
 def create(b, topic, partitions):
@@ -311,14 +311,9 @@ class IdleGroupsTest(unittest.TestCase):
             log_before = len(b.stderr())
             pid = b.proc.pid
 
-            def cpu_ticks():
-                with open(f"/proc/{pid}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                return int(fields[11]) + int(fields[12])  # utime + stime
-
-            before = cpu_ticks()
+            before = cpu_ticks(pid)
             time.sleep(3)
-            used = cpu_ticks() - before
+            used = cpu_ticks(pid) - before
             hz = os.sysconf("SC_CLK_TCK")
             self.assertLess(used / hz / 3, 0.02, "1,000 idle groups used %d ticks in 3 s" % used)
             self.assertEqual(len(b.stderr()), log_before, "an idle broker logged")
