@@ -6,7 +6,7 @@ DATA_DIR ?= ./data
 LISTEN ?= 127.0.0.1:9092
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build run test fuzz-build clean format format-check
+.PHONY: all deps configure build run test bench fuzz-build clean format format-check
 
 all: build
 
@@ -33,6 +33,11 @@ fuzz-build: deps
 # Every suite: unit, sim, e2e, chaos and the bounded fuzz runs. Exit 0 only if all pass.
 test: format-check build fuzz-build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+# The reference benchmark suite (bench/run.py): minutes, not part of `make test`.
+# BENCH_ARGS=--quick for a short pass.
+bench: build
+	/usr/bin/python3 bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD_DIR) $(FUZZ_DIR)
