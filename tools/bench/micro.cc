@@ -6,10 +6,10 @@
 #include "kafka/record/crc.h"
 #include "storage/partition_log.h"
 
-#include <benchmark/benchmark.h>
-
 #include <filesystem>
 #include <random>
+
+#include <benchmark/benchmark.h>
 
 using namespace chronik;
 
@@ -71,7 +71,8 @@ BENCHMARK(partition_append);
 
 // A fetch-sized read at a random offset: index lookup plus one pread.
 void partition_read(benchmark::State& s) {
-    auto dir = std::filesystem::temp_directory_path() / ("chronik-microbench-r-" + std::to_string(::getpid()));
+    auto dir =
+      std::filesystem::temp_directory_path() / ("chronik-microbench-r-" + std::to_string(::getpid()));
     storage::log_config cfg;
     cfg.segment_bytes = 64u << 20;
     auto log = storage::partition_log::open(storage::file_ops::real(), dir.string(), cfg, 0).value();
