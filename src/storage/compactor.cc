@@ -119,7 +119,7 @@ result<rewrite> rewrite_segment(file_ops& ops, const pass_state& st, segment& se
           int32_t total = 0;
           auto parsed = record::for_each_record(batch, max_decompressed, [&](const record::record_view& r) {
               ++total;
-              int64_t offset = h.base_offset + r.offset_delta;
+              int64_t offset = h.offset_of(r);
               if (!keep(st, r, offset, h.max_timestamp)) {
                   return;
               }
@@ -137,7 +137,7 @@ result<rewrite> rewrite_segment(file_ops& ops, const pass_state& st, segment& se
                   }
                   in.headers.emplace_back(std::string(hd.key), std::move(v));
               }
-              in.timestamp = h.log_append_time() ? h.max_timestamp : h.base_timestamp + r.timestamp_delta;
+              in.timestamp = h.timestamp_of(r);
               in.offset_delta = r.offset_delta;
           });
           if (!parsed) {
@@ -187,7 +187,7 @@ result<compaction_result> compact_segments(file_ops& ops, const std::string& dir
               }
               auto r = record::for_each_record(batch, max_decompressed, [&](const record::record_view& rv) {
                   if (rv.key && !st.map_full) {
-                      st.latest[hash_key(*rv.key)] = h.base_offset + rv.offset_delta;
+                      st.latest[hash_key(*rv.key)] = h.offset_of(rv);
                       st.map_full = st.latest.size() >= params.max_keys;
                   }
               });

@@ -171,7 +171,7 @@ result<append_outcome> partition_log::append(std::span<uint8_t> batch, int64_t n
     }
     int64_t base = _next_offset;
     record::set_base_offset_and_epoch(batch.data(), base, 0);
-    append_outcome out{ base, base + h.last_offset_delta, -1, false };
+    append_outcome out{ base, record::wrapping_add(base, h.last_offset_delta), -1, false };
     h.base_offset = base;
     if (_cfg.log_append_time) {
         record::set_log_append_time(batch, now_ms);
@@ -248,15 +248,15 @@ result<std::optional<timestamp_offset>> partition_log::record_at_or_after(segmen
     auto span = r.value().data.span();
     CHRONIK_TRY(auto h, record::read_header(span));
     std::optional<timestamp_offset> found;
-    auto ok = record::for_each_record(
-      span.first(h.size_bytes()), max_decompressed_batch, [&](const record::record_view& rv) {
-          int64_t t = h.log_append_time() ? h.max_timestamp : h.base_timestamp + rv.timestamp_delta;
-          int64_t off = h.base_offset + rv.offset_delta;
-          bool match = want_max ? t == ts : t >= ts;
-          if (!found && match && off >= _log_start && off < _high_watermark) {
-              found = timestamp_offset{ off, t };
-          }
-      });
+    auto ok = record::for_each_record(span.first(h.size_bytes()), max_decompressed_batch,
+                                      [&](const record::record_view& rv) {
+                                          int64_t t = h.timestamp_of(rv);
+                                          int64_t off = h.offset_of(rv);
+                                          bool match = want_max ? t == ts : t >= ts;
+                                          if (!found && match && off >= _log_start && off < _high_watermark) {
+                                              found = timestamp_offset{ off, t };
+                                          }
+                                      });
     if (!ok) {
         return errc::corrupt_log;
     }

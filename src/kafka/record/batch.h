@@ -26,6 +26,28 @@ inline constexpr size_t batch_header_size = 61;
 inline constexpr size_t log_overhead = 12; // base_offset + batch_length
 inline constexpr size_t magic_offset = 16;
 
+struct header_view {
+    std::string_view key;
+    std::optional<std::string_view> value;
+};
+
+// One record of a batch. Spans point into the batch (or its decompressed copy).
+struct record_view {
+    int8_t attributes = 0;
+    int64_t timestamp_delta = 0;
+    int32_t offset_delta = 0;
+    std::optional<std::span<const uint8_t>> key;
+    std::optional<std::span<const uint8_t>> value;
+    std::vector<header_view> headers;
+};
+
+// Offsets and timestamps are a header field plus a record's delta, both off the wire:
+// the sum wraps (two's complement) rather than overflowing, so a hostile batch yields
+// a wrong value that validation rejects, never undefined behaviour.
+constexpr int64_t wrapping_add(int64_t a, int64_t b) noexcept {
+    return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+}
+
 struct batch_header {
     int64_t base_offset = 0;
     int32_t batch_length = 0; // bytes after this field
@@ -46,27 +68,20 @@ struct batch_header {
     bool transactional() const noexcept { return (attributes & 0x10) != 0; }
     bool control() const noexcept { return (attributes & 0x20) != 0; }
     size_t size_bytes() const noexcept { return log_overhead + size_t(batch_length); }
-    int64_t last_offset() const noexcept { return base_offset + last_offset_delta; }
+    int64_t last_offset() const noexcept { return wrapping_add(base_offset, last_offset_delta); }
+    int64_t offset_of(const record_view& r) const noexcept {
+        return wrapping_add(base_offset, r.offset_delta);
+    }
+    // The record's timestamp as a reader sees it: the batch's max_timestamp under
+    // LogAppendTime, else base_timestamp + the record's delta.
+    int64_t timestamp_of(const record_view& r) const noexcept {
+        return log_append_time() ? max_timestamp : wrapping_add(base_timestamp, r.timestamp_delta);
+    }
 };
 
 // Reads the fixed header; fails if fewer than 61 bytes or the magic is not 2.
 result<batch_header> read_header(std::span<const uint8_t> in) noexcept;
 void write_header(const batch_header& h, uint8_t* out) noexcept; // 61 bytes, crc as given
-
-struct header_view {
-    std::string_view key;
-    std::optional<std::string_view> value;
-};
-
-// One record of a batch. Spans point into the batch (or its decompressed copy).
-struct record_view {
-    int8_t attributes = 0;
-    int64_t timestamp_delta = 0;
-    int32_t offset_delta = 0;
-    std::optional<std::span<const uint8_t>> key;
-    std::optional<std::span<const uint8_t>> value;
-    std::vector<header_view> headers;
-};
 
 // Checks one v2 batch (exactly `in`, which must hold the whole batch): sizes, magic,
 // CRC, codec, counts. For uncompressed batches every record is parsed too.

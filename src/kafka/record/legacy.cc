@@ -183,8 +183,8 @@ result<bytes> convert_v2_to_legacy(std::span<const uint8_t> batches, int8_t magi
         }
         const auto& hd = h.value();
         auto r = for_each_record(batch, max_decompressed, [&](const record_view& rv) {
-            int64_t ts = hd.log_append_time() ? hd.max_timestamp : hd.base_timestamp + rv.timestamp_delta;
-            put_legacy(out, hd.base_offset + rv.offset_delta, magic, ts, rv.key, rv.value);
+            int64_t ts = hd.timestamp_of(rv);
+            put_legacy(out, hd.offset_of(rv), magic, ts, rv.key, rv.value);
         });
         if (!r) {
             return r.error();

@@ -61,7 +61,7 @@ std::vector<stored> read_all(partition_log& log) {
         auto ok = record::for_each_batch(
           r.data, [&](const record::batch_header& h, const byte_slice& b) -> result<void> {
               return record::for_each_record(b.span(), 1 << 24, [&](const record::record_view& rv) {
-                  stored s{ h.base_offset + rv.offset_delta, std::nullopt, std::nullopt };
+                  stored s{ h.offset_of(rv), std::nullopt, std::nullopt };
                   if (rv.key) {
                       s.key = std::string(rv.key->begin(), rv.key->end());
                   }

@@ -213,7 +213,7 @@ awaitable<bool> ensure_loaded(broker& b, placement where) {
                   return outcome::success();
               }
               return record::for_each_record(batch.span(), 64u << 20, [&](const record::record_view& rv) {
-                  if (h.base_offset + rv.offset_delta >= at) {
+                  if (h.offset_of(rv) >= at) {
                       apply(gm, where.partition, rv);
                       ++records;
                   }

@@ -100,7 +100,8 @@ error_code prepare(const byte_slice& records, const storage::log_config& cfg, in
               bool in_window = true, keyed = true;
               auto rec =
                 record::for_each_record(b.span(), max_decompressed, [&](const record::record_view& r) {
-                    in_window = in_window && window.admits(h.base_timestamp + r.timestamp_delta);
+                    in_window =
+                      in_window && window.admits(record::wrapping_add(h.base_timestamp, r.timestamp_delta));
                     keyed = keyed && r.key.has_value();
                 });
               if (!rec) {
