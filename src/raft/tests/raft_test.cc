@@ -3,6 +3,8 @@
 #include "raft/node.h"
 #include "raft/raft_log.h"
 
+#include <set>
+
 #include <gtest/gtest.h>
 
 using namespace chronik;
@@ -32,6 +34,7 @@ struct cluster {
             nodes[i] = std::make_unique<node>(o, st);
         }
     }
+    std::set<int> isolated; // their messages, both ways, are dropped
     void settle() {
         for (bool busy = true; busy;) {
             busy = false;
@@ -55,9 +58,25 @@ struct cluster {
                 }
             }
             for (auto& m : out) {
-                nodes[m.to()]->step(m);
+                if (!isolated.contains(m.from()) && !isolated.contains(m.to())) {
+                    nodes[m.to()]->step(m);
+                }
             }
         }
+    }
+    void ticks(int n) {
+        for (int t = 0; t < n; ++t) {
+            for (auto& [id, node] : nodes) {
+                node->tick();
+            }
+            settle();
+        }
+    }
+    void elect() {
+        for (int t = 0; t < 40 && leader() == 0; ++t) {
+            ticks(1);
+        }
+        ASSERT_NE(leader(), 0);
     }
     int leader() {
         for (auto& [id, n] : nodes) {
@@ -148,4 +167,79 @@ TEST(raft_node, membership_changes_move_one_voter_at_a_time) {
     learner.learners.insert(node_id{ 4 });
     ASSERT_TRUE(l.propose_config(learner));
     EXPECT_EQ(l.propose_config(learner).error(), make_error_code(errc::config_change_pending));
+}
+
+TEST(raft_node, leadership_transfer_hands_over_to_the_target) {
+    cluster c(3);
+    c.elect();
+    int from = c.leader();
+    int to = from == 3 ? 1 : 3;
+    ASSERT_TRUE(c.nodes[from]->propose(make_payload({ 7 })));
+    c.settle();
+    ASSERT_TRUE(c.nodes[from]->transfer_leadership(node_id{ to }));
+    EXPECT_EQ(c.nodes[from]->propose(make_payload({})).error(), make_error_code(errc::transfer_in_progress));
+    c.settle();
+    EXPECT_EQ(c.leader(), to);
+    EXPECT_EQ(c.nodes[from]->role(), role::follower);
+}
+
+TEST(raft_node, pre_vote_keeps_an_isolated_node_from_raising_terms) {
+    cluster c(3);
+    c.elect();
+    int l = c.leader();
+    int lonely = l == 3 ? 1 : 3;
+    term_id before = c.nodes[l]->term();
+    c.isolated.insert(lonely);
+    c.ticks(200); // many election timeouts: without pre-vote its term would climb
+    EXPECT_EQ(c.nodes[lonely]->term(), before);
+    c.isolated.clear();
+    c.ticks(5);
+    EXPECT_EQ(c.leader(), l); // rejoining did not depose the leader
+    EXPECT_EQ(c.nodes[l]->term(), before);
+}
+
+TEST(raft_node, check_quorum_makes_an_isolated_leader_step_down) {
+    cluster c(3);
+    c.elect();
+    int l = c.leader();
+    c.isolated.insert(l);
+    c.ticks(25); // more than one election timeout (10 ticks) of silence
+    EXPECT_NE(c.nodes[l]->role(), role::leader);
+}
+
+TEST(raft_node, read_index_confirms_leadership_before_answering) {
+    cluster c(3);
+    c.elect();
+    int l = c.leader();
+    auto idx = c.nodes[l]->propose(make_payload({ 1 }));
+    ASSERT_TRUE(idx);
+    c.settle();
+    int f = l == 1 ? 2 : 1;
+    ASSERT_TRUE(c.nodes[f]->read_index(42)); // forwarded to the leader
+    std::vector<read_state> got;
+    for (bool busy = true; busy;) {
+        busy = false;
+        std::vector<message> out;
+        for (auto& [id, n] : c.nodes) {
+            while (n->has_ready()) {
+                busy = true;
+                auto r = n->take_ready();
+                if (!r.entries.empty()) {
+                    n->persisted(r.entries.back().index, r.entries.back().term);
+                }
+                out.insert(out.end(), r.messages.begin(), r.messages.end());
+                out.insert(out.end(), r.messages_after_persist.begin(), r.messages_after_persist.end());
+                if (id == f) {
+                    got.insert(got.end(), r.reads.begin(), r.reads.end());
+                }
+            }
+        }
+        for (auto& m : out) {
+            c.nodes[m.to()]->step(m);
+        }
+    }
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_TRUE(got[0].ok);
+    EXPECT_EQ(got[0].context, 42u);
+    EXPECT_GE(got[0].index, idx.value());
 }
