@@ -259,6 +259,29 @@ void node::step(message m) {
     }
 }
 
+// A message from the leader of our term: follow it and restart the election timer.
+void node::heard_from_leader(node_id leader) {
+    if (_role != role::follower) {
+        become_follower(_hs.term, leader);
+    }
+    set_leader(leader);
+    _election_elapsed = 0;
+}
+
+// The leader's progress entry for the sender of a response (marked active), or null
+// if we no longer lead or it is no longer a member.
+progress* node::responding_peer(const message& m) {
+    if (_role != role::leader) {
+        return nullptr;
+    }
+    auto it = _peers.find(m.from);
+    if (it == _peers.end()) {
+        return nullptr;
+    }
+    it->second.recent_active = true;
+    return &it->second;
+}
+
 void node::on_vote_request(const message& m) {
     bool pre = m.type == msg_type::pre_vote;
     bool can_vote =
@@ -308,11 +331,7 @@ void node::on_vote_response(const message& m) {
 }
 
 void node::on_append(message m) {
-    if (_role != role::follower) {
-        become_follower(_hs.term, m.from);
-    }
-    set_leader(m.from);
-    _election_elapsed = 0;
+    heard_from_leader(m.from);
     message r;
     r.type = msg_type::append_response;
     r.to = m.from;
@@ -365,15 +384,11 @@ void node::on_append(message m) {
 }
 
 void node::on_append_response(const message& m) {
-    if (_role != role::leader) {
+    auto* peer = responding_peer(m);
+    if (!peer) {
         return;
     }
-    auto it = _peers.find(m.from);
-    if (it == _peers.end()) {
-        return;
-    }
-    auto& p = it->second;
-    p.recent_active = true;
+    auto& p = *peer;
     if (p.st == progress::state::snapshot) {
         return;
     }
@@ -424,11 +439,7 @@ void node::on_append_response(const message& m) {
 }
 
 void node::on_heartbeat(const message& m) {
-    if (_role != role::follower) {
-        become_follower(_hs.term, m.from);
-    }
-    set_leader(m.from);
-    _election_elapsed = 0;
+    heard_from_leader(m.from);
     // m.commit is at most what the leader knows we hold (thesis §3.5: min(match, commit)).
     log_index c = std::min(m.commit, _log.last_index());
     if (c > _commit) {
@@ -442,15 +453,11 @@ void node::on_heartbeat(const message& m) {
 }
 
 void node::on_heartbeat_response(const message& m) {
-    if (_role != role::leader) {
+    auto* peer = responding_peer(m);
+    if (!peer) {
         return;
     }
-    auto it = _peers.find(m.from);
-    if (it == _peers.end()) {
-        return;
-    }
-    auto& p = it->second;
-    p.recent_active = true;
+    auto& p = *peer;
     if (m.context > p.read_acked) {
         p.read_acked = m.context;
         release_reads();
@@ -470,11 +477,7 @@ void node::on_heartbeat_response(const message& m) {
 }
 
 void node::on_snapshot(const message& m) {
-    if (_role != role::follower) {
-        become_follower(_hs.term, m.from);
-    }
-    set_leader(m.from);
-    _election_elapsed = 0;
+    heard_from_leader(m.from);
     message r;
     r.type = msg_type::snapshot_response;
     r.to = m.from;
@@ -527,15 +530,11 @@ void node::on_snapshot(const message& m) {
 }
 
 void node::on_snapshot_response(const message& m) {
-    if (_role != role::leader) {
+    auto* peer = responding_peer(m);
+    if (!peer) {
         return;
     }
-    auto it = _peers.find(m.from);
-    if (it == _peers.end()) {
-        return;
-    }
-    auto& p = it->second;
-    p.recent_active = true;
+    auto& p = *peer;
     if (p.st != progress::state::snapshot) {
         return;
     }
@@ -777,26 +776,27 @@ bool node::lease_valid() const noexcept {
 }
 
 void node::serve_read(node_id from, uint64_t context, log_index index) {
-    auto deliver = [&](log_index i) {
-        if (from == _opts.id) {
-            _ready.reads.push_back(read_state{ context, i, true });
-        } else {
-            message r;
-            r.type = msg_type::read_index_response;
-            r.to = from;
-            r.context = context;
-            r.index = i;
-            send(std::move(r));
-        }
-    };
     if ((_config.voters.size() == 1 && _config.is_voter(_opts.id)) || lease_valid() ||
         faulty(&fault_points::read_without_quorum)) {
-        deliver(index);
+        deliver_read(from, context, index);
         return;
     }
     // ReadIndex: valid once a majority answers a heartbeat sent after this point.
     _reads.push_back(pending_read{ from, context, index, _round + 1 });
     _need_read_round = true;
+}
+
+void node::deliver_read(node_id from, uint64_t context, log_index index) {
+    if (from == _opts.id) {
+        _ready.reads.push_back(read_state{ context, index, true });
+        return;
+    }
+    message r;
+    r.type = msg_type::read_index_response;
+    r.to = from;
+    r.context = context;
+    r.index = index;
+    send(std::move(r));
 }
 
 void node::release_reads() {
@@ -818,16 +818,7 @@ void node::release_reads() {
     while (!_reads.empty() && _reads.front().round <= confirmed) {
         auto r = _reads.front();
         _reads.pop_front();
-        if (r.from == _opts.id) {
-            _ready.reads.push_back(read_state{ r.context, r.index, true });
-        } else {
-            message m;
-            m.type = msg_type::read_index_response;
-            m.to = r.from;
-            m.context = r.context;
-            m.index = r.index;
-            send(std::move(m));
-        }
+        deliver_read(r.from, r.context, r.index);
     }
 }
 

@@ -144,6 +144,9 @@ private:
     void reset_timers();
 
     void send(message m);
+    void heard_from_leader(node_id leader);
+    progress* responding_peer(const message& m);
+    void deliver_read(node_id from, uint64_t context, log_index index);
     void on_vote_request(const message& m);
     void on_vote_response(const message& m);
     void on_append(message m);

@@ -73,14 +73,7 @@ int main(int argc, char** argv) {
         auto sc = base;
         sc.seed = s;
         auto out = sim::run(sc);
-        total.events += out.events;
-        total.commits += out.commits;
-        total.writes_acked += out.writes_acked;
-        total.reads_done += out.reads_done;
-        total.elections += out.elections;
-        total.snapshots_installed += out.snapshots_installed;
-        total.config_changes += out.config_changes;
-        total.crashes += out.crashes;
+        total.add(out);
         if (!out.ok) {
             ++failures;
             if (failures <= 10) {

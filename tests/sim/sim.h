@@ -51,6 +51,17 @@ struct outcome {
     uint64_t snapshots_installed = 0;
     uint64_t config_changes = 0;
     uint64_t crashes = 0;
+
+    void add(const outcome& o) {
+        events += o.events;
+        commits += o.commits;
+        writes_acked += o.writes_acked;
+        reads_done += o.reads_done;
+        elections += o.elections;
+        snapshots_installed += o.snapshots_installed;
+        config_changes += o.config_changes;
+        crashes += o.crashes;
+    }
 };
 
 outcome run(const scenario& s);

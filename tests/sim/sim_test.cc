@@ -27,13 +27,7 @@ TEST(raft_sim, scenarios_exercise_every_mechanism) {
         s.seed = seed;
         auto o = sim::run(s);
         ASSERT_TRUE(o.ok) << o.failure << "\n  replay: " << sim::replay_command(s);
-        total.commits += o.commits;
-        total.writes_acked += o.writes_acked;
-        total.reads_done += o.reads_done;
-        total.elections += o.elections;
-        total.snapshots_installed += o.snapshots_installed;
-        total.config_changes += o.config_changes;
-        total.crashes += o.crashes;
+        total.add(o);
     }
     EXPECT_GT(total.commits, 300u * 20);
     EXPECT_GT(total.writes_acked, 300u * 5);
