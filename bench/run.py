@@ -79,17 +79,22 @@ def loopback_ceiling(megabytes=2000):
 
 
 class Server:
-    def __init__(self, smp):
+    def __init__(self, smp, wrapper=()):
         self.dir = tempfile.mkdtemp(prefix="chronik-bench-")
         self.proc = None
         self.smp = smp
+        self.wrapper = list(wrapper)  # e.g. valgrind --tool=callgrind
+        self.log_path = os.path.join(self.dir, "server.log")
 
     def start(self):
         t0 = time.perf_counter()
-        self.proc = subprocess.Popen([os.path.join(BIN, "chronik-server"), "start", "--listen", "127.0.0.1:0",
+        log = open(self.log_path, "a")
+        self.proc = subprocess.Popen(self.wrapper + [
+                                      os.path.join(BIN, "chronik-server"), "start", "--listen", "127.0.0.1:0",
                                       "--data-dir", os.path.join(self.dir, "data"), "--smp", str(self.smp),
                                       "--set", "group.initial.rebalance.delay.ms=0"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                                     stdout=subprocess.PIPE, stderr=log, text=True)
+        log.close()
         line = self.proc.stdout.readline()
         self.startup_ms = (time.perf_counter() - t0) * 1000
         m = re.search(r"listening on ([0-9.]+):([0-9]+)", line)
@@ -105,11 +110,43 @@ class Server:
         rss = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
         return ticks, rss
 
-    def stop(self):
-        if self.proc:
+    def stalls(self):
+        """Stall-detector reports in the server's log so far."""
+        with open(self.log_path, errors="replace") as f:
+            return sum(1 for line in f if "stalled" in line)
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+
+    def stop(self, keep=False):
+        if self.proc and self.proc.poll() is None:
             self.proc.terminate()
-            self.proc.wait(timeout=30)
-        shutil.rmtree(self.dir, ignore_errors=True)
+            self.proc.wait(timeout=600)
+        if not keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class RssSampler:
+    """The server's peak RSS while a scenario runs (sampled every 100 ms)."""
+    def __init__(self, server):
+        self.server, self.peak, self.done = server, 0, threading.Event()
+        self.t = threading.Thread(target=self.run)
+
+    def run(self):
+        while not self.done.wait(0.1):
+            try:
+                self.peak = max(self.peak, self.server.usage()[1])
+            except (OSError, IndexError):
+                return
+
+    def __enter__(self):
+        self.t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.t.join()
 
 
 def bench(bootstrap, name, *args):
@@ -127,6 +164,10 @@ def bench(bootstrap, name, *args):
 def scenarios(quick):
     d = "5" if quick else "30"
     out = []
+    if not quick:  # the acks=1 target is "sustained over 60 s"
+        out.append(("produce 1024 B acks=1 1p 1part none, 60 s",
+                    ["--mode", "produce", "--duration", "60", "--warmup-duration", "1", "--message-size", "1024",
+                     "--acks", "1", "--concurrency", "1", "--partitions", "1", "--create-topic"]))
     for size, acks, producers, partitions, codec in [
         (1024, "1", 1, 1, "none"), (1024, "1", 8, 12, "none"), (1024, "all", 8, 12, "none"),
         (1024, "all", 1, 1, "none"), (100, "1", 8, 12, "none"), (1024, "1", 8, 12, "lz4"),
@@ -140,6 +181,67 @@ def scenarios(quick):
                 ["--mode", "produce", "--duration", d, "--message-size", "1024", "--acks", "all", "--rate-limit", "1000",
                  "--linger-ms", "0", "--create-topic"]))
     return out
+
+
+def recovery_after_kill9(smp, gigabytes):
+    """Writes `gigabytes` of 1 KiB messages, kills the broker with SIGKILL, and times the
+    restart until it serves again (listening, and a Metadata answer)."""
+    server = Server(smp).start()
+    try:
+        count = int(gigabytes * 1e9 / 1024)
+        w = bench(server.bootstrap, "fill", "--topic", "recovery", "--create-topic", "--partitions", "4", "--mode",
+                  "produce", "--message-count", str(count), "--message-size", "1024", "--acks", "1")
+        server.kill9()
+        t0 = time.perf_counter()
+        server.start()
+        listening_ms = (time.perf_counter() - t0) * 1000
+        m = bench(server.bootstrap, "metadata", "--topic", "recovery", "--mode", "metadata", "--message-count", "1")
+        serving_ms = (time.perf_counter() - t0) * 1000
+        return {"gigabytes": w.get("bytes", count * 1024) / 1e9, "listening_ms": listening_ms,
+                "serving_ms": serving_ms, "exit": m.get("exit")}
+    finally:
+        server.stop()
+
+
+def broker_instructions_per_message(smp, n1=20000, n2=60000):
+    """Broker instructions per 1 KiB message, produce (acks=1, batched) and fetch, from
+    callgrind runs of chronik-server at two message counts; plus the top functions of
+    the produce run, as a profile."""
+    if not shutil.which("valgrind"):
+        return None
+
+    def run(produce, consume):
+        out = tempfile.mktemp(prefix="chronik-callgrind-")
+        server = Server(smp, ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]).start()
+        try:
+            bench(server.bootstrap, "p", "--topic", "t", "--create-topic", "--mode", "produce", "--message-count",
+                  str(produce), "--message-size", "1024", "--acks", "1")
+            if consume:
+                bench(server.bootstrap, "c", "--topic", "t", "--mode", "consume", "--message-count", str(consume),
+                      "--message-size", "1024")
+        finally:
+            server.stop()
+        total = 0
+        for f in [x for x in os.listdir(os.path.dirname(out)) if x.startswith(os.path.basename(out))]:
+            path = os.path.join(os.path.dirname(out), f)
+            for line in open(path, errors="replace"):
+                if line.startswith("summary:") or line.startswith("totals:"):
+                    total += int(line.split()[1])
+                    break
+            if consume == 0 and produce == n2:
+                ann = subprocess.run(["callgrind_annotate", "--inclusive=no", path], capture_output=True, text=True)
+                run.profile = ann.stdout
+            os.unlink(path)
+        return total
+    a = run(n1, 0)
+    b = run(n2, 0)
+    c = run(n2, n2)
+    top = []
+    for line in getattr(run, "profile", "").splitlines():
+        m = re.match(r"\s*([\d,]+)\s+\(\s*([\d.]+)%\)\s+(.*)", line)
+        if m and len(top) < 12:
+            top.append({"percent": float(m.group(2)), "function": m.group(3)[:140]})
+    return {"produce": (b - a) / (n2 - n1), "fetch": (c - b) / n2, "produce_profile": top}
 
 
 def callgrind_instructions(*args):
@@ -168,6 +270,9 @@ def main():
     ap.add_argument("--quick", action="store_true", help="5 s scenarios instead of 30 s, fewer of them")
     ap.add_argument("--smp", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    ap.add_argument("--recovery-gb", type=float, default=None, help="log size for the kill -9 recovery run "
+                    "(default 10, 1 with --quick; 0 skips it)")
+    ap.add_argument("--no-callgrind", action="store_true", help="skip the instructions-per-message runs")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     server = Server(a.smp).start()
@@ -181,7 +286,9 @@ def main():
         t1, rss = server.usage()
         results["idle"] = {"cpu_percent": (t1 - t0) / os.sysconf("SC_CLK_TCK") / 3 * 100, "rss_mb": rss / 1e6}
         for i, (name, args) in enumerate(scenarios(a.quick)):
-            r = bench(server.bootstrap, name, "--topic", f"s{i}", *args)
+            with RssSampler(server) as rss:
+                r = bench(server.bootstrap, name, "--topic", f"s{i}", *args)
+            r["server_peak_rss_mb"] = rss.peak / 1e6
             results["scenarios"].append(r)
             print(f"{name}: {r.get('mb_per_sec', 0):.1f} MB/s, p99 {r.get('latency_us', {}).get('p99', 0):.0f} us",
                   flush=True)
@@ -196,9 +303,24 @@ def main():
             creations.append(r.get("topic_creation_ms", 0))
         creations.sort()
         results["topic_creation_ms"] = {"p50": creations[49], "p99": creations[98]}
+        # Idle again, now holding 100+ topics and everything written above.
+        time.sleep(2)
+        t0, _ = server.usage()
+        time.sleep(5)
+        t1, rss = server.usage()
+        results["idle_with_topics"] = {"topics": 100 + len(results["scenarios"]),
+                                       "cpu_percent": (t1 - t0) / os.sysconf("SC_CLK_TCK") / 5 * 100,
+                                       "rss_mb": rss / 1e6}
+        results["stalls"] = server.stalls()
     finally:
         server.stop()
+    gb = a.recovery_gb if a.recovery_gb is not None else (1 if a.quick else 10)
+    if gb > 0:
+        results["recovery"] = recovery_after_kill9(a.smp, gb)
+        print(f"recovery after kill -9 with {gb} GB: {results['recovery']}", flush=True)
     results["raft_instructions_per_entry"] = raft_instructions_per_entry()
+    if not a.no_callgrind:
+        results["broker_instructions"] = broker_instructions_per_message(a.smp)
 
     ceiling = results["ceilings"]["loopback_mb_per_sec"]
     stamp = time.strftime("%Y-%m-%d-%H%M%S")
@@ -212,15 +334,28 @@ def main():
              f"Start-up to listening: {results['startup_ms']:.0f} ms. Idle: {results['idle']['cpu_percent']:.2f}% CPU, "
              f"{results['idle']['rss_mb']:.0f} MB RSS. Topic creation p50 {results['topic_creation_ms']['p50']:.1f} ms, "
              f"p99 {results['topic_creation_ms']['p99']:.1f} ms.", "",
-             f"Raft core (three nodes in memory, 64 B entries): "
+             f"Idle with {results['idle_with_topics']['topics']} topics: "
+             f"{results['idle_with_topics']['cpu_percent']:.2f}% CPU, {results['idle_with_topics']['rss_mb']:.0f} MB RSS. "
+             f"Stall-detector reports during the run: {results['stalls']}.", ""]
+    if "recovery" in results:
+        r = results["recovery"]
+        lines += [f"Recovery after kill -9 with {r['gigabytes']:.1f} GB of log: listening after "
+                  f"{r['listening_ms']:.0f} ms, answering Metadata after {r['serving_ms']:.0f} ms.", ""]
+    bi = results.get("broker_instructions")
+    if bi:
+        lines += [f"Broker instructions per 1 KiB message (callgrind): produce acks=1 {bi['produce']:.0f}, "
+                  f"fetch {bi['fetch']:.0f}. Top of the produce profile (self cost):", ""]
+        lines += [f"- {t['percent']:.1f}% {t['function']}" for t in bi["produce_profile"]]
+        lines += [""]
+    lines += [f"Raft core (three nodes in memory, 64 B entries): "
              f"{results['raft_instructions_per_entry'] or 0:.0f} instructions per committed entry (callgrind).", "",
-             "| scenario | msg/s | MB/s | of loopback | p50 us | p99 us | p99.9 us | errors |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| scenario | msg/s | MB/s | of loopback | p50 us | p99 us | p99.9 us | errors | server peak RSS MB |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in results["scenarios"]:
         lat = r.get("latency_us", {})
         lines.append(f"| {r['scenario']} | {r.get('msg_per_sec', 0):.0f} | {r.get('mb_per_sec', 0):.1f} | "
                      f"{r.get('mb_per_sec', 0) / ceiling:.0%} | {lat.get('p50', 0):.0f} | {lat.get('p99', 0):.0f} | "
-                     f"{lat.get('p999', 0):.0f} | {r.get('errors', '?')} |")
+                     f"{lat.get('p999', 0):.0f} | {r.get('errors', '?')} | {r.get('server_peak_rss_mb', 0):.0f} |")
     lines += ["", "Commands: " + "; ".join(f"`{r['command']}`" for r in results["scenarios"][:3]) + " ..."]
     md = os.path.join(a.out, f"{stamp}.md")
     with open(md, "w") as f:

@@ -193,24 +193,25 @@ struct totals {
     }
 };
 
-// Payloads: the first 8 bytes carry the send time (round-trip) or the sequence
-// number (validation); the rest is the pattern, checkable on the consume side.
-void fill_payload(std::vector<char>& buf, const options& o, std::mt19937_64& rng) {
+// Payloads: the first 8 bytes carry the send time (round-trip), the next 8 the
+// producer and sequence number; the rest is the pattern. "random" takes each
+// message's body from a different place in a 1 MiB pool of random bytes seeded by
+// the producer id, so consecutive messages differ (compression is not flattered) and
+// the consumer can regenerate and check every body.
+std::vector<char> payload_pool(const options& o, uint64_t producer) {
+    std::vector<char> pool(std::max<size_t>(size_t(1) << 20, size_t(o.message_size) * 4));
     if (o.payload_pattern == "zeros") {
-        std::fill(buf.begin(), buf.end(), 0);
-        return;
+        return pool;
     }
-    for (auto& c : buf) {
+    std::mt19937_64 rng(producer * 7919 + 1);
+    for (auto& c : pool) {
         c = char(rng());
     }
+    return pool;
 }
 
-uint64_t checksum(const char* p, size_t n) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; ++i) {
-        h = (h ^ uint8_t(p[i])) * 1099511628211ull;
-    }
-    return h;
+const char* payload_body(const std::vector<char>& pool, uint64_t seq, size_t body) {
+    return pool.data() + (seq * 4093) % (pool.size() - body);
 }
 
 struct delivery {
@@ -254,7 +255,8 @@ void producer_worker(const options& o, int id, totals& t, uint64_t start_ns, uin
     histogram h;
     std::mt19937_64 rng(uint64_t(id) * 7919 + 1);
     std::vector<char> payload(size_t(o.message_size));
-    fill_payload(payload, o, rng);
+    const auto pool = payload_pool(o, uint64_t(id));
+    size_t header = std::min<size_t>(16, payload.size());
     double per_worker_rate = o.rate_limit > 0 ? o.rate_limit / o.concurrency : 0;
     uint64_t end_ns =
       o.message_count > 0 ? UINT64_MAX : start_ns + uint64_t(o.duration_s * 1e9) + (warmup_end_ns - start_ns);
@@ -270,6 +272,8 @@ void producer_worker(const options& o, int id, totals& t, uint64_t start_ns, uin
         if (now_ns() >= end_ns) {
             break;
         }
+        std::memcpy(payload.data() + header, payload_body(pool, uint64_t(i), payload.size() - header),
+                    payload.size() - header);
         if (o.message_size >= 16) {
             uint64_t seq = uint64_t(i) | (uint64_t(id) << 48);
             std::memcpy(payload.data(), &intended, 8);
@@ -325,9 +329,9 @@ void consumer_worker(const options& o, totals& t, int64_t target, bool round_tri
     rd_kafka_subscribe(k, subs);
     rd_kafka_topic_partition_list_destroy(subs);
     histogram h;
-    // --validate: a payload must be exactly what producer `id` wrote: its size, and
-    // after the 16-byte header the pattern that producer's seed generates.
-    std::map<uint64_t, uint64_t> expected;
+    // --validate: a payload must be exactly what producer `id` wrote as message `seq`:
+    // its size, and after the 16-byte header the body its pool gives that message.
+    std::map<uint64_t, std::vector<char>> pools;
     auto valid = [&](const char* p, size_t n) {
         if (n != size_t(o.message_size)) {
             return false;
@@ -338,14 +342,12 @@ void consumer_worker(const options& o, totals& t, int64_t target, bool round_tri
         uint64_t seq = 0;
         std::memcpy(&seq, p + 8, 8);
         uint64_t id = seq >> 48;
-        auto it = expected.find(id);
-        if (it == expected.end()) {
-            std::mt19937_64 rng(id * 7919 + 1);
-            std::vector<char> buf(n);
-            fill_payload(buf, o, rng);
-            it = expected.emplace(id, checksum(buf.data() + 16, n - 16)).first;
+        auto it = pools.find(id);
+        if (it == pools.end()) {
+            it = pools.emplace(id, payload_pool(o, id)).first;
         }
-        return checksum(p + 16, n - 16) == it->second;
+        return std::memcmp(p + 16, payload_body(it->second, seq & ((uint64_t(1) << 48) - 1), n - 16),
+                           n - 16) == 0;
     };
     while (!t.stop.load() && now_ns() < deadline_ns && (target == 0 || int64_t(t.messages.load()) < target)) {
         if (!t.assigned.load(std::memory_order_relaxed)) {
