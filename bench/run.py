@@ -239,7 +239,7 @@ def broker_instructions_per_message(smp, n1=20000, n2=60000):
     top = []
     for line in getattr(run, "profile", "").splitlines():
         m = re.match(r"\s*([\d,]+)\s+\(\s*([\d.]+)%\)\s+(.*)", line)
-        if m and len(top) < 12:
+        if m and len(top) < 12 and "PROGRAM TOTALS" not in line:
             top.append({"percent": float(m.group(2)), "function": m.group(3)[:140]})
     return {"produce": (b - a) / (n2 - n1), "fetch": (c - b) / n2, "produce_profile": top}
 

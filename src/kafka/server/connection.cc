@@ -58,21 +58,33 @@ awaitable<bool> connection::read_frame(byte_slice& out) {
                  _limits.max_frame_bytes);
         co_return false;
     }
-    auto buf = std::make_shared<bytes>();
-    buf->resize(std::min<size_t>(size_t(size), initial_frame_alloc));
+    // The buffer grows as bytes arrive — to twice its size, or to hold what the kernel
+    // has already received if that is more — so a peer that announces a large frame
+    // and sends little cannot make us allocate much (about twice what it sent), while
+    // a frame that is already in the socket buffer is copied out of the first 64 KiB
+    // once, not once per doubling. Buffers are not zero-filled: every byte handed on
+    // was read.
+    size_t cap = std::min<size_t>(size_t(size), initial_frame_alloc);
+    auto buf = std::make_shared_for_overwrite<uint8_t[]>(cap);
     size_t have = 0;
     while (have < size_t(size)) {
-        if (have == buf->size()) {
-            buf->resize(std::min<size_t>(size_t(size), buf->size() * 2));
+        if (have == cap) {
+            boost::system::error_code aec;
+            size_t ready = _sock.available(aec);
+            size_t grown = std::min<size_t>(size_t(size), std::max(cap * 2, have + (aec ? 0 : ready)));
+            auto bigger = std::make_shared_for_overwrite<uint8_t[]>(grown);
+            std::memcpy(bigger.get(), buf.get(), have);
+            buf = std::move(bigger);
+            cap = grown;
         }
-        size_t n = co_await _sock.async_read_some(asio::buffer(buf->data() + have, buf->size() - have),
+        size_t n = co_await _sock.async_read_some(asio::buffer(buf.get() + have, cap - have),
                                                   asio::redirect_error(use_awaitable, ec));
         if (ec) {
             co_return false;
         }
         have += n;
     }
-    out = byte_slice(buf, std::span<const uint8_t>(buf->data(), size_t(size)));
+    out = byte_slice(buf, std::span<const uint8_t>(buf.get(), size_t(size)));
     co_return true;
 }
 
