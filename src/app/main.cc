@@ -22,6 +22,7 @@
 #include <vector>
 
 #include <fmt/core.h>
+#include <malloc.h>
 
 extern char** environ;
 
@@ -138,6 +139,11 @@ int start(const std::vector<std::string>& args) {
 } // namespace
 
 int main(int argc, char** argv) {
+    // Request frames (up to a few MiB) are allocated and freed at line rate. Keeping
+    // them on the heap instead of a fresh mmap each time saves a page fault per 4 KiB
+    // of every produced byte; the heap is returned to the system above 64 MiB free.
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
         usage();
