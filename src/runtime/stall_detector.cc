@@ -6,9 +6,12 @@
 #include <csignal>
 #include <cstring>
 #include <ctime>
+#include <fstream>
 
 #include <execinfo.h>
 #include <fmt/format.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 namespace chronik::runtime {
 
@@ -37,6 +40,13 @@ struct stall_detector::shard_slot {
     uint64_t reported_seq = ~uint64_t(0); // watchdog-only
     std::atomic<uint64_t> stalls{ 0 };
     pthread_t thread{};
+    pid_t tid = 0;
+    clockid_t cpu_clock{};
+    bool has_cpu_clock = false;
+    // Watchdog-only: when it first saw the current handler, and the thread's CPU time then.
+    uint64_t seen_seq = ~uint64_t(0);
+    int64_t seen_wall_ns = 0;
+    int64_t seen_cpu_ns = 0;
     // Filled by the signal handler on the stalled thread, read by the watchdog.
     void* frames[max_frames];
     std::atomic<int> frame_count{ -1 };
@@ -61,6 +71,28 @@ void on_stall_signal(int) {
     slot->frame_count.store(n, std::memory_order_release);
 }
 
+int64_t thread_cpu_ns(const stall_detector::shard_slot& slot) noexcept;
+
+// "R", or "S in ep_poll", "D in balance_dirty_pages": the thread's scheduler state
+// and, when sleeping, the kernel function it sleeps in.
+std::string kernel_state(pid_t tid) {
+    std::string state = "?";
+    std::ifstream stat(fmt::format("/proc/self/task/{}/stat", tid));
+    std::string line;
+    if (std::getline(stat, line)) {
+        auto close = line.rfind(')');
+        if (close != std::string::npos && close + 2 < line.size()) {
+            state = line.substr(close + 2, 1);
+        }
+    }
+    std::ifstream wchan(fmt::format("/proc/self/task/{}/wchan", tid));
+    std::string where;
+    if (std::getline(wchan, where) && !where.empty() && where != "0") {
+        state += " in " + where;
+    }
+    return state;
+}
+
 } // namespace
 
 void detail::handler_scope::begin() noexcept {
@@ -81,12 +113,25 @@ void detail::handler_scope::end() noexcept {
     }
 }
 
+namespace {
+int64_t thread_cpu_ns(const stall_detector::shard_slot& slot) noexcept {
+    timespec ts{};
+    if (!slot.has_cpu_clock || ::clock_gettime(slot.cpu_clock, &ts) != 0) {
+        return 0;
+    }
+    return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+} // namespace
+
 stall_detector::stall_detector(std::chrono::milliseconds threshold, report_fn on_report)
   : _threshold(threshold), _on_report(std::move(on_report)), _slots(new shard_slot[max_shards]) {
     if (!_on_report) {
         _on_report = [](const stall_report& r) {
-            log.warn("shard {} stalled: one task has run for {} ms without yielding\n{}", r.shard,
-                     r.blocked_for.count(), r.backtrace);
+            log.warn(
+              "shard {} stalled: one task has run for {} ms without yielding (on CPU {} of the last {} ms; "
+              "thread {})\n{}",
+              r.shard, r.blocked_for.count(), r.on_cpu.count(), r.watched.count(), r.kernel_state,
+              r.backtrace);
         };
     }
     void* warm[4];
@@ -116,6 +161,8 @@ void stall_detector::register_current_thread(unsigned shard) {
     }
     auto& slot = _slots[shard];
     slot.thread = ::pthread_self();
+    slot.tid = pid_t(::syscall(SYS_gettid));
+    slot.has_cpu_clock = ::pthread_getcpuclockid(slot.thread, &slot.cpu_clock) == 0;
     t_slot = &slot;
     unsigned n = _registered.load();
     while (n < shard + 1 && !_registered.compare_exchange_weak(n, shard + 1)) {
@@ -145,10 +192,18 @@ void stall_detector::check(int64_t now_ns, bool& any_busy) {
         }
         any_busy = true;
         uint64_t seq = slot.handler_seq.load(std::memory_order_relaxed);
+        if (slot.seen_seq != seq) {
+            slot.seen_seq = seq;
+            slot.seen_wall_ns = now_ns;
+            slot.seen_cpu_ns = thread_cpu_ns(slot);
+        }
         if (now_ns - since < threshold_ns || slot.reported_seq == seq) {
             continue;
         }
         slot.reported_seq = seq;
+        // Before the backtrace signal: it may pull the thread out of where it sleeps.
+        std::string where = kernel_state(slot.tid);
+        int64_t on_cpu_ns = thread_cpu_ns(slot) - slot.seen_cpu_ns;
         slot.stalls.fetch_add(1, std::memory_order_relaxed);
         slot.frame_count.store(-1, std::memory_order_relaxed);
         ::pthread_kill(slot.thread, stall_signal());
@@ -166,8 +221,14 @@ void stall_detector::check(int64_t now_ns, bool& any_busy) {
         } else {
             trace = "  (thread did not answer the backtrace signal)\n";
         }
-        _on_report(
-          stall_report{ i, std::chrono::milliseconds((now_ns - since) / 1'000'000), std::move(trace) });
+        stall_report r;
+        r.shard = i;
+        r.blocked_for = std::chrono::milliseconds((now_ns - since) / 1'000'000);
+        r.backtrace = std::move(trace);
+        r.watched = std::chrono::milliseconds((now_ns - slot.seen_wall_ns) / 1'000'000);
+        r.on_cpu = std::chrono::milliseconds(std::max<int64_t>(0, on_cpu_ns) / 1'000'000);
+        r.kernel_state = std::move(where);
+        _on_report(r);
     }
 }
 

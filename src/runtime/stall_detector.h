@@ -22,9 +22,16 @@
 namespace chronik::runtime {
 
 struct stall_report {
-    unsigned shard;
-    std::chrono::milliseconds blocked_for;
+    unsigned shard = 0;
+    std::chrono::milliseconds blocked_for{ 0 };
     std::string backtrace;
+    // Of the part of the stall the watchdog watched: how long the thread was on a
+    // CPU, and where the kernel had it when the stall was seen ("R" running, or e.g.
+    // "D in balance_dirty_pages"). A stall mostly off-CPU is a blocking syscall or
+    // an oversubscribed machine, not a loop in our code.
+    std::chrono::milliseconds watched{ 0 };
+    std::chrono::milliseconds on_cpu{ 0 };
+    std::string kernel_state;
 };
 
 class stall_detector {

@@ -40,6 +40,35 @@ TEST(stall_detector, reports_a_blocked_shard_once_with_a_backtrace) {
     EXPECT_GE(c.reports[0].blocked_for.count(), 40);
     EXPECT_NE(c.reports[0].backtrace.find("#1"), std::string::npos) << c.reports[0].backtrace;
     EXPECT_EQ(det.total_stalls(), 1u);
+    // Asleep in the kernel, not running: the report says so.
+    EXPECT_GT(c.reports[0].watched.count(), 0);
+    EXPECT_LE(c.reports[0].on_cpu.count(), 5);
+    EXPECT_EQ(c.reports[0].kernel_state.substr(0, 1), "S") << c.reports[0].kernel_state;
+}
+
+TEST(stall_detector, a_busy_loop_is_reported_as_on_cpu) {
+    collected c;
+    stall_detector det(std::chrono::milliseconds(50), [&](const stall_report& r) {
+        std::lock_guard lk(c.mu); // lock-ok: test-only
+        c.reports.push_back(r);
+    });
+    shard_group g(1, &det);
+    std::promise<void> done;
+    asio::post(g.at(0).executor(), [&] {
+        auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+        volatile uint64_t spins = 0;
+        while (std::chrono::steady_clock::now() < end) {
+            spins = spins + 1; // a CPU loop that never yields
+        }
+        done.set_value();
+    });
+    done.get_future().get();
+    g.stop();
+    std::lock_guard lk(c.mu); // lock-ok: test-only
+    ASSERT_EQ(c.reports.size(), 1u);
+    // On a shared machine the loop may be descheduled for a while; most of the time
+    // it runs.
+    EXPECT_GE(c.reports[0].on_cpu.count() * 3, c.reports[0].watched.count()) << c.reports[0].kernel_state;
 }
 
 TEST(stall_detector, short_tasks_are_not_stalls) {
