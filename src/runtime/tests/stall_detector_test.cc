@@ -14,6 +14,12 @@ namespace {
 struct collected {
     std::mutex mu; // lock-ok: test-only, guards reports handed over from the watchdog thread
     std::vector<stall_report> reports;
+    stall_detector::report_fn sink() {
+        return [this](const stall_report& r) {
+            std::lock_guard lk(mu); // lock-ok: test-only
+            reports.push_back(r);
+        };
+    }
 };
 
 void block_shard_for(shard_group& g, std::chrono::milliseconds d) {
@@ -27,10 +33,7 @@ void block_shard_for(shard_group& g, std::chrono::milliseconds d) {
 
 TEST(stall_detector, reports_a_blocked_shard_once_with_a_backtrace) {
     collected c;
-    stall_detector det(std::chrono::milliseconds(50), [&](const stall_report& r) {
-        std::lock_guard lk(c.mu); // lock-ok: test-only
-        c.reports.push_back(r);
-    });
+    stall_detector det(std::chrono::milliseconds(50), c.sink());
     shard_group g(1, &det);
     block_shard_for(g, std::chrono::milliseconds(300));
     g.stop();
@@ -48,10 +51,7 @@ TEST(stall_detector, reports_a_blocked_shard_once_with_a_backtrace) {
 
 TEST(stall_detector, a_busy_loop_is_reported_as_on_cpu) {
     collected c;
-    stall_detector det(std::chrono::milliseconds(50), [&](const stall_report& r) {
-        std::lock_guard lk(c.mu); // lock-ok: test-only
-        c.reports.push_back(r);
-    });
+    stall_detector det(std::chrono::milliseconds(50), c.sink());
     shard_group g(1, &det);
     std::promise<void> done;
     asio::post(g.at(0).executor(), [&] {
