@@ -119,7 +119,6 @@ awaitable<consumer_group_describe_handler::api::response> consumer_group_describ
             o.target_assignment = convert(m.target);
         }
     }
-    (void)ctx;
     co_return resp;
 }
 

@@ -193,7 +193,6 @@ awaitable<describe_producers_handler::api::response> describe_producers_handler:
     }
     auto lookups = run_on_owners<producers_out>(b, std::move(fan.items), &producers_on_shard);
     auto results = co_await std::move(lookups);
-    (void)ctx;
     fan.each(results, [&](const auto& s, producers_out& r) {
         auto& pr = resp.topics[s.topic].partitions[s.partition];
         pr.error_code = +r.error;

@@ -270,7 +270,6 @@ awaitable<list_groups_handler::api::response> list_groups_handler::handle(reques
             out.group_type = g.type;
         }
     }
-    (void)ctx;
     co_return resp;
 }
 
@@ -285,7 +284,6 @@ awaitable<delete_groups_handler::api::response> delete_groups_handler::handle(re
         auto answered = co_await std::move(call);
         out.error_code = +answered.value_or(error_code::coordinator_not_available);
     }
-    (void)ctx;
     co_return resp;
 }
 
@@ -326,7 +324,6 @@ awaitable<offset_delete_handler::api::response> offset_delete_handler::handle(re
             resp.topics[slots[i].first].partitions[slots[i].second].error_code = +r.partitions[i];
         }
     }
-    (void)ctx;
     co_return resp;
 }
 

@@ -318,7 +318,6 @@ awaitable<sync_group_handler::api::response> sync_group_handler::handle(request_
         a.assignments.emplace_back(s.member_id,
                                    bytes(s.assignment.span().begin(), s.assignment.span().end()));
     }
-    (void)ctx;
     auto call = groups::at_coordinator<groups::sync_result, groups::sync_args>(
       b, req.group_id, &groups::sync_group, std::move(a));
     auto answered = co_await std::move(call);
@@ -338,7 +337,6 @@ awaitable<heartbeat_handler::api::response> heartbeat_handler::handle(request_co
                                                                       api::request req) {
     broker& b = *ctx.owner;
     api::response resp;
-    (void)ctx;
     auto call =
       groups::at_coordinator<error_code, std::string, int32_t, std::string, std::optional<std::string>>(
         b, req.group_id, &groups::heartbeat, req.group_id, req.generation_id, req.member_id,

@@ -158,7 +158,6 @@ awaitable<offset_for_leader_epoch_handler::api::response> offset_for_leader_epoc
             it->epoch = p.leader_epoch;
         }
     }
-    (void)ctx;
     auto lookups = run_on_owners<offset_out>(b, std::move(fan.items), &end_offset_on_shard);
     auto results = co_await std::move(lookups);
     fan.each(results, [&](const auto& s, const offset_out& r) {
@@ -222,7 +221,6 @@ awaitable<delete_records_handler::api::response> delete_records_handler::handle(
             it->offset = p.offset;
         }
     }
-    (void)ctx;
     auto deletions = run_on_owners<offset_out>(b, std::move(fan.items), &delete_on_shard);
     auto results = co_await std::move(deletions);
     fan.each(results, [&](const auto& s, const offset_out& r) {
