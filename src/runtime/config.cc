@@ -93,6 +93,11 @@ const std::vector<config_key> keys = {
       [](config& c, std::string_view v, std::string& why) {
           return parse_int<uint32_t>(v, c.max_inflight_requests_per_connection, 1, 1024, why);
       } },
+    { "request_memory_bytes",
+      "per shard, bytes of requests read but not yet answered; readers wait beyond it (default 268435456)",
+      [](config& c, std::string_view v, std::string& why) {
+          return parse_int<uint64_t>(v, c.request_memory_bytes, 1 << 20, 1ull << 40, why);
+      } },
     { "max_connections", "connections accepted per shard before new ones are refused (default 10000)",
       [](config& c, std::string_view v, std::string& why) {
           return parse_int<uint32_t>(v, c.max_connections, 1, 1'000'000, why);

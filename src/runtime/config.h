@@ -25,6 +25,8 @@ struct config {
     std::chrono::milliseconds stall_threshold{ 50 };
     uint64_t max_frame_bytes = 100ull * 1024 * 1024;
     uint32_t max_inflight_requests_per_connection = 32;
+    // Per shard: request bytes read but not yet answered (Kafka: queued.max.request.bytes).
+    uint64_t request_memory_bytes = 256ull * 1024 * 1024;
     uint32_t max_connections = 10000;
     std::string admin_listen; // HTTP admin/metrics; empty = off
     // Kafka broker settings with Kafka's names (e.g. "num.partitions"), as given;

@@ -4,6 +4,7 @@
 #include "kafka/protocol/request_header.h"
 #include "kafka/server/broker.h"
 #include "kafka/server/dispatch.h"
+#include "kafka/server/request_budget.h"
 #include "runtime/shard.h"
 
 #include <boost/asio/read.hpp>
@@ -64,6 +65,14 @@ awaitable<bool> connection::read_frame(byte_slice& out) {
     // a frame that is already in the socket buffer is copied out of the first 64 KiB
     // once, not once per doubling. Buffers are not zero-filled: every byte handed on
     // was read.
+    if (_limits.budget != nullptr) {
+        co_await _limits.budget->acquire(uint64_t(size)); // released when the request is answered
+    }
+    auto give_back = [&] {
+        if (_limits.budget != nullptr) {
+            _limits.budget->release(uint64_t(size));
+        }
+    };
     size_t cap = std::min<size_t>(size_t(size), initial_frame_alloc);
     auto buf = std::make_shared_for_overwrite<uint8_t[]>(cap);
     size_t have = 0;
@@ -80,6 +89,7 @@ awaitable<bool> connection::read_frame(byte_slice& out) {
         size_t n = co_await _sock.async_read_some(asio::buffer(buf.get() + have, cap - have),
                                                   asio::redirect_error(use_awaitable, ec));
         if (ec) {
+            give_back();
             co_return false;
         }
         have += n;
@@ -97,6 +107,7 @@ connection::slot* connection::find_slot(uint64_t seq) {
 }
 
 awaitable<void> connection::process(std::shared_ptr<connection> self, uint64_t seq, byte_slice frame) {
+    uint64_t frame_bytes = frame.size();
     protocol::reader r(frame);
     auto hdr = protocol::decode_request_header(r);
     dispatch_outcome out{ dispatch_status::close, {} };
@@ -121,6 +132,10 @@ awaitable<void> connection::process(std::shared_ptr<connection> self, uint64_t s
             _failed = true;
             shutdown();
         }
+    }
+    frame = byte_slice(); // the request's bytes are done with (handlers copy what they keep)
+    if (_limits.budget != nullptr) {
+        _limits.budget->release(frame_bytes);
     }
     _progress.notify_all();
 }

@@ -22,9 +22,12 @@ namespace chronik::kafka {
 
 class broker;
 
+class request_budget;
+
 struct connection_limits {
     uint64_t max_frame_bytes;
     uint32_t max_inflight;
+    request_budget* budget = nullptr; // the shard's; frames wait for room in it
 };
 
 class connection : public std::enable_shared_from_this<connection> {

@@ -4,6 +4,7 @@
 #include "kafka/server/connection.h"
 #include "kafka/server/groups/coordinator.h"
 #include "kafka/server/groups/offsets_records.h"
+#include "kafka/server/request_budget.h"
 #include "runtime/gate.h"
 
 #include <boost/asio/socket_base.hpp>
@@ -34,8 +35,9 @@ auto run_blocking(runtime::shard_group& shards, unsigned s, F fn) {
 } // namespace
 
 struct server::per_shard {
-    explicit per_shard(asio::any_io_executor ex) : acceptor(ex) {}
+    per_shard(asio::any_io_executor ex, uint64_t request_bytes) : acceptor(ex), budget(ex, request_bytes) {}
     asio::ip::tcp::acceptor acceptor;
+    request_budget budget;
     runtime::gate connections;
     std::unordered_set<std::shared_ptr<connection>> live;
 };
@@ -55,7 +57,7 @@ server::server(const runtime::config& cfg, runtime::shard_group& shards, cluster
                                                            shards.at(i).executor(), wake,
                                                            std::chrono::milliseconds(check_ms));
         _brokers.push_back(std::make_unique<broker>(cfg, shards, i, store, std::move(logs)));
-        _per_shard.push_back(std::make_unique<per_shard>(shards.at(i).executor()));
+        _per_shard.push_back(std::make_unique<per_shard>(shards.at(i).executor(), cfg.request_memory_bytes));
     }
     for (auto& b : _brokers) {
         b->set_peers(&_brokers);
@@ -152,9 +154,11 @@ result<uint16_t> server::start(std::string& error) {
             int32_t adv_port = std::stoi(adv.substr(c + 1));
             _brokers[i]->set_advertised({ adv.substr(0, c), adv_port == 0 ? int32_t(port) : adv_port });
             auto& ps = *_per_shard[i];
+            connection_limits shard_limits = limits;
+            shard_limits.budget = &ps.budget;
             asio::co_spawn(
               acc.get_executor(),
-              accept_loop(acc, ps.connections, ps.live, *_brokers[i], limits, _cfg.max_connections),
+              accept_loop(acc, ps.connections, ps.live, *_brokers[i], shard_limits, _cfg.max_connections),
               asio::detached);
             return {};
         });
