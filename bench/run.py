@@ -231,41 +231,44 @@ def recovery_after_kill9(smp, gigabytes):
         server.stop()
 
 
+def callgrind_total(path):
+    """The instruction total a callgrind output file records."""
+    with open(path, errors="replace") as f:
+        for line in f:
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+    return None
+
+
 def broker_instructions_per_message(smp, n1=20000, n2=60000):
     """Broker instructions per 1 KiB message, produce (acks=1, batched) and fetch, from
     callgrind runs of chronik-server at two message counts; plus the top functions of
-    the produce run, as a profile."""
+    the larger produce run, as a profile."""
     if not shutil.which("valgrind"):
         return None
+    profile = {}
 
     def run(produce, consume):
-        out = tempfile.mktemp(prefix="chronik-callgrind-")
-        server = Server(smp, ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]).start()
-        try:
-            bench(server.bootstrap, "p", "--topic", "t", "--create-topic", "--mode", "produce", "--message-count",
-                  str(produce), "--message-size", "1024", "--acks", "1")
-            if consume:
-                bench(server.bootstrap, "c", "--topic", "t", "--mode", "consume", "--message-count", str(consume),
-                      "--message-size", "1024")
-        finally:
-            server.stop()
-        total = 0
-        for f in [x for x in os.listdir(os.path.dirname(out)) if x.startswith(os.path.basename(out))]:
-            path = os.path.join(os.path.dirname(out), f)
-            for line in open(path, errors="replace"):
-                if line.startswith("summary:") or line.startswith("totals:"):
-                    total += int(line.split()[1])
-                    break
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "callgrind.out")
+            server = Server(smp, ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]).start()
+            try:
+                bench(server.bootstrap, "p", "--topic", "t", "--create-topic", "--mode", "produce",
+                      "--message-count", str(produce), "--message-size", "1024", "--acks", "1")
+                if consume:
+                    bench(server.bootstrap, "c", "--topic", "t", "--mode", "consume", "--message-count",
+                          str(consume), "--message-size", "1024")
+            finally:
+                server.stop()
             if consume == 0 and produce == n2:
-                ann = subprocess.run(["callgrind_annotate", "--inclusive=no", path], capture_output=True, text=True)
-                run.profile = ann.stdout
-            os.unlink(path)
-        return total
+                profile["text"] = subprocess.run(["callgrind_annotate", "--inclusive=no", out],
+                                                 capture_output=True, text=True).stdout
+            return callgrind_total(out)
     a = run(n1, 0)
     b = run(n2, 0)
     c = run(n2, n2)
     top = []
-    for line in getattr(run, "profile", "").splitlines():
+    for line in profile.get("text", "").splitlines():
         m = re.match(r"\s*([\d,]+)\s+\(\s*([\d.]+)%\)\s+(.*)", line)
         if m and len(top) < 12 and "PROGRAM TOTALS" not in line:
             top.append({"percent": float(m.group(2)), "function": m.group(3)[:140]})
@@ -275,10 +278,10 @@ def broker_instructions_per_message(smp, n1=20000, n2=60000):
 def callgrind_instructions(*args):
     """Instructions executed by one run of a build/bin program under callgrind."""
     with tempfile.TemporaryDirectory() as d:
-        p = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={d}/out", *args],
-                           capture_output=True, text=True, timeout=600)
-    m = re.search(r"Collected : (\d+)", p.stderr)
-    return int(m.group(1)) if m else None
+        out = os.path.join(d, "callgrind.out")
+        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *args],
+                       capture_output=True, text=True, timeout=600)
+        return callgrind_total(out)
 
 
 def raft_instructions_per_entry():

@@ -31,7 +31,7 @@ const char* to_string(role r) noexcept {
 
 node::node(options opts, restored_state st)
   : _opts(opts), _rng(opts.seed ^ (uint64_t(uint32_t(opts.id())) * 0x9E3779B97F4A7C15ULL)),
-    _hs(st.hard_state), _persisted_hs(st.hard_state), _log(st.snapshot.meta, std::move(st.entries)),
+    _hs(st.hard_state), _handed_hs(st.hard_state), _log(st.snapshot.meta, std::move(st.entries)),
     _snapshot(std::move(st.snapshot)) {
     CHRONIK_ASSERT(_opts.election_timeout > 2 && _opts.heartbeat_interval > 0 &&
                    _opts.heartbeat_interval < _opts.election_timeout);
@@ -969,7 +969,7 @@ void node::compact(log_index index, payload data) {
 
 bool node::has_ready() const noexcept {
     log_index bound = faulty(&fault_points::ack_before_persist) ? _commit : std::min(_commit, _log.stable());
-    return _need_broadcast || _need_read_round || !_ready.empty() || _hs != _persisted_hs ||
+    return _need_broadcast || _need_read_round || !_ready.empty() || _hs != _handed_hs ||
            _log.has_unstable() || bound > _applied;
 }
 
@@ -984,9 +984,9 @@ ready node::take_ready() {
     }
     ready r = std::move(_ready);
     _ready = {};
-    if (_hs != _persisted_hs) {
+    if (_hs != _handed_hs) {
         r.hard_state = _hs;
-        _persisted_hs = _hs;
+        _handed_hs = _hs;
     }
     r.entries = _log.take_unstable();
     // Apply only what is committed and durable here (a restart re-applies from the

@@ -180,7 +180,7 @@ private:
     options _opts;
     std::mt19937_64 _rng;
     hard_state _hs;
-    hard_state _persisted_hs;
+    hard_state _handed_hs; // the hard state last handed to the driver in a ready
     raft_log _log;
     raft::role _role = role::follower;
     node_id _leader = no_node;

@@ -134,14 +134,8 @@ bool raft_log::restore(const snapshot_meta& snap) {
     }
     _snap = snap;
     // The snapshot and what we kept become durable together with this ready.
-    _stable = std::max(_stable, snap.index);
-    if (!keep) {
-        _stable = snap.index;
-    }
-    _unstable_from = std::max(_unstable_from, snap.index + 1);
-    if (!keep) {
-        _unstable_from = snap.index + 1;
-    }
+    _stable = keep ? std::max(_stable, snap.index) : snap.index;
+    _unstable_from = keep ? std::max(_unstable_from, snap.index + 1) : snap.index + 1;
     return !keep;
 }
 

@@ -67,10 +67,7 @@ struct write_op {
     std::vector<raft::entry> es;
     uint64_t seq = 0;
 
-    static write_op of(const raft::hard_state& h) {
-        write_op w{ kind::hard_state, h, {}, false, {}, 0 };
-        return w;
-    }
+    static write_op of(const raft::hard_state& h) { return { kind::hard_state, h, {}, false, {}, 0 }; }
     static write_op of(const raft::snapshot& s, bool resets) {
         return { kind::snapshot, {}, s, resets, {}, 0 };
     }
