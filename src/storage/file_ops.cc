@@ -46,6 +46,13 @@ int64_t file_ops::file_size(int fd) {
     }
     return st.st_size;
 }
+int64_t file_ops::modified_ms(int fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        return -errno;
+    }
+    return int64_t(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1'000'000;
+}
 
 ssize_t file_ops::pwrite_all(int fd, const void* data, size_t n, off_t pos) {
     const auto* p = static_cast<const uint8_t*>(data);

@@ -21,6 +21,8 @@ public:
     virtual int ftruncate(int fd, off_t size);
     virtual int close(int fd);
     virtual int64_t file_size(int fd);
+    // The file's modification time in ms since the epoch, or -errno.
+    virtual int64_t modified_ms(int fd);
     virtual int rename(const std::string& from, const std::string& to);
     virtual int unlink(const std::string& path);
 

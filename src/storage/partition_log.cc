@@ -185,9 +185,7 @@ result<append_outcome> partition_log::append(std::span<uint8_t> batch, int64_t n
         }
         return errc::storage_error;
     }
-    if (act->first_append_ms() < 0) {
-        act->set_first_append_ms(now_ms);
-    }
+    act->note_append(now_ms);
     _next_offset = out.last_offset + 1;
     _unsynced_records += h.record_count;
     if (_unsynced.empty() || _unsynced.back().get() != act) {
@@ -349,7 +347,7 @@ std::vector<std::shared_ptr<segment>> partition_log::collect_garbage(int64_t now
     // Fully synced data only: a segment is never deleted with writes still unsynced.
     bool synced = _high_watermark == _next_offset;
     if (_cfg.delete_old && _cfg.retention_ms >= 0 && synced && active().size() > 0 &&
-        active().max_timestamp() < now_ms - _cfg.retention_ms) {
+        active().retention_timestamp() < now_ms - _cfg.retention_ms) {
         // Everything has expired: start an empty segment so the old one can go.
         if (!roll(now_ms)) {
             return removed;
@@ -359,7 +357,8 @@ std::vector<std::shared_ptr<segment>> partition_log::collect_garbage(int64_t now
         drop_front();
     }
     if (_cfg.delete_old && _cfg.retention_ms >= 0) {
-        while (_segments.size() > 1 && _segments.front()->max_timestamp() < now_ms - _cfg.retention_ms &&
+        while (_segments.size() > 1 &&
+               _segments.front()->retention_timestamp() < now_ms - _cfg.retention_ms &&
                _segments.front()->next_offset() <= _high_watermark) {
             drop_front();
         }

@@ -115,7 +115,10 @@ result<std::shared_ptr<segment>> segment::open(file_ops& ops, const std::string&
         ops.close(fd);
         return from_errno(size);
     }
-    return std::make_shared<segment>(ops, path, fd, base_offset, uint64_t(size));
+    auto seg = std::make_shared<segment>(ops, path, fd, base_offset, uint64_t(size));
+    // A segment without timestamps ages from its last write (retention_timestamp).
+    seg->_last_write_ms = std::max<int64_t>(ops.modified_ms(fd), 0);
+    return seg;
 }
 
 void segment::note_batch(const record::batch_header& h, uint64_t position) {

@@ -13,6 +13,7 @@
 #include "kafka/record/batch.h"
 #include "storage/file_ops.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -92,6 +93,20 @@ public:
     int64_t max_timestamp_offset() const noexcept { return _max_timestamp_offset; }
     int64_t first_append_ms() const noexcept { return _first_append_ms; }
     void set_first_append_ms(int64_t ms) noexcept { _first_append_ms = ms; }
+    // An append at `now_ms` (the wall clock): starts segment.ms's clock on the first,
+    // and is when the segment was last written.
+    void note_append(int64_t now_ms) noexcept {
+        if (_first_append_ms < 0) {
+            _first_append_ms = now_ms;
+        }
+        _last_write_ms = std::max(_last_write_ms, now_ms);
+    }
+    // What time-based retention ages the segment by (Kafka's rule): its largest
+    // record timestamp, or, when no record has one (magic 0 data, producers that
+    // send -1), when the file was last written.
+    int64_t retention_timestamp() const noexcept {
+        return _max_timestamp >= 0 ? _max_timestamp : _last_write_ms;
+    }
     int fd() const noexcept { return _fd; }
     const std::string& path() const noexcept { return _path; }
     const std::vector<index_entry>& offset_index() const noexcept { return _index; }
@@ -117,6 +132,7 @@ private:
     int64_t _max_timestamp = -1;
     int64_t _max_timestamp_offset = -1;
     int64_t _first_append_ms = -1;
+    int64_t _last_write_ms = -1; // wall clock ms; the file's mtime when opened
     bool _index_stored = false;
     std::vector<index_entry> _index;
     std::vector<time_entry> _time_index;

@@ -287,6 +287,35 @@ void set_log_append_time(std::span<uint8_t> batch, int64_t now_ms) noexcept {
     store_be<uint32_t>(batch.data() + crc_offset, crc32c(batch.subspan(attributes_offset)));
 }
 
+int64_t max_record_timestamp(std::span<const uint8_t> batch) noexcept {
+    const int64_t base = load_be<int64_t>(batch.data() + 27);
+    int32_t count = load_be<int32_t>(batch.data() + 57);
+    cursor c(batch.subspan(batch_header_size));
+    int64_t max_ts = -1;
+    for (int32_t i = 0; i < count; ++i) {
+        int32_t length = 0;
+        int8_t attributes = 0;
+        int64_t delta = 0;
+        if (!c.varint32(length) || length < 0 || size_t(length) > c.remaining()) {
+            break; // validate_batch refused this already
+        }
+        cursor rc(batch.subspan(batch_header_size + c.pos(), size_t(length)));
+        c.skip(size_t(length));
+        if (rc.i8(attributes) && rc.varlong(delta)) {
+            max_ts = std::max(max_ts, wrapping_add(base, delta));
+        }
+    }
+    return max_ts;
+}
+
+void set_max_timestamp(std::span<uint8_t> batch, int64_t ts) noexcept {
+    if (load_be<int64_t>(batch.data() + max_timestamp_offset) == ts) {
+        return;
+    }
+    store_be<int64_t>(batch.data() + max_timestamp_offset, ts);
+    store_be<uint32_t>(batch.data() + crc_offset, crc32c(batch.subspan(attributes_offset)));
+}
+
 result<bytes> build_batch(const std::vector<record_input>& records, const batch_options& opts) {
     bytes body;
     int64_t base_ts = records.empty() ? 0 : records.front().timestamp;

