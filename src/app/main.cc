@@ -13,16 +13,21 @@
 #include "runtime/stall_detector.h"
 #include "storage/log_manager.h"
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <fcntl.h>
 #include <fmt/core.h>
 #include <malloc.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 extern char** environ;
 
@@ -49,6 +54,40 @@ void remove_orphan_partitions(const std::string& data_dir, const chronik::cluste
             fs::remove_all(e.path(), ec);
         }
     }
+}
+
+// Holds `<data_dir>/.lock` (flock) for the life of the process, as Kafka locks each
+// log directory: a second broker on the same directory refuses to start instead of
+// writing the same segments. The kernel drops the lock when the process exits, so
+// a restarted broker can start only once the old one is really gone. The file
+// holds the owner's pid, for the message.
+bool lock_data_dir(const std::string& data_dir, std::string& error) {
+    std::string path = data_dir + "/.lock";
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        error = fmt::format("cannot open {}: {}", path, std::strerror(errno));
+        return false;
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int err = errno;
+        char pid[32] = {};
+        ssize_t n = ::pread(fd, pid, sizeof(pid) - 1, 0);
+        std::string owner = n > 0 ? std::string(pid, size_t(n)) : "?";
+        while (!owner.empty() && (owner.back() == '\n' || owner.back() == ' ')) {
+            owner.pop_back();
+        }
+        error =
+          err == EWOULDBLOCK
+            ? fmt::format("data directory {} is in use by another chronik-server (pid {})", data_dir, owner)
+            : fmt::format("cannot lock {}: {}", path, std::strerror(err));
+        ::close(fd);
+        return false;
+    }
+    auto text = fmt::format("{}\n", ::getpid());
+    if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, text.data(), text.size(), 0) < 0) {
+        log.warn("cannot write the pid into {}: {}", path, std::strerror(errno));
+    }
+    return true; // the descriptor stays open until exit
 }
 
 void usage() {
@@ -85,6 +124,10 @@ int start(const std::vector<std::string>& args) {
     std::filesystem::create_directories(cfg.data_dir, ec);
     if (ec) {
         fmt::print(stderr, "chronik-server: cannot create data_dir {}: {}\n", cfg.data_dir, ec.message());
+        return 1;
+    }
+    if (!lock_data_dir(cfg.data_dir, error)) {
+        fmt::print(stderr, "chronik-server: {}\n", error);
         return 1;
     }
 

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 
 #include <fcntl.h>
@@ -101,8 +102,14 @@ result<void> topic_store::load_blocking(std::string& error) {
     if (ids >> end && end > 0) {
         _next_pid = _pid_block_end = end;
     }
+    // Each shard installs its table on its own thread, and serves nothing before.
     for (unsigned s = 0; s < _shards.size(); ++s) {
-        _publish(s, _table);
+        std::promise<void> installed;
+        asio::post(_shards.at(s).executor(), [&] {
+            _publish(s, _table);
+            installed.set_value();
+        });
+        installed.get_future().wait();
     }
     return outcome::success();
 }

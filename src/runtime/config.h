@@ -28,7 +28,6 @@ struct config {
     // Per shard: request bytes read but not yet answered (Kafka: queued.max.request.bytes).
     uint64_t request_memory_bytes = 256ull * 1024 * 1024;
     uint32_t max_connections = 10000;
-    std::string admin_listen; // HTTP admin/metrics; empty = off
     // Kafka broker settings with Kafka's names (e.g. "num.partitions"), as given;
     // the broker validates the ones it knows when it starts.
     std::map<std::string, std::string> kafka;

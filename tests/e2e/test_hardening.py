@@ -161,5 +161,108 @@ class TimestampTest(unittest.TestCase):
             self.assertEqual(watermarks(b, "aging"), (2, 2))
 
 
+def start_fails(*args, timeout=20):
+    """Runs chronik-server expecting it to refuse to start -> (exit code, stderr)."""
+    p = subprocess.run([SERVER, "start", *args], capture_output=True, timeout=timeout)
+    return p.returncode, p.stderr.decode(errors="replace")
+
+
+class ExclusiveTest(unittest.TestCase):
+    """4: one broker per data directory and per listen address."""
+
+    def test_a_second_broker_on_the_same_directory_or_port_refuses_to_start(self):
+        import tempfile
+        with Broker() as b:
+            rc, err = start_fails("--listen", "127.0.0.1:0", "--data-dir", b.data_dir)
+            self.assertNotEqual(rc, 0)
+            self.assertIn("in use by another chronik-server (pid %d)" % b.proc.pid, err)
+            other = tempfile.mkdtemp(prefix="chronik-e2e-")
+            try:
+                rc, err = start_fails("--listen", b.bootstrap, "--data-dir", other)
+                self.assertNotEqual(rc, 0)
+                self.assertIn("cannot listen on %s" % b.bootstrap, err)
+            finally:
+                subprocess.run(["rm", "-rf", other])
+            # The first broker never noticed.
+            create(b, "still-mine")
+            self.assertEqual(produce_raw(b, "still-mine", v2_batch([b"x"], [int(time.time() * 1000)])), (0, 0))
+        # A port some other program listens on, with SO_REUSEPORT too.
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        try:
+            with Broker("--listen", "127.0.0.1:%d" % s.getsockname()[1]) as b2:
+                self.fail("started on a port in use: %s" % b2.bootstrap)
+        except RuntimeError as e:
+            self.assertIn("in use by another process", str(e))
+        finally:
+            s.close()
+
+    def test_options_that_do_nothing_are_refused(self):
+        rc, err = start_fails("--listen", "127.0.0.1:0", "--data-dir", "/nonexistent/x", "--admin-listen",
+                              "127.0.0.1:0")
+        self.assertEqual(rc, 2)
+        self.assertIn("admin", err)
+        self.assertIn("not built yet", err)
+        help_text = subprocess.run([SERVER, "--help"], capture_output=True).stderr.decode()
+        self.assertNotIn("admin", help_text)
+
+
+class RestartTest(unittest.TestCase):
+    """B: after a clean restart, topics created later are seen by every connection on
+    every shard, and a group has one coordinator and one generation sequence."""
+
+    def test_create_produce_and_group_consume_after_a_restart(self):
+        b = Broker(smp=2)
+        b.start()
+        try:
+            for i in range(4):
+                create(b, "before-%d" % i, partitions=2)
+            self.assertEqual(b.stop(), 0)
+            b.start()
+            names = ["after-%d" % i for i in range(12)]
+            for n in names:
+                create(b, n, partitions=4)
+            # Connections land on both shards (SO_REUSEPORT): each must see them all.
+            for _ in range(16):
+                md = AdminClient({"bootstrap.servers": b.bootstrap}).list_topics(timeout=10)
+                self.assertTrue(set(names) <= set(md.topics), sorted(md.topics))
+            p = Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "linger.ms": 5})
+            for n in names:
+                for k in range(40):
+                    p.produce(n, b"%s-%d" % (n.encode(), k), partition=k % 4)
+            self.assertEqual(p.flush(20), 0)
+            consumers = [Consumer({"bootstrap.servers": b.bootstrap, "group.id": "after-restart",
+                                   "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                                   "session.timeout.ms": 10000})
+                         for _ in range(2)]
+            for c in consumers:
+                c.subscribe(names)
+            got = {}
+            deadline = time.time() + 60
+            while len(got) < 12 * 40 and time.time() < deadline:
+                for c in consumers:
+                    m = c.poll(0.2)
+                    if m is not None and m.error() is None:
+                        got.setdefault((m.topic(), m.partition(), m.offset()), []).append(c)
+            # Exactly once each, and the two members own disjoint partitions.
+            self.assertEqual(len(got), 12 * 40)
+            owners = {}
+            for (t, part, _), cs in got.items():
+                self.assertEqual(len(cs), 1)
+                owners.setdefault((t, part), set()).add(id(cs[0]))
+            for tp, o in owners.items():
+                self.assertEqual(len(o), 1, tp)
+            assignments = [set((tp.topic, tp.partition) for tp in c.assignment()) for c in consumers]
+            self.assertFalse(assignments[0] & assignments[1])
+            self.assertEqual(len(assignments[0] | assignments[1]), 48)
+            for c in consumers:
+                c.close()
+            self.assertEqual(b.stop(), 0)
+        finally:
+            b.cleanup()
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -25,6 +25,12 @@ broker::broker(const runtime::config& cfg, runtime::shard_group& shards, unsigne
     _fetch_sessions(shard, session_slots(cfg)), _fetch_event(shards.at(shard).executor()) {}
 
 void broker::set_topics(std::shared_ptr<const cluster::topic_table> t) {
+    // Concurrent changes publish their snapshots shard by shard, so an older one can
+    // arrive after a newer one; every snapshot holds all changes before it, so the
+    // older one is dropped and each shard's table only moves forward.
+    if (t->version() < _topics->version()) {
+        return;
+    }
     _topics = std::move(t);
     const auto& table = *_topics;
     _settings = _cfg.kafka;

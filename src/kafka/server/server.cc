@@ -8,8 +8,15 @@
 #include "runtime/gate.h"
 
 #include <boost/asio/socket_base.hpp>
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
 #include <future>
 #include <unordered_set>
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 namespace chronik::kafka {
 
@@ -32,6 +39,46 @@ auto run_blocking(runtime::shard_group& shards, unsigned s, F fn) {
     });
     return fut.get();
 }
+// The shards share their port through SO_REUSEPORT, which would let a second
+// broker (same user) share it too, each taking some of the connections. Two checks
+// refuse a port in use: an abstract Unix socket named after the address, which only
+// one process can bind and which the kernel releases when this one exits (races
+// between two starting brokers included); and a bind without SO_REUSEPORT, which
+// fails while any other process listens there. Returns the claim's descriptor, or
+// -1 with `error` set.
+int claim_port(const asio::ip::address& addr, uint16_t port, std::string& error) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        error = std::strerror(errno);
+        return -1;
+    }
+    sockaddr_un un{};
+    un.sun_family = AF_UNIX;
+    std::string name = "chronik-server-listen " + addr.to_string() + " " + std::to_string(port);
+    std::memcpy(un.sun_path + 1, name.data(), std::min(name.size(), sizeof(un.sun_path) - 2));
+    auto len =
+      socklen_t(offsetof(sockaddr_un, sun_path) + 1 + std::min(name.size(), sizeof(un.sun_path) - 2));
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&un), len) != 0) {
+        error = errno == EADDRINUSE ? "another chronik-server is listening there" : std::strerror(errno);
+        ::close(fd);
+        return -1;
+    }
+    asio::ip::tcp::endpoint ep(addr, port);
+    int probe = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    bool taken = probe >= 0 && ::setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
+                 ::bind(probe, ep.data(), socklen_t(ep.size())) != 0 && errno == EADDRINUSE;
+    if (probe >= 0) {
+        ::close(probe);
+    }
+    if (taken) {
+        error = "the address is in use by another process";
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 } // namespace
 
 struct server::per_shard {
@@ -64,7 +111,11 @@ server::server(const runtime::config& cfg, runtime::shard_group& shards, cluster
     }
 }
 
-server::~server() = default;
+server::~server() {
+    if (_port_claim >= 0) {
+        ::close(_port_claim);
+    }
+}
 
 namespace {
 
@@ -120,6 +171,14 @@ result<uint16_t> server::start(std::string& error) {
     if (ec) {
         error = "cannot parse listen address '" + host + "': " + ec.message();
         return std::make_error_code(std::errc::invalid_argument);
+    }
+    if (port != 0) {
+        std::string why;
+        _port_claim = claim_port(addr, port, why);
+        if (_port_claim < 0) {
+            error = "cannot listen on " + _cfg.listen + ": " + why;
+            return std::make_error_code(std::errc::address_in_use);
+        }
     }
     connection_limits limits{ _cfg.max_frame_bytes, _cfg.max_inflight_requests_per_connection };
     for (unsigned i = 0; i < _shards.size(); ++i) {

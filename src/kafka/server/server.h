@@ -22,8 +22,9 @@ public:
     ~server();
 
     // Binds every shard's acceptor and starts accepting. With port 0 the first shard
-    // picks a free port and the others share it. Returns the bound port, or an
-    // error message.
+    // picks a free port and the others share it. A port that another process
+    // listens on is refused, even though SO_REUSEPORT would let us share it.
+    // Returns the bound port, or an error message.
     result<uint16_t> start(std::string& error);
     // Drains and closes every connection, then runs each shard's final group commit;
     // blocks the calling (non-shard) thread.
@@ -38,6 +39,7 @@ private:
     struct per_shard;
     void wait_or_force_close(std::future<void>& f);
     const runtime::config& _cfg;
+    int _port_claim = -1; // see claim_port in server.cc; closed when the server is destroyed
     runtime::shard_group& _shards;
     std::vector<std::unique_ptr<broker>> _brokers;
     std::vector<std::unique_ptr<per_shard>> _per_shard;
