@@ -54,12 +54,33 @@ def legacy_batch(values, magic=0):
 
 
 def produce_request(topic, partition, records, version=3, acks=-1, correlation_id=1):
+    return produce_many([(topic, [(partition, records)])], version, acks, correlation_id)
+
+
+def produce_many(topics, version=3, acks=-1, correlation_id=1):
+    """topics: [(name, [(partition, records)])] -> a Produce request frame body."""
     body = b""
     if version >= 3:
         body += struct.pack(">h", -1)  # transactional id
-    body += struct.pack(">hii", acks, 10000, 1) + string(topic)
-    body += struct.pack(">iii", 1, partition, len(records)) + records
+    body += struct.pack(">hii", acks, 10000, len(topics))
+    for name, parts in topics:
+        body += string(name) + struct.pack(">i", len(parts))
+        for partition, records in parts:
+            body += struct.pack(">ii", partition, len(records)) + records
     return request_header_v1(0, version, correlation_id) + body
+
+
+def read_produce_offsets(frame):
+    """-> (correlation id, {(topic, partition): (error, base offset)}) of a v3 response."""
+    r = Reader(frame)
+    corr = r.take(">i")
+    out = {}
+    for _ in range(r.take(">i")):
+        name = r.string()
+        for _ in range(r.take(">i")):
+            part, err, base, _ = r.take(">ihqq")
+            out[(name, part)] = (err, base)
+    return corr, out
 
 
 def read_produce_response(frame, version=3):
@@ -74,8 +95,12 @@ def read_produce_response(frame, version=3):
 
 
 def produce_raw(b, topic, records, version=3):
+    return produce_raw_to(b, topic, 0, records, version)
+
+
+def produce_raw_to(b, topic, partition, records, version=3):
     with connect(b) as s:
-        send_frame(s, produce_request(topic, 0, records, version))
+        send_frame(s, produce_request(topic, partition, records, version))
         _, err, base = read_produce_response(recv_frame(s), version)
     return err, base
 
@@ -159,6 +184,145 @@ class TimestampTest(unittest.TestCase):
             while watermarks(b, "aging")[0] != 2 and time.time() < deadline:
                 time.sleep(0.2)
             self.assertEqual(watermarks(b, "aging"), (2, 2))
+
+
+class OrderTest(unittest.TestCase):
+    """1: a connection's requests take effect in the order they were sent."""
+
+    def test_pipelined_produce_requests_append_in_request_order(self):
+        with Broker(smp=1) as b:
+            now = int(time.time() * 1000)
+            for round_ in range(5):
+                # The first request also writes to 40 partitions nobody has used yet
+                # (each opens on the I/O worker first); the second is short. Sent
+                # back to back on one connection, the first must still come first.
+                slow, target = "slow-%d" % round_, "target-%d" % round_
+                create(b, slow, partitions=40)
+                create(b, target)
+                first = produce_many([(slow, [(p, v2_batch([b"s"], [now])) for p in range(40)]),
+                                      (target, [(0, v2_batch([b"first"], [now]))])], correlation_id=1)
+                second = produce_request(target, 0, v2_batch([b"second"], [now]), correlation_id=2)
+                with connect(b) as s:
+                    s.sendall(struct.pack(">i", len(first)) + first + struct.pack(">i", len(second)) + second)
+                    c1, r1 = read_produce_offsets(recv_frame(s))
+                    c2, r2 = read_produce_offsets(recv_frame(s))
+                self.assertEqual((c1, c2), (1, 2))
+                self.assertEqual(r1[(target, 0)], (0, 0), round_)
+                self.assertEqual(r2[(target, 0)], (0, 1), round_)
+
+    def test_a_pipelining_client_under_load_keeps_its_order(self):
+        # librdkafka with 5 requests in flight and ~1 MB batches while another
+        # producer keeps both shards busy: the log must hold one producer's
+        # messages in the order it sent them.
+        with Broker(smp=2) as b:
+            create(b, "ordered")
+            create(b, "noise", partitions=4)
+            stop = threading.Event()
+
+            def noise():
+                p = Producer({"bootstrap.servers": b.bootstrap, "acks": "1", "linger.ms": 2})
+                body = os.urandom(2000)
+                deadline = time.time() + 60
+                while not stop.is_set() and time.time() < deadline:
+                    for k in range(200):
+                        try:
+                            p.produce("noise", body, partition=k % 4)
+                        except BufferError:
+                            p.poll(0.05)
+                    p.poll(0)
+                p.flush(20)
+
+            t = threading.Thread(target=noise)
+            t.start()
+            try:
+                p = Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "linger.ms": 20,
+                              "batch.size": 1000000, "max.in.flight": 5, "enable.idempotence": False,
+                              "retries": 0, "queue.buffering.max.kbytes": 64000})
+                pad = os.urandom(4000)
+                n = 6000
+                for i in range(n):
+                    while True:
+                        try:
+                            p.produce("ordered", b"%08d" % i + pad, partition=0)
+                            break
+                        except BufferError:
+                            p.poll(0.05)
+                self.assertEqual(p.flush(60), 0)
+            finally:
+                stop.set()
+                t.join()
+            c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "o", "enable.auto.commit": False})
+            c.assign([TopicPartition("ordered", 0, 0)])
+            seen = []
+            deadline = time.time() + 60
+            while len(seen) < n and time.time() < deadline:
+                m = c.poll(1)
+                if m is not None and m.error() is None:
+                    seen.append(int(m.value()[:8]))
+            c.close()
+            self.assertEqual(seen, list(range(n)))
+
+
+def fetch_v4(b, topic, partitions, max_bytes, partition_max, max_wait=0):
+    """Fetch v4 from offset 0 of each partition -> {partition: (error, records bytes)}."""
+    body = struct.pack(">iiiib", -1, max_wait, 1, max_bytes, 0) + struct.pack(">i", 1) + string(topic)
+    body += struct.pack(">i", len(partitions))
+    for p in partitions:
+        body += struct.pack(">iqi", p, 0, partition_max)
+    with connect(b, timeout=30) as s:
+        send_frame(s, request_header_v1(1, 4, 3) + body)
+        r = Reader(recv_frame(s))
+    r.take(">i")
+    r.take(">i")  # throttle
+    out = {}
+    for _ in range(r.take(">i")):
+        r.string()
+        for _ in range(r.take(">i")):
+            part, err, _hw, _lso = r.take(">ihqq")
+            n = r.take(">i")
+            r.pos += 12 * max(n, 0)  # aborted transactions
+            size = r.take(">i")
+            out[part] = (err, r.data[r.pos:r.pos + max(size, 0)])
+            r.pos += max(size, 0)
+    return out
+
+
+def batch_sizes(records):
+    sizes, pos = [], 0
+    while pos + 12 <= len(records):
+        n = struct.unpack_from(">i", records, pos + 8)[0] + 12
+        sizes.append(n)
+        pos += n
+    return sizes
+
+
+class FetchLimitTest(unittest.TestCase):
+    """2: the request's max_bytes bounds the response (KIP-74), and the broker's
+    fetch.max.bytes bounds what any request may ask for."""
+
+    def test_request_and_broker_limits_bound_the_response(self):
+        with Broker("--set", "fetch.max.bytes=3000000") as b:
+            create(b, "big", partitions=2, config={"max.message.bytes": "2000000"})
+            now = int(time.time() * 1000)
+            for part in (0, 1):
+                for i in range(20):  # 20 batches of ~400 KB each
+                    batch = v2_batch([os.urandom(100000) for _ in range(4)], [now] * 4)
+                    self.assertEqual(produce_raw_to(b, "big", part, batch)[0], 0)
+            got = fetch_v4(b, "big", [0, 1], max_bytes=1000000, partition_max=20000000)
+            self.assertEqual(got[0][0], 0)
+            self.assertEqual(batch_sizes(got[0][1]), [len(got[0][1]) // 2] * 2)  # two whole batches
+            self.assertLessEqual(len(got[0][1]) + len(got[1][1]), 1000000)
+            # A client that asks for everything gets fetch.max.bytes at most.
+            got = fetch_v4(b, "big", [0, 1], max_bytes=2**31 - 1, partition_max=2**31 - 1)
+            total = sum(len(r) for _, r in got.values())
+            self.assertGreater(total, 2000000)
+            self.assertLessEqual(total, 3000000)
+            # One batch larger than the limit still comes back whole, alone (KIP-74).
+            create(b, "huge", config={"max.message.bytes": "2000000"})
+            self.assertEqual(produce_raw(b, "huge", v2_batch([os.urandom(1500000)], [now]))[0], 0)
+            got = fetch_v4(b, "huge", [0], max_bytes=1000, partition_max=1000)
+            self.assertEqual(len(batch_sizes(got[0][1])), 1)
+            self.assertGreater(len(got[0][1]), 1500000)
 
 
 def start_fails(*args, timeout=20):

@@ -125,6 +125,13 @@ int32_t broker::default_partitions() const {
     return n > 0 ? n : 1;
 }
 
+size_t broker::fetch_max_bytes() const {
+    auto v = broker_setting("fetch.max.bytes");
+    int32_t n = 57'671'680; // Kafka's default, 55 MiB
+    std::from_chars(v.data(), v.data() + v.size(), n);
+    return size_t(std::max(n, 1024));
+}
+
 bool broker::auto_create_topics() const {
     return broker_setting("auto.create.topics.enable") == "true";
 }

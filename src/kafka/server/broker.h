@@ -56,6 +56,8 @@ public:
     // A broker setting by its Kafka name, or the catalogue default.
     std::string broker_setting(std::string_view name) const;
     int32_t default_partitions() const;
+    // fetch.max.bytes: the most one Fetch response carries, whatever it asks for.
+    size_t fetch_max_bytes() const;
     bool auto_create_topics() const;
 
     // The broker services of another shard: use only through shards().invoke_on.

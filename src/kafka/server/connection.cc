@@ -24,7 +24,7 @@ constexpr size_t initial_frame_alloc = 64 * 1024;
 
 connection::connection(asio::ip::tcp::socket sock, broker& b, connection_limits limits)
   : _sock(std::move(sock)), _broker(b), _limits(limits), _progress(_sock.get_executor()),
-    _space(_sock.get_executor()) {
+    _space(_sock.get_executor()), _order(_sock.get_executor()) {
     boost::system::error_code ec;
     auto ep = _sock.remote_endpoint(ec);
     _peer = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -111,12 +111,11 @@ awaitable<void> connection::process(std::shared_ptr<connection> self, uint64_t s
     protocol::reader r(frame);
     auto hdr = protocol::decode_request_header(r);
     dispatch_outcome out{ dispatch_status::close, {} };
+    co_await _order.wait_turn(seq);
     if (hdr) {
         const auto& h = hdr.value();
-        request_context ctx{
-            h.api_key, h.api_version, h.correlation_id, h.client_id, runtime::this_shard_id(),
-            &_broker,  _client_host
-        };
+        request_context ctx{ h.api_key,  h.api_version, h.correlation_id, h.client_id, runtime::this_shard_id(),
+                             &_broker,   _client_host,  &_order,          seq };
         out = co_await dispatch(ctx, r);
         if (out.status == dispatch_status::close) {
             log.debug("closing connection from {}: cannot serve api {} v{}", _peer, h.api_key, h.api_version);
@@ -124,6 +123,7 @@ awaitable<void> connection::process(std::shared_ptr<connection> self, uint64_t s
     } else {
         log.debug("closing connection from {}: malformed request header", _peer);
     }
+    _order.end(seq);
     if (slot* s = self->find_slot(seq)) {
         s->done = true;
         s->respond = out.status == dispatch_status::respond;

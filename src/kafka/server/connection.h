@@ -2,12 +2,14 @@
 // One client connection, owned by the shard that accepted it.
 //
 // A reader fiber reads frames and starts one processing fiber per request, up to
-// `max_inflight` ahead of the responses; a writer fiber sends the responses in
-// request order (Kafka clients pipeline and match responses by order). A size
+// `max_inflight` ahead of the responses; the requests take effect in the order
+// they were read (request_order.h), and a writer fiber sends the responses in that
+// order too (Kafka clients pipeline and match responses by order). A size
 // prefix larger than the frame limit, or a malformed header, closes the connection.
 // A frame's buffer grows as its bytes actually arrive, so a peer that announces
 // 100 MiB and sends 10 bytes costs 64 KiB, not 100 MiB.
 #include "base/iobuf.h"
+#include "kafka/server/request_order.h"
 #include "runtime/asio.h"
 #include "runtime/event.h"
 #include "runtime/gate.h"
@@ -67,6 +69,7 @@ private:
     bool _failed = false;
     runtime::event _progress; // a slot finished or the reader stopped
     runtime::event _space;    // a response was written
+    request_order _order;     // requests take effect in the order they were read
 };
 
 } // namespace chronik::kafka

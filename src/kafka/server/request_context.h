@@ -1,5 +1,6 @@
 #pragma once
 // What a handler knows about the request it serves.
+#include "kafka/server/request_order.h"
 #include "runtime/asio.h"
 
 #include <cstdint>
@@ -18,6 +19,16 @@ struct request_context {
     unsigned shard;
     broker* owner;                // the shard-local broker services; never null in the server
     std::string client_host = {}; // "/<address>", as Kafka shows members' hosts
+    request_order* order = nullptr; // the connection's; null outside a connection
+    uint64_t seq = 0;               // this request's place on its connection
+
+    // Lets the connection's next request take effect (request_order.h): call once
+    // this request has changed all it will change and only waits remain.
+    void end_ordered_phase() const {
+        if (order != nullptr) {
+            order->end(seq);
+        }
+    }
 };
 
 } // namespace chronik::kafka

@@ -5,6 +5,7 @@
 #include "kafka/server/handlers/routing.h"
 #include "kafka/server/handlers/storage_errors.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace chronik::kafka {
@@ -159,6 +160,10 @@ awaitable<fetch_handler::api::response> fetch_handler::handle(request_context& c
     }
     resp.session_id = session_id;
 
+    // The response limit: what the request asks, capped by the broker's
+    // fetch.max.bytes. Each partition reads at most that much too, so only the first
+    // batch of the first non-empty partition can exceed it (KIP-74).
+    const size_t max_bytes = std::min<size_t>(size_t(std::max(req.max_bytes, 0)), b.fetch_max_bytes());
     // Item i of the fan-out reads wanted[slot.partition]; slot.topic is unused.
     partition_fanout<read_item> fan;
     for (size_t i = 0; i < wanted.size(); ++i) {
@@ -166,7 +171,7 @@ awaitable<fetch_handler::api::response> fetch_handler::handle(request_context& c
         const auto* info = w.topic.empty() ? nullptr : topics->find(w.topic);
         if (auto* it = fan.admit(b, info, w.partition, 0, i)) {
             it->offset = w.fetch_offset;
-            it->max_bytes = size_t(w.max_bytes);
+            it->max_bytes = std::min(size_t(w.max_bytes), max_bytes);
             it->watch = req.max_wait_ms > 0;
             it->zero_copy = ctx.api_version >= 4;
             it->watcher = b.shard();
@@ -175,13 +180,12 @@ awaitable<fetch_handler::api::response> fetch_handler::handle(request_context& c
 
     using clock = std::chrono::steady_clock;
     auto deadline = clock::now() + std::chrono::milliseconds(std::max(req.max_wait_ms, 0));
-    size_t max_bytes = size_t(std::max(req.max_bytes, 0));
     std::vector<read_out> results;
     while (!fan.items.empty()) {
         uint64_t epoch = b.fetch_epoch();
         auto reads = run_on_owners<read_out>(b, fan.items, &read_on_shard);
         results = co_await std::move(reads);
-        // The response limit: the first non-empty partition always counts whole (KIP-74).
+        // The response limit; the first non-empty partition always counts whole.
         size_t total = 0;
         bool error = false;
         for (auto& r : results) {
@@ -201,6 +205,7 @@ awaitable<fetch_handler::api::response> fetch_handler::handle(request_context& c
         if (b.fetch_epoch() != epoch) {
             continue; // something committed while we read: look again at once
         }
+        ctx.end_ordered_phase(); // only waiting remains (request_order.h)
         auto wait = b.fetch_event().wait_for(deadline - clock::now());
         if (!co_await std::move(wait)) {
             break;

@@ -233,6 +233,9 @@ awaitable<handle_result<produce_handler::api::response>> produce_handler::handle
         }
         auto appends = run_on_owners<append_result>(b, std::move(fan.items), &append_on_shard);
         results = co_await std::move(appends);
+        // Appended: the connection's next request may act while this one waits for
+        // durability, so pipelined acks=all requests share group commits.
+        ctx.end_ordered_phase();
         if (req.acks == -1) {
             for (size_t i = 0; i < placed.size(); ++i) {
                 placed[i].wait_for_offset =
