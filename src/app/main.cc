@@ -109,13 +109,8 @@ int start(const std::vector<std::string>& args) {
     chronik::set_log_level(cfg.log);
     // Kafka-named broker settings must be ones we know, with valid values.
     for (const auto& [name, value] : cfg.kafka) {
-        const auto* def = chronik::cluster::find_broker_config(name);
-        if (def == nullptr) {
-            fmt::print(stderr, "chronik-server: unknown broker setting '{}'\n", name);
-            return 2;
-        }
-        if (auto why = def->validate(value)) {
-            fmt::print(stderr, "chronik-server: bad value for broker setting '{}': {}\n", name, *why);
+        if (auto why = chronik::cluster::validate_static_broker_setting(name, value)) {
+            fmt::print(stderr, "chronik-server: broker setting '{}': {}\n", name, *why);
             return 2;
         }
     }

@@ -1,7 +1,10 @@
 #pragma once
-// Every topic and broker configuration the broker knows, with Kafka's names, types,
-// defaults and valid ranges. CreateTopics, DescribeConfigs, AlterConfigs and
-// IncrementalAlterConfigs all validate and describe through this one table.
+// Every topic and broker configuration Kafka 3.9/4.0 documents, with Kafka's names,
+// types, defaults, valid values and dynamic update modes (generated from Kafka's
+// docs: kafka_config_table.inc). CreateTopics, DescribeConfigs, AlterConfigs and
+// IncrementalAlterConfigs all validate and describe through this one table. Chronik
+// acts on some of them (chronik_applies); the rest are validated, stored and
+// described as Kafka would, and said to be only stored.
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -37,17 +40,25 @@ enum class config_source : int8_t {
     dynamic_broker_logger = 6,
 };
 
+// Kafka's "Update Mode" of a broker config: read-only ones are set only in the
+// configuration file; per-broker ones also per broker at run time; cluster-wide
+// ones also as the cluster-wide default. Topic configs are per_topic.
+enum class update_mode : int8_t { read_only, per_broker, cluster_wide, per_topic };
+
 struct config_def {
     std::string_view name;
     config_type type;
-    std::string_view default_value;
+    std::optional<std::string_view> default_value; // none: Kafka's null
+    // Kafka's "Valid Values" in its docs' notation: "[1,...]", "[0,...,1]",
+    // "[1,...,9] or -1", "[compact, delete]", "non-empty string"; empty: any value of
+    // the type.
+    std::string_view valid;
+    update_mode mode;
     // The broker setting that supplies this topic config's default ("log.retention.ms"
     // for "retention.ms"); empty for broker configs.
-    std::string_view broker_key;
-    // Returns an error message for a value this config does not accept.
-    std::optional<std::string> (*validate)(std::string_view value);
-    bool read_only = false;
-    bool sensitive = false;
+    std::string_view broker_key = {};
+
+    bool sensitive() const noexcept { return type == config_type::password; }
 };
 
 std::span<const config_def> topic_config_defs();
@@ -55,15 +66,22 @@ std::span<const config_def> broker_config_defs();
 const config_def* find_topic_config(std::string_view name);
 const config_def* find_broker_config(std::string_view name);
 
+// Why `value` is not a valid value of `def` (its type and valid values), if it is not.
+std::optional<std::string> invalid_value(const config_def& def, std::string_view value);
+
+// Whether Chronik acts on the config; the others are only stored and described.
+bool chronik_applies(const config_def& def);
+// The Chronik setting ("listen", "node_id", ...) that fixes this broker config
+// ("listeners", "broker.id", ...), or empty. Such configs are described with
+// Chronik's values and set only through that setting.
+std::string_view chronik_setting(const config_def& def);
+// Broker configs AlterConfigs may change: Kafka's dynamic ones.
+bool dynamic_broker_config(const config_def& def);
+
 // Checks a set of topic overrides; returns the first problem as "name: why".
 std::optional<std::string> validate_topic_configs(const std::map<std::string, std::string>& overrides);
-
-// Broker configs that AlterConfigs may change at run time: the broker-level
-// defaults of topic configs ("log.retention.ms", "message.max.bytes", ...). The
-// rest are read from the configuration file at start-up.
-bool dynamic_broker_config(std::string_view name);
-// Checks dynamic broker updates; returns the first problem as "name: why".
-std::optional<std::string> validate_broker_update(const std::map<std::string, std::string>& updates);
+// Checks a broker setting of the configuration file; returns the problem as "why".
+std::optional<std::string> validate_static_broker_setting(std::string_view name, std::string_view value);
 
 // One change of AlterConfigs (op `set`, null value: remove) or
 // IncrementalAlterConfigs (Kafka's operation codes).
@@ -81,16 +99,19 @@ struct config_refusal {
     std::string message;
 };
 
+// What a set of overrides belongs to: a topic, one broker, or the cluster-wide
+// broker default (which takes only cluster-wide configs).
+enum class config_scope : int8_t { topic, broker, cluster_default };
+
 // Applies `changes` to a resource's overrides. replace_all (AlterConfigs) first
-// drops every override the request does not name. Topic resources take topic
-// configs; broker resources only dynamic_broker_config() names. On a refusal the
-// overrides are left as they were.
+// drops every override the request does not name. On a refusal the overrides are
+// left as they were.
 std::optional<config_refusal> apply_config_changes(std::map<std::string, std::string>& overrides,
                                                    const std::vector<config_change>& changes,
-                                                   bool replace_all, bool topic);
+                                                   bool replace_all, config_scope scope);
 
-// A topic's effective settings, parsed once: topic override, else broker setting,
-// else Kafka's default.
+// A topic's effective settings that Chronik acts on, parsed once: topic override,
+// else broker setting, else Kafka's default.
 struct topic_properties {
     bool cleanup_delete = true;
     bool cleanup_compact = false;
@@ -98,29 +119,27 @@ struct topic_properties {
     int64_t retention_bytes = -1;
     int64_t segment_bytes = 1'073'741'824;
     int64_t segment_ms = 604'800'000;
-    int64_t segment_index_bytes = 10'485'760;
-    int64_t index_interval_bytes = 4096;
     int64_t delete_retention_ms = 86'400'000;
     int64_t min_compaction_lag_ms = 0;
     int64_t max_compaction_lag_ms = INT64_MAX;
     double min_cleanable_dirty_ratio = 0.5;
-    int64_t file_delete_delay_ms = 60'000;
     int64_t flush_messages = INT64_MAX;
     int64_t flush_ms = INT64_MAX;
     int32_t max_message_bytes = 1'048'588;
     bool log_append_time = false; // message.timestamp.type=LogAppendTime
     int64_t timestamp_before_max_ms = INT64_MAX;
-    int64_t timestamp_after_max_ms = INT64_MAX;
-    int32_t min_insync_replicas = 1;
-    std::string compression_type = "producer";
-    bool downconversion_enable = true;
+    int64_t timestamp_after_max_ms = 3'600'000;
 };
 
-// The value in effect for `name` and where it comes from.
+// The value in effect for a topic config, where it comes from, and the broker
+// setting that supplied it (empty unless source is static_broker).
 struct effective_config {
     std::string value;
     config_source source;
+    std::string_view broker_key = {};
 };
+// Topic override, else the broker setting (log.retention.ms, else the coarser
+// log.retention.minutes or .hours, as Kafka reads them), else Kafka's default.
 effective_config resolve_topic_config(const config_def& def, const std::map<std::string, std::string>& topic,
                                       const std::map<std::string, std::string>& broker);
 

@@ -179,7 +179,7 @@ awaitable<topic_store::alter_outcome> topic_store::alter_topic_configs(std::stri
         co_return alter_outcome{ protocol::error_code::unknown_topic_or_partition, "unknown topic " + name };
     }
     topic_info next = *t;
-    if (auto why = apply_config_changes(next.configs, changes, replace_all, true)) {
+    if (auto why = apply_config_changes(next.configs, changes, replace_all, config_scope::topic)) {
         co_return refused(*why);
     }
     if (validate_only || next.configs == t->configs) {
@@ -196,7 +196,8 @@ awaitable<topic_store::alter_outcome> topic_store::alter_broker_configs(int32_t 
                                                                         bool replace_all,
                                                                         bool validate_only) {
     auto settings = _table->broker_overrides(node);
-    if (auto why = apply_config_changes(settings, changes, replace_all, false)) {
+    auto scope = node == topic_table::cluster_default ? config_scope::cluster_default : config_scope::broker;
+    if (auto why = apply_config_changes(settings, changes, replace_all, scope)) {
         co_return refused(*why);
     }
     if (validate_only || settings == _table->broker_overrides(node)) {

@@ -266,6 +266,11 @@ result<config> load_config(const std::vector<std::string>& args, char** envp, st
                 error = fmt::format("--set wants NAME=VALUE, got '{}'", value);
                 return fail();
             }
+            // --set names Kafka settings, a few of which have no dot ("listeners").
+            if (find_key(value.substr(0, e2)) == nullptr) {
+                c.kafka[value.substr(0, e2)] = value.substr(e2 + 1);
+                continue;
+            }
             if (!apply(c, value.substr(0, e2), value.substr(e2 + 1), "flag --set", error)) {
                 return fail();
             }

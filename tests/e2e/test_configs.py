@@ -176,19 +176,19 @@ class AlterConfigsTest(unittest.TestCase):
             self.assertTrue(describe(admin, ConfigResource.Type.TOPIC, "plain")["retention.ms"].is_default)
             # Dynamic broker settings: this node's, then the cluster-wide default.
             got = incremental_alter(b, [(BROKER, "0", [("log.retention.ms", SET, "60000")]),
-                                        (BROKER, "", [("log.segment.bytes", SET, "4096")])])
+                                        (BROKER, "", [("log.segment.bytes", SET, "1048576")])])
             self.assertEqual([g[0] for g in got], [0, 0])
             bc = describe(admin, ConfigResource.Type.BROKER, "0")
             self.assertEqual(bc["log.retention.ms"].value, "60000")
             self.assertEqual(bc["log.retention.ms"].source, 2)  # DYNAMIC_BROKER_CONFIG
-            self.assertEqual(bc["log.segment.bytes"].value, "4096")
+            self.assertEqual(bc["log.segment.bytes"].value, "1048576")  # Kafka 4.0: at least 1 MiB
             self.assertEqual(bc["log.segment.bytes"].source, 3)  # DYNAMIC_DEFAULT_BROKER_CONFIG
             self.assertTrue(bc["num.partitions"].is_read_only)
             self.assertFalse(bc["log.retention.ms"].is_read_only)
             tc = describe(admin, ConfigResource.Type.TOPIC, "plain")
             self.assertEqual(tc["retention.ms"].value, "60000")
             self.assertEqual(tc["retention.ms"].source, 2)
-            self.assertEqual(tc["segment.bytes"].value, "4096")
+            self.assertEqual(tc["segment.bytes"].value, "1048576")
             self.assertEqual(b.stop(), 0)
             b.start()
             admin = AdminClient({"bootstrap.servers": b.bootstrap})
@@ -378,6 +378,151 @@ class DescribeTest(unittest.TestCase):
             self.assertEqual(len(producers), 1)
             self.assertGreaterEqual(producers[0][0], 0)
             self.assertEqual(producers[0][1:], (0, 2, True))
+
+
+def kafka_python_broker_configs(broker):
+    """DescribeConfigs of this broker through kafka-python's admin client: {name: (value, read_only)}."""
+    from kafka.admin import ConfigResource as KConfigResource, ConfigResourceType, KafkaAdminClient
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap, request_timeout_ms=10000)
+    try:
+        responses = admin.describe_configs([KConfigResource(ConfigResourceType.BROKER, "0")])
+    finally:
+        admin.close()
+    (error, message, _type, name, entries), = responses[0].resources
+    assert (error, name) == (0, "0"), (error, message)
+    return {e[0]: (e[1], e[2]) for e in entries}
+
+
+def describe_documented(broker, rtype, name, keys):
+    """DescribeConfigs v3 with documentation: {key: (value, read_only, source, documentation)}."""
+    body = struct.pack(">i", 1) + struct.pack(">b", rtype) + string(name) + struct.pack(">i", len(keys))
+    body += b"".join(string(k) for k in keys) + struct.pack(">??", False, True)
+    r = Reader(call(broker, request_header_v1(32, 3, 12), body))
+    assert r.take(">i") == 12
+    r.take(">i")  # throttle
+    assert r.take(">i") == 1
+    assert r.take(">h") == 0
+    r.string(), r.take(">b"), r.string()
+    out = {}
+    for _ in range(r.take(">i")):
+        key, value = r.string(), r.string()
+        read_only, source, _sensitive = r.take(">?b?")
+        for _ in range(r.take(">i")):
+            r.string(), r.string(), r.take(">b")
+        r.take(">b")  # type
+        out[key] = (value, read_only, source, r.string())
+    return out
+
+
+class KafkaConfigNamesTest(unittest.TestCase):
+    """Every config name Kafka 3.9/4.0 documents is accepted, validated and described."""
+
+    def test_kafka_python_describes_the_broker_with_its_real_listeners(self):
+        with Broker() as b:
+            cfg = kafka_python_broker_configs(b)
+            self.assertEqual(cfg["advertised.listeners"], (f"PLAINTEXT://127.0.0.1:{b.port}", True))
+            self.assertEqual(cfg["listeners"], (f"PLAINTEXT://127.0.0.1:{b.port}", True))
+            self.assertEqual(cfg["broker.id"][0], "0")
+            self.assertEqual(cfg["log.dirs"][0], b.data_dir + "/logs")
+            # Kafka's defaults for what Chronik does not act on, dynamic ones alterable.
+            self.assertEqual(cfg["log.cleaner.threads"], ("1", False))
+            self.assertEqual(cfg["num.io.threads"], ("8", False))
+            self.assertEqual(cfg["queued.max.requests"], ("500", True))
+            self.assertIsNone(cfg["ssl.keystore.password"][0])  # sensitive: never shown
+            # The documentation field says which are Chronik's own and which are only stored.
+            doc = describe_documented(b, BROKER, "0", ["listeners", "log.cleaner.threads", "log.retention.ms"])
+            self.assertIn("listen setting", doc["listeners"][3])
+            self.assertIn("does not act on it", doc["log.cleaner.threads"][3])
+            self.assertEqual(doc["log.retention.ms"], (None, False, 5, None))  # Kafka's null; applied
+            create(AdminClient({"bootstrap.servers": b.bootstrap}), "documented")
+            doc = describe_documented(b, TOPIC, "documented", ["retention.ms", "compression.type"])
+            self.assertIsNone(doc["retention.ms"][3])
+            self.assertIn("does not act on it", doc["compression.type"][3])
+
+    def test_dynamic_broker_configs_are_stored_and_described(self):
+        b = Broker()
+        b.start()
+        try:
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            # AlterConfigs of this broker (the reported kafka-configs --add-config call).
+            res = ConfigResource(ConfigResource.Type.BROKER, "0", set_config={"log.cleaner.threads": "2"})
+            admin.alter_configs([res])[res].result(timeout=10)
+            bc = describe(admin, ConfigResource.Type.BROKER, "0")
+            self.assertEqual(bc["log.cleaner.threads"].value, "2")
+            self.assertEqual(bc["log.cleaner.threads"].source, 2)  # DYNAMIC_BROKER_CONFIG
+            self.assertFalse(bc["log.cleaner.threads"].is_read_only)
+            # IncrementalAlterConfigs: a cluster-wide default, and a per-broker config.
+            got = incremental_alter(b, [(BROKER, "", [("background.threads", SET, "4"),
+                                                      ("compression.gzip.level", SET, "-1")]),
+                                        (BROKER, "0", [("ssl.client.auth", SET, "requested")])])
+            self.assertEqual([g[0] for g in got], [0, 0], got)
+            bc = describe(admin, ConfigResource.Type.BROKER, "0")
+            self.assertEqual(bc["background.threads"].value, "4")
+            self.assertEqual(bc["background.threads"].source, 3)  # DYNAMIC_DEFAULT_BROKER_CONFIG
+            self.assertEqual(bc["ssl.client.auth"].value, "requested")
+            # Kafka's validation: type, range, valid values, update mode.
+            got = incremental_alter(b, [(BROKER, "0", [("log.cleaner.threads", SET, "-1")])])
+            got += incremental_alter(b, [(BROKER, "0", [("log.cleaner.threads", SET, "two")])])
+            got += incremental_alter(b, [(BROKER, "0", [("compression.gzip.level", SET, "10")])])
+            got += incremental_alter(b, [(BROKER, "0", [("ssl.client.auth", SET, "maybe")])])
+            got += incremental_alter(b, [(BROKER, "0", [("queued.max.requests", SET, "10")])])
+            got += incremental_alter(b, [(BROKER, "", [("ssl.client.auth", SET, "none")])])  # per-broker only
+            got += incremental_alter(b, [(BROKER, "0", [("advertised.listeners", SET, "PLAINTEXT://x:1")])])
+            self.assertEqual([g[0] for g in got], [40] * 7, got)  # INVALID_CONFIG
+            # Stored: they survive a restart.
+            self.assertEqual(b.stop(), 0)
+            b.start()
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            bc = describe(admin, ConfigResource.Type.BROKER, "0")
+            self.assertEqual(bc["log.cleaner.threads"].value, "2")
+            self.assertEqual(bc["background.threads"].value, "4")
+            self.assertEqual(b.stop(), 0)
+        finally:
+            b.cleanup()
+
+    def test_static_broker_configs_from_the_command_line(self):
+        with Broker("--set", "log.cleaner.threads=3", "--set", "log.retention.hours=1") as b:
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            bc = describe(admin, ConfigResource.Type.BROKER, "0")
+            self.assertEqual(bc["log.cleaner.threads"].value, "3")
+            self.assertEqual(bc["log.cleaner.threads"].source, 4)  # STATIC_BROKER_CONFIG
+            create(admin, "hourly")
+            # log.retention.hours is applied: it is the topic's retention.ms.
+            tc = describe(admin, ConfigResource.Type.TOPIC, "hourly")
+            self.assertEqual(tc["retention.ms"].value, "3600000")
+            self.assertEqual(tc["retention.ms"].source, 4)
+        # Refused at start: a bad value, one Chronik's --listen sets, an unknown name.
+        for bad in ("log.cleaner.threads=x", "listeners=PLAINTEXT://:9093", "no.such.setting=1"):
+            b = Broker("--set", bad)
+            try:
+                with self.assertRaises(RuntimeError):
+                    b.start()
+                self.assertEqual(b.stop(), 2)
+                self.assertIn(bad.split("=")[0], b.stderr())
+                if bad.startswith("listeners"):
+                    self.assertIn("listen setting", b.stderr())
+            finally:
+                b.cleanup()
+
+    def test_topic_configs_of_kafka_3_and_4(self):
+        with Broker() as b:
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            create(admin, "legacy", config={"message.format.version": "3.0-IV1",
+                                            "message.downconversion.enable": "false",
+                                            "compression.zstd.level": "5",
+                                            "remote.log.copy.disable": "true"})
+            tc = describe(admin, ConfigResource.Type.TOPIC, "legacy")
+            self.assertEqual(tc["message.format.version"].value, "3.0-IV1")
+            self.assertEqual(tc["message.format.version"].source, 1)  # DYNAMIC_TOPIC_CONFIG
+            self.assertEqual(tc["compression.zstd.level"].value, "5")
+            self.assertEqual(tc["compression.gzip.level"].value, "-1")
+            self.assertTrue(tc["compression.gzip.level"].is_default)
+            for bad in ({"message.format.version": "banana"}, {"compression.zstd.level": "23"},
+                        {"compression.lz4.level": "0"}, {"leader.replication.throttled.replicas": "x"}):
+                with self.assertRaises(KafkaException) as e:
+                    create(admin, "bad", config=bad)
+                self.assertEqual(e.exception.args[0].code(), KafkaError.INVALID_CONFIG, bad)
+            create(admin, "throttled", config={"leader.replication.throttled.replicas": "0:0,1:0"})
 
 
 if __name__ == "__main__":

@@ -5,18 +5,56 @@
 namespace chronik::cluster {
 
 TEST(config_catalog, every_default_passes_its_own_validator) {
+    for (auto defs : { topic_config_defs(), broker_config_defs() }) {
+        for (size_t i = 0; i < defs.size(); ++i) {
+            const auto& d = defs[i];
+            if (i > 0) {
+                EXPECT_LT(defs[i - 1].name, d.name); // sorted: found by binary search
+            }
+            if (d.default_value) {
+                EXPECT_FALSE(invalid_value(d, *d.default_value)) << d.name;
+            }
+            EXPECT_EQ(d.sensitive(), d.type == config_type::password);
+        }
+    }
     for (const auto& d : topic_config_defs()) {
-        EXPECT_FALSE(d.validate(d.default_value)) << d.name;
+        EXPECT_EQ(d.mode, update_mode::per_topic);
         if (!d.broker_key.empty()) {
             const auto* b = find_broker_config(d.broker_key);
-            if (b != nullptr) {
-                EXPECT_EQ(b->default_value, d.default_value) << d.name << " vs " << d.broker_key;
+            ASSERT_NE(b, nullptr) << d.broker_key;
+            // A broker key without a default is backed by a coarser one (log.retention.hours).
+            if (b->default_value) {
+                EXPECT_EQ(*b->default_value, *d.default_value) << d.name << " vs " << d.broker_key;
             }
         }
     }
-    for (const auto& d : broker_config_defs()) {
-        EXPECT_FALSE(d.validate(d.default_value)) << d.name;
-    }
+}
+
+TEST(config_catalog, values_are_checked_as_kafka_documents_them) {
+    auto bad = [](std::string_view name, std::string_view v) {
+        const auto* d = find_broker_config(name);
+        return d == nullptr || invalid_value(*d, v).has_value();
+    };
+    EXPECT_FALSE(bad("log.cleaner.threads", "0")); // int [0,...]
+    EXPECT_TRUE(bad("log.cleaner.threads", "-1"));
+    EXPECT_TRUE(bad("log.cleaner.threads", "2147483648"));
+    EXPECT_TRUE(bad("offsets.topic.replication.factor", "40000")); // short
+    EXPECT_FALSE(bad("log.cleaner.io.max.bytes.per.second", "1.5e6"));
+    EXPECT_TRUE(bad("log.cleaner.min.cleanable.ratio", "1.01")); // double [0,...,1]
+    EXPECT_FALSE(bad("group.share.delivery.count.limit", "10")); // [2,...,10]
+    EXPECT_TRUE(bad("group.share.delivery.count.limit", "11"));
+    EXPECT_FALSE(bad("compression.gzip.level", "-1")); // [1,...,9] or -1
+    EXPECT_TRUE(bad("compression.gzip.level", "0"));
+    EXPECT_FALSE(bad("group.consumer.migration.policy", "Upgrade")); // case insensitive
+    EXPECT_TRUE(bad("group.consumer.migration.policy", "sideways"));
+    EXPECT_FALSE(bad("group.coordinator.rebalance.protocols", "classic, consumer")); // a list of them
+    EXPECT_TRUE(bad("group.coordinator.rebalance.protocols", "classic,classic"));
+    EXPECT_TRUE(bad("controller.quorum.voters", "1@h:9093,,2@h:9093")); // non-empty list (items)
+    EXPECT_TRUE(bad("auto.create.topics.enable", "yes"));
+    EXPECT_FALSE(bad("inter.broker.protocol.version", "2.8"));
+    EXPECT_FALSE(bad("log.message.format.version", "0.10.2-IV0"));
+    EXPECT_TRUE(bad("log.message.format.version", "4.0"));
+    EXPECT_FALSE(bad("sasl.jaas.config", "anything")); // password
 }
 
 TEST(config_catalog, validation_names_the_bad_key) {
@@ -34,42 +72,104 @@ TEST(config_catalog, validation_names_the_bad_key) {
 
 TEST(config_catalog, alter_replaces_and_incremental_edits) {
     using op = config_change::op;
+    using enum config_scope;
     std::map<std::string, std::string> o{ { "retention.ms", "1000" }, { "segment.ms", "5000" } };
     // AlterConfigs replaces the whole set.
-    ASSERT_FALSE(apply_config_changes(o, { { "retention.bytes", op::set, "10" } }, true, true));
+    ASSERT_FALSE(apply_config_changes(o, { { "retention.bytes", op::set, "10" } }, true, topic));
     EXPECT_EQ(o, (std::map<std::string, std::string>{ { "retention.bytes", "10" } }));
     // Incremental: set, delete, append to and subtract from a list.
     ASSERT_FALSE(apply_config_changes(o,
                                       { { "retention.ms", op::set, "7" },
                                         { "retention.bytes", op::remove, std::nullopt },
                                         { "cleanup.policy", op::append, "compact" } },
-                                      false, true));
+                                      false, topic));
     EXPECT_EQ(o.at("retention.ms"), "7");
     EXPECT_FALSE(o.contains("retention.bytes"));
     EXPECT_EQ(o.at("cleanup.policy"), "delete,compact");
-    ASSERT_FALSE(apply_config_changes(o, { { "cleanup.policy", op::subtract, "delete" } }, false, true));
+    ASSERT_FALSE(apply_config_changes(o, { { "cleanup.policy", op::subtract, "delete" } }, false, topic));
     EXPECT_EQ(o.at("cleanup.policy"), "compact");
     // Refusals leave the overrides alone.
     auto before = o;
     auto r = apply_config_changes(
-      o, { { "retention.ms", op::set, "9" }, { "retention.ms", op::set, "soon" } }, false, true);
+      o, { { "retention.ms", op::set, "9" }, { "retention.ms", op::set, "soon" } }, false, topic);
     ASSERT_TRUE(r);
     EXPECT_TRUE(r->malformed); // named twice
-    r = apply_config_changes(o, { { "retention.ms", op::append, "1" } }, false, true);
+    r = apply_config_changes(o, { { "retention.ms", op::append, "1" } }, false, topic);
     ASSERT_TRUE(r);
     EXPECT_FALSE(r->malformed);
-    r = apply_config_changes(o, { { "retention.ms", op::set, "soon" } }, false, true);
+    r = apply_config_changes(o, { { "retention.ms", op::set, "soon" } }, false, topic);
     ASSERT_TRUE(r);
     EXPECT_NE(r->message.find("retention.ms"), std::string::npos);
-    EXPECT_TRUE(apply_config_changes(o, { { "no.such", op::set, "1" } }, false, true));
-    EXPECT_TRUE(apply_config_changes(o, { { "retention.ms", op(9), "1" } }, false, true));
+    EXPECT_TRUE(apply_config_changes(o, { { "no.such", op::set, "1" } }, false, topic));
+    EXPECT_TRUE(apply_config_changes(o, { { "retention.ms", op(9), "1" } }, false, topic));
     EXPECT_EQ(o, before);
     // Brokers: only the dynamic defaults of topic configs.
     std::map<std::string, std::string> b;
-    EXPECT_FALSE(apply_config_changes(b, { { "log.retention.ms", op::set, "60000" } }, false, false));
+    EXPECT_FALSE(apply_config_changes(b, { { "log.retention.ms", op::set, "60000" } }, false, broker));
     EXPECT_EQ(b.at("log.retention.ms"), "60000");
-    EXPECT_TRUE(apply_config_changes(b, { { "num.partitions", op::set, "3" } }, false, false));
-    EXPECT_TRUE(apply_config_changes(b, { { "retention.ms", op::set, "3" } }, false, false));
+    EXPECT_TRUE(apply_config_changes(b, { { "num.partitions", op::set, "3" } }, false, broker));
+    EXPECT_TRUE(apply_config_changes(b, { { "retention.ms", op::set, "3" } }, false, broker));
+}
+
+TEST(config_catalog, every_kafka_config_name_is_known) {
+    // Kafka 4.0 broker and topic configs, and Kafka 3.x ones 4.0 removed.
+    for (auto name : { "log.cleaner.threads", "advertised.listeners", "listeners", "num.io.threads",
+                       "ssl.keystore.password", "log.retention.hours", "zookeeper.connect",
+                       "log.message.format.version" }) {
+        EXPECT_NE(find_broker_config(name), nullptr) << name;
+    }
+    EXPECT_FALSE(validate_topic_configs({ { "message.format.version", "3.0-IV1" },
+                                          { "compression.zstd.level", "-5" },
+                                          { "remote.log.copy.disable", "true" },
+                                          { "leader.replication.throttled.replicas", "0:1,1:2" } }));
+    EXPECT_TRUE(validate_topic_configs({ { "message.format.version", "banana" } }));
+    EXPECT_TRUE(validate_topic_configs({ { "compression.gzip.level", "10" } }));
+    EXPECT_FALSE(validate_topic_configs({ { "compression.gzip.level", "-1" } }));
+    EXPECT_TRUE(validate_topic_configs({ { "leader.replication.throttled.replicas", "0-1" } }));
+    EXPECT_FALSE(validate_topic_configs({ { "follower.replication.throttled.replicas", "*" } }));
+}
+
+TEST(config_catalog, dynamic_broker_configs_follow_kafkas_update_modes) {
+    using op = config_change::op;
+    using enum config_scope;
+    std::map<std::string, std::string> b;
+    EXPECT_FALSE(apply_config_changes(b, { { "log.cleaner.threads", op::set, "2" } }, false, broker));
+    EXPECT_EQ(b.at("log.cleaner.threads"), "2");
+    EXPECT_TRUE(apply_config_changes(b, { { "log.cleaner.threads", op::set, "-1" } }, false, broker));
+    EXPECT_TRUE(apply_config_changes(b, { { "queued.max.requests", op::set, "9" } }, false, broker));
+    EXPECT_TRUE(
+      apply_config_changes(b, { { "advertised.listeners", op::set, "PLAINTEXT://h:1" } }, false, broker));
+    EXPECT_TRUE(apply_config_changes(b, { { "listeners", op::set, "PLAINTEXT://:1" } }, false, broker));
+    // Per-broker configs only for one broker; cluster-wide ones at either level.
+    EXPECT_FALSE(apply_config_changes(b, { { "ssl.client.auth", op::set, "required" } }, false, broker));
+    auto r = apply_config_changes(b, { { "ssl.client.auth", op::set, "required" } }, false, cluster_default);
+    ASSERT_TRUE(r);
+    EXPECT_FALSE(r->malformed);
+    EXPECT_FALSE(
+      apply_config_changes(b, { { "log.cleaner.threads", op::set, "3" } }, false, cluster_default));
+    EXPECT_EQ(b.at("log.cleaner.threads"), "3");
+    EXPECT_EQ(b.at("ssl.client.auth"), "required");
+}
+
+TEST(config_catalog, what_chronik_applies_and_what_it_supplies) {
+    auto applies = [](std::string_view name) { return chronik_applies(*find_broker_config(name)); };
+    EXPECT_TRUE(applies("log.retention.ms"));    // the default of an applied topic config
+    EXPECT_TRUE(applies("log.retention.hours")); // ... in coarser units
+    EXPECT_TRUE(applies("num.partitions"));
+    EXPECT_FALSE(applies("log.cleaner.threads"));
+    EXPECT_FALSE(applies("compression.type"));
+    EXPECT_TRUE(chronik_applies(*find_topic_config("segment.ms")));
+    EXPECT_FALSE(chronik_applies(*find_topic_config("message.format.version")));
+    EXPECT_EQ(chronik_setting(*find_broker_config("advertised.listeners")), "advertised_listener");
+    EXPECT_EQ(chronik_setting(*find_broker_config("broker.id")), "node_id");
+    EXPECT_TRUE(chronik_setting(*find_broker_config("num.io.threads")).empty());
+    EXPECT_TRUE(dynamic_broker_config(*find_broker_config("num.io.threads")));
+    EXPECT_FALSE(dynamic_broker_config(*find_broker_config("listeners"))); // Chronik's --listen
+    EXPECT_FALSE(dynamic_broker_config(*find_broker_config("num.partitions")));
+    EXPECT_FALSE(validate_static_broker_setting("log.cleaner.threads", "4"));
+    EXPECT_TRUE(validate_static_broker_setting("log.cleaner.threads", "four"));
+    EXPECT_TRUE(validate_static_broker_setting("listeners", "PLAINTEXT://:9092"));
+    EXPECT_TRUE(validate_static_broker_setting("no.such.config", "1"));
 }
 
 TEST(config_catalog, topic_override_beats_broker_setting_beats_default) {
@@ -85,6 +185,14 @@ TEST(config_catalog, topic_override_beats_broker_setting_beats_default) {
     EXPECT_EQ(r.source, config_source::static_broker);
     r = resolve_topic_config(*find_topic_config("segment.ms"), {}, broker);
     EXPECT_EQ(r.source, config_source::default_config);
+    // Kafka's coarser broker settings, when the millisecond one is not set.
+    r = resolve_topic_config(*find_topic_config("retention.ms"), {},
+                             { { "log.retention.hours", "2" }, { "log.retention.minutes", "3" } });
+    EXPECT_EQ(r.value, "180000");
+    EXPECT_EQ(r.broker_key, "log.retention.minutes");
+    EXPECT_EQ(make_topic_properties({}, { { "log.roll.hours", "1" } }).segment_ms, 3'600'000);
+    EXPECT_EQ(make_topic_properties({}, { { "log.retention.hours", "-1" } }).retention_ms, -1);
+    EXPECT_EQ(make_topic_properties({}, {}).timestamp_after_max_ms, 3'600'000); // Kafka 4.0's default
 }
 
 } // namespace chronik::cluster

@@ -115,7 +115,7 @@ std::string broker::broker_setting(std::string_view name) const {
         return it->second;
     }
     const auto* d = cluster::find_broker_config(name);
-    return d != nullptr ? std::string(d->default_value) : std::string();
+    return d != nullptr ? std::string(d->default_value.value_or("")) : std::string();
 }
 
 int32_t broker::default_partitions() const {

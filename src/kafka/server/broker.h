@@ -46,6 +46,9 @@ public:
 
     const advertised_address& advertised() const noexcept { return _advertised; }
     void set_advertised(advertised_address a) { _advertised = std::move(a); }
+    // The address the Kafka listener is bound to (the port actually bound).
+    const advertised_address& listener() const noexcept { return _listener; }
+    void set_listener(advertised_address a) { _listener = std::move(a); }
 
     // The broker settings in effect, Kafka names: the configuration file overlaid by
     // the dynamic cluster-wide defaults and then this node's dynamic settings
@@ -53,7 +56,7 @@ public:
     const std::map<std::string, std::string>& settings() const noexcept { return _settings; }
     // Where settings()[name] comes from (default_config if it is not set anywhere).
     cluster::config_source setting_source(std::string_view name) const;
-    // A broker setting by its Kafka name, or the catalogue default.
+    // A broker setting by its Kafka name, or the catalogue default (empty if none).
     std::string broker_setting(std::string_view name) const;
     int32_t default_partitions() const;
     // fetch.max.bytes: the most one Fetch response carries, whatever it asks for.
@@ -103,6 +106,7 @@ private:
     std::map<std::string, storage::log_config, std::less<>> _log_configs;
     storage::log_config _uncached;
     advertised_address _advertised;
+    advertised_address _listener;
     std::unique_ptr<storage::log_manager> _logs;
     const std::vector<std::unique_ptr<broker>>* _peers = nullptr;
     fetch_session_cache _fetch_sessions;

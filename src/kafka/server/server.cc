@@ -212,6 +212,7 @@ result<uint16_t> server::start(std::string& error) {
             auto c = adv.rfind(':');
             int32_t adv_port = std::stoi(adv.substr(c + 1));
             _brokers[i]->set_advertised({ adv.substr(0, c), adv_port == 0 ? int32_t(port) : adv_port });
+            _brokers[i]->set_listener({ _cfg.listen.substr(0, colon), int32_t(port) });
             auto& ps = *_per_shard[i];
             connection_limits shard_limits = limits;
             shard_limits.budget = &ps.budget;

@@ -68,5 +68,15 @@ TEST(config, unknown_keys_and_bad_values_are_refused_by_name) {
     std::remove(path.c_str());
 }
 
+TEST(config, set_names_kafka_settings_even_without_a_dot) {
+    std::string err;
+    auto c = load({ "--set", "listeners=PLAINTEXT://:9093", "--set", "num.partitions=2", "--set", "smp=3" },
+                  {}, err);
+    ASSERT_TRUE(c) << err;
+    EXPECT_EQ(c.value().kafka.at("listeners"), "PLAINTEXT://:9093"); // the broker refuses it by name
+    EXPECT_EQ(c.value().kafka.at("num.partitions"), "2");
+    EXPECT_EQ(c.value().smp, 3u); // ours, as before
+}
+
 } // namespace
 } // namespace chronik::runtime

@@ -67,10 +67,14 @@ awaitable<create_topics_handler::api::response> create_topics_handler::handle(re
             auto eff = cluster::resolve_topic_config(def, configs, b.settings());
             auto& c = described.emplace_back();
             c.name = std::string(def.name);
-            c.value = eff.value;
+            if (!def.sensitive()) {
+                c.value = eff.value;
+            }
             c.read_only = false;
-            c.config_source = int8_t(eff.source);
-            c.is_sensitive = def.sensitive;
+            c.config_source =
+              int8_t(eff.source == cluster::config_source::static_broker ? b.setting_source(eff.broker_key)
+                                                                         : eff.source);
+            c.is_sensitive = def.sensitive();
         }
     }
     co_return resp;
