@@ -2,6 +2,7 @@
 their durability across restarts."""
 import os
 import signal
+import struct
 import subprocess
 import threading
 import time
@@ -10,7 +11,8 @@ import unittest
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from harness import Broker, cpu_ticks
+from harness import (Broker, Reader, compact_string, connect, cpu_ticks, recv_frame, request_header_v1,
+                     request_header_v2, send_frame, uvarint)
 
 
 def create(b, topic, partitions):
@@ -290,6 +292,231 @@ class GroupErrorsTest(unittest.TestCase):
                 self.assertEqual(heartbeat_v3(s, b"g", gen, member), 0)
 
 
+class StaticRejoinTest(unittest.TestCase):
+    """KIP-345 by hand-written frames: a static member that restarts (joins with its
+    group.instance.id and no member id) into a Stable group with the same protocols
+    takes its old place without a rebalance, leader or follower."""
+
+    @staticmethod
+    def s16(v):
+        return struct.pack(">h", len(v)) + v
+
+    def call(self, sock, key, version, body, flexible=False):
+        self.corr += 1
+        header = (request_header_v2 if flexible else request_header_v1)(key, version, self.corr)
+        send_frame(sock, header + body)
+        return recv_frame(sock)
+
+    def join_body_v5(self, member, instance, protocols, rebalance_ms=6000):
+        s16 = self.s16
+        return (s16(b"statics") + struct.pack(">ii", 6000, rebalance_ms) + s16(member) + s16(instance) +
+                s16(b"consumer") + struct.pack(">i", len(protocols)) +
+                b"".join(s16(n) + struct.pack(">i", len(m)) + m for n, m in protocols))
+
+    def read_join_v5(self, sock):
+        r = Reader(recv_frame(sock), 4)
+        r.take(">i")  # throttle
+        out = {"error": r.take(">h"), "generation": r.take(">i")}
+        out["protocol"] = r.string()
+        out["leader"] = r.string()
+        out["member_id"] = r.string()
+        out["members"] = []
+        for _ in range(r.take(">i")):
+            mid = r.string()
+            inst = r.string()
+            n = r.take(">i")
+            out["members"].append((mid, inst, r.data[r.pos:r.pos + n]))
+            r.pos += n
+        return out
+
+    def join_v5(self, sock, member, instance, protocols, rebalance_ms=6000):
+        self.corr += 1
+        send_frame(sock, request_header_v1(11, 5, self.corr) + self.join_body_v5(member, instance, protocols,
+                                                                                 rebalance_ms))
+        return self.read_join_v5(sock)
+
+    def join_v9(self, sock, member, instance, protocols):
+        def cbytes(v):
+            return uvarint(len(v) + 1) + v
+        body = (compact_string("statics") + struct.pack(">ii", 6000, 6000) + compact_string(member) +
+                compact_string(instance) + compact_string("consumer") + uvarint(len(protocols) + 1) +
+                b"".join(compact_string(n.decode()) + cbytes(m) + b"\x00" for n, m in protocols) +
+                compact_string(None) + b"\x00")
+        r = Reader(self.call(sock, 11, 9, body, flexible=True), 4)
+        r.tags()
+        r.take(">i")  # throttle
+        out = {"error": r.take(">h"), "generation": r.take(">i")}
+        out["protocol_type"] = r.compact_string()
+        out["protocol"] = r.compact_string()
+        out["leader"] = r.compact_string()
+        out["skip_assignment"] = bool(r.take(">b"))
+        out["member_id"] = r.compact_string()
+        out["members"] = []
+        for _ in range(r.uvarint() - 1):
+            mid = r.compact_string()
+            inst = r.compact_string()
+            n = r.uvarint() - 1
+            out["members"].append((mid, inst, r.data[r.pos:r.pos + n]))
+            r.pos += n
+            r.tags()
+        return out
+
+    def sync_v3(self, sock, gen, member, instance, assignments=()):
+        s16 = self.s16
+        body = (s16(b"statics") + struct.pack(">i", gen) + s16(member.encode()) + s16(instance) +
+                struct.pack(">i", len(assignments)) +
+                b"".join(s16(m.encode()) + struct.pack(">i", len(a)) + a for m, a in assignments))
+        r = Reader(self.call(sock, 14, 3, body), 4)
+        r.take(">i")
+        err = r.take(">h")
+        n = r.take(">i")
+        return err, r.data[r.pos:r.pos + max(n, 0)]
+
+    def heartbeat_v3(self, sock, gen, member, instance):
+        body = self.s16(b"statics") + struct.pack(">i", gen) + self.s16(member.encode()) + self.s16(instance)
+        return struct.unpack_from(">h", self.call(sock, 12, 3, body), 8)[0]
+
+    def form_group(self, sa, sb, protocols):
+        """a then b join as static members; a leads; both get assignments; Stable."""
+        a = self.join_v5(sa, b"", b"a", protocols)
+        self.assertEqual((a["error"], a["leader"]), (0, a["member_id"]))
+        self.assertEqual(self.sync_v3(sa, a["generation"], a["member_id"], b"a", [(a["member_id"], b"pa")]),
+                         (0, b"pa"))
+        # b's join waits for a to rejoin; a learns of the rebalance by heartbeat.
+        self.corr += 1
+        send_frame(sb, request_header_v1(11, 5, self.corr) + self.join_body_v5(b"", b"b", protocols))
+        deadline = time.time() + 10
+        while self.heartbeat_v3(sa, a["generation"], a["member_id"], b"a") != 27 and time.time() < deadline:
+            time.sleep(0.05)
+        a = self.join_v5(sa, a["member_id"].encode(), b"a", protocols)
+        f = self.read_join_v5(sb)
+        self.assertEqual((a["error"], f["error"]), (0, 0))
+        self.assertEqual(a["leader"], a["member_id"])
+        self.assertEqual(f["generation"], a["generation"])
+        gen = a["generation"]
+        ids = {"a": a["member_id"], "b": f["member_id"]}
+        self.assertEqual(self.sync_v3(sa, gen, ids["a"], b"a", [(ids["a"], b"pa"), (ids["b"], b"pb")]),
+                         (0, b"pa"))
+        self.assertEqual(self.sync_v3(sb, gen, ids["b"], b"b"), (0, b"pb"))
+        return gen, ids
+
+    def setUp(self):
+        self.corr = 0
+
+    def test_a_restarted_static_leader_keeps_its_place(self):
+        protocols = ((b"range", b"m-range"), (b"roundrobin", b"m-rr"))
+        b = Broker("--set", "group.initial.rebalance.delay.ms=0")
+        b.start()
+        try:
+            with connect(b, timeout=20) as sa, connect(b, timeout=20) as sb:
+                gen, ids = self.form_group(sa, sb, protocols)
+
+                # The leader restarts (JoinGroup v9): same generation, still the
+                # leader, told to skip the assignment, its assignment back by SyncGroup.
+                j = self.join_v9(sa, "", "a", protocols)
+                self.assertEqual(j["error"], 0)
+                self.assertEqual(j["generation"], gen, "the leader's restart caused a rebalance")
+                self.assertNotEqual(j["member_id"], ids["a"])
+                self.assertEqual(j["leader"], j["member_id"])
+                self.assertTrue(j["skip_assignment"])
+                self.assertEqual(sorted(j["members"]),
+                                 sorted([(j["member_id"], "a", b"m-range"), (ids["b"], "b", b"m-range")]))
+                self.assertEqual(self.heartbeat_v3(sb, gen, ids["b"], b"b"), 0)
+                self.assertEqual(self.heartbeat_v3(sa, gen, ids["a"], b"a"), 82)  # the old id: FENCED_INSTANCE_ID
+                old_a, ids["a"] = ids["a"], j["member_id"]
+                self.assertEqual(self.sync_v3(sa, gen, ids["a"], b"a"), (0, b"pa"))
+                self.assertEqual(self.sync_v3(sa, gen, old_a, b"a")[0], 82)
+
+                # Before v9 there is no skip_assignment: the answer names the
+                # previous leader id, so the client does not assign.
+                j = self.join_v5(sa, b"", b"a", protocols)
+                self.assertEqual((j["error"], j["generation"]), (0, gen))
+                self.assertEqual(j["leader"], ids["a"])
+                self.assertEqual(j["members"], [])
+                ids["a"] = j["member_id"]
+                self.assertEqual(self.sync_v3(sa, gen, ids["a"], b"a"), (0, b"pa"))
+                self.assertEqual(self.heartbeat_v3(sb, gen, ids["b"], b"b"), 0)
+
+
+            # The replacements are stored: after a broker restart the new ids are
+            # the members and the old ones stay fenced.
+            self.assertEqual(b.stop(), 0)
+            b.start()
+            with connect(b, timeout=20) as sa, connect(b, timeout=20) as sb:
+                self.assertEqual(self.heartbeat_v3(sa, gen, ids["a"], b"a"), 0)
+                self.assertEqual(self.heartbeat_v3(sb, gen, ids["b"], b"b"), 0)
+                self.assertEqual(self.heartbeat_v3(sa, gen, old_a, b"a"), 82)
+                self.assertEqual(self.sync_v3(sb, gen, ids["b"], b"b"), (0, b"pb"))
+                # The stored group keeps only the chosen protocol of each member; a
+                # restart with the full list still chooses the same one: no rebalance.
+                j = self.join_v9(sa, "", "a", protocols)
+                self.assertEqual((j["error"], j["generation"], j["leader"]), (0, gen, j["member_id"]))
+                self.assertEqual(self.heartbeat_v3(sb, gen, ids["b"], b"b"), 0)
+            self.assertEqual(b.stop(), 0)
+        finally:
+            b.cleanup()
+
+    def test_a_restarted_static_follower_keeps_its_place(self):
+        protocols = ((b"range", b"m-range"), (b"roundrobin", b"m-rr"))
+        b = Broker("--set", "group.initial.rebalance.delay.ms=0")
+        b.start()
+        try:
+            with connect(b, timeout=20) as sa, connect(b, timeout=20) as sb:
+                gen, ids = self.form_group(sa, sb, protocols)
+                j = self.join_v9(sb, "", "b", protocols)
+                self.assertEqual((j["error"], j["generation"], j["leader"]), (0, gen, ids["a"]))
+                self.assertFalse(j["skip_assignment"])
+                self.assertEqual(j["members"], [])
+                self.assertEqual(self.heartbeat_v3(sb, gen, ids["b"], b"b"), 82)
+                old_b, ids["b"] = ids["b"], j["member_id"]
+                self.assertEqual(self.sync_v3(sb, gen, ids["b"], b"b"), (0, b"pb"))
+                self.assertEqual(self.heartbeat_v3(sa, gen, ids["a"], b"a"), 0)  # the leader is not disturbed
+                self.assertEqual(self.heartbeat_v3(sb, gen, ids["b"], b"b"), 0)
+            # The new id is stored: after a broker restart it is the member.
+            self.assertEqual(b.stop(), 0)
+            b.start()
+            with connect(b, timeout=20) as sa, connect(b, timeout=20) as sb:
+                self.assertEqual(self.heartbeat_v3(sb, gen, ids["b"], b"b"), 0)
+                self.assertEqual(self.heartbeat_v3(sb, gen, old_b, b"b"), 82)
+                self.assertEqual(self.sync_v3(sb, gen, ids["b"], b"b"), (0, b"pb"))
+            self.assertEqual(b.stop(), 0)
+        finally:
+            b.cleanup()
+
+    def test_a_static_restart_that_changes_the_protocol_rebalances(self):
+        protocols = ((b"range", b"m-range"), (b"roundrobin", b"m-rr"))
+        with Broker("--set", "group.initial.rebalance.delay.ms=0") as b:
+            with connect(b, timeout=20) as sa, connect(b, timeout=20) as sb:
+                gen, ids = self.form_group(sa, sb, protocols)
+                # b comes back supporting only roundrobin: the group's protocol must change.
+                self.corr += 1
+                send_frame(sb, request_header_v1(11, 5, self.corr) +
+                           self.join_body_v5(b"", b"b", ((b"roundrobin", b"m-rr"),)))
+                deadline = time.time() + 10
+                while self.heartbeat_v3(sa, gen, ids["a"], b"a") != 27 and time.time() < deadline:
+                    time.sleep(0.05)
+                self.assertEqual(self.heartbeat_v3(sa, gen, ids["a"], b"a"), 27)  # REBALANCE_IN_PROGRESS
+                a = self.join_v5(sa, ids["a"].encode(), b"a", protocols)
+                f = self.read_join_v5(sb)
+                self.assertEqual((a["error"], f["error"]), (0, 0))
+                self.assertEqual((a["generation"], a["protocol"]), (gen + 1, "roundrobin"))
+                self.assertNotEqual(f["member_id"], ids["b"])
+                gen, ids["b"] = gen + 1, f["member_id"]
+                self.assertEqual(self.sync_v3(sa, gen, ids["a"], b"a", [(ids["a"], b"pa"), (ids["b"], b"pb")]),
+                                 (0, b"pa"))
+                self.assertEqual(self.sync_v3(sb, gen, ids["b"], b"b"), (0, b"pb"))
+
+                # An instance id the group has never seen is an ordinary join: a rebalance.
+                with connect(b, timeout=20) as sc:
+                    self.corr += 1
+                    send_frame(sc, request_header_v1(11, 5, self.corr) + self.join_body_v5(b"", b"c", protocols))
+                    deadline = time.time() + 10
+                    while self.heartbeat_v3(sa, gen, ids["a"], b"a") != 27 and time.time() < deadline:
+                        time.sleep(0.05)
+                    self.assertEqual(self.heartbeat_v3(sa, gen, ids["a"], b"a"), 27)
+                    self.assertEqual(self.heartbeat_v3(sb, gen, ids["b"], b"b"), 27)
+
+
 class IdleGroupsTest(unittest.TestCase):
     def test_a_thousand_idle_groups_cost_no_cpu(self):
         import struct
@@ -442,6 +669,32 @@ class GroupMembershipTest(unittest.TestCase):
             self.assertEqual(assigned_c2[:1], assigned_c[-1:], "c did not get its old partitions back")
             a.proc.send_signal(signal.SIGTERM)
             a.wait(timeout=30)
+
+    def test_a_static_leader_restarts_without_a_rebalance(self):
+        with Broker("--set", "group.initial.rebalance.delay.ms=0") as b:
+            create(b, "static-lead", 4)
+            a = Member(b, "leads", "static-lead", "--instance-id", "a", "--session-ms", "15000", "--idle", "30",
+                       "--max-seconds", "6")
+            deadline = time.time() + 10
+            while time.time() < deadline and not [e for _, e in a.events if e.startswith("assigned")]:
+                time.sleep(0.1)
+            c = Member(b, "leads", "static-lead", "--instance-id", "c", "--session-ms", "15000", "--idle", "30",
+                       "--max-seconds", "25")
+            produce_many(b, "static-lead", 1000, 4)
+            a.wait(timeout=30)  # a, the leader, exits without leaving
+            before = len(c.events)
+            a2 = Member(b, "leads", "static-lead", "--instance-id", "a", "--session-ms", "15000", "--idle", "30",
+                        "--max-seconds", "5")
+            a2.wait(timeout=30)
+            time.sleep(1)
+            after = [e for _, e in c.events[before:]]
+            self.assertFalse([e for e in after if e.startswith(("revoked", "assigned"))],
+                             f"member c saw a rebalance when the leader came back: {after}")
+            assigned_a = [e for _, e in a.events if e.startswith("assigned")]
+            assigned_a2 = [e for _, e in a2.events if e.startswith("assigned")]
+            self.assertEqual(assigned_a2[:1], assigned_a[-1:], "the leader did not get its old partitions back")
+            c.proc.send_signal(signal.SIGTERM)
+            c.wait(timeout=30)
 
     def test_the_group_resumes_from_committed_offsets_after_kill9(self):
         b = Broker()

@@ -7,9 +7,10 @@
 // Committed offsets are appended to the group's `__consumer_offsets` partition and
 // acknowledged only once that append is durable; the in-memory table is updated
 // after. A partition's groups are loaded by replaying it the first time one of them
-// is used after a start. Membership (the classic protocol: join, sync, heartbeat,
-// leave) is in memory only: after a restart, members find themselves unknown and
-// rejoin, as Kafka's clients do after a coordinator moves.
+// is used after a start. Classic-protocol membership (generation, leader, members
+// and their assignments) is stored there too, when the leader's SyncGroup brings
+// the assignments and when a static member is replaced, so a restarted broker
+// resumes the group; KIP-848 membership is in memory only.
 #include "base/bytes.h"
 #include "kafka/protocol/error_code.h"
 #include "runtime/asio.h"
@@ -54,6 +55,7 @@ struct join_result {
         bytes metadata;
     };
     std::vector<member_info> members; // the leader's only
+    bool skip_assignment = false;     // a restarted static leader keeps the current assignment
 };
 
 struct member {

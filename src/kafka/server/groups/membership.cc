@@ -68,6 +68,15 @@ void remove_member(group& g, const std::string& id) {
     }
 }
 
+// Whether a static member's id was taken over by a newer instance of it.
+bool replaced(const group& g, const std::optional<std::string>& instance_id, const std::string& member_id) {
+    if (!instance_id) {
+        return false;
+    }
+    auto s = g.static_ids.find(*instance_id);
+    return s != g.static_ids.end() && s->second != member_id;
+}
+
 bool all_joined(const group& g) {
     return std::all_of(g.members.begin(), g.members.end(), [](const auto& m) { return m.second.joined; });
 }
@@ -333,6 +342,107 @@ join_result refused(error_code e, std::string member_id = {}) {
     return r;
 }
 
+// Gives a member a new id in place: its static instance id, its leadership and
+// its assignment go with it.
+void replace_member_id(group& g, const std::string& from, const std::string& to) {
+    auto node = g.members.extract(from);
+    node.key() = to;
+    node.mapped().id = to;
+    if (node.mapped().instance_id) {
+        g.static_ids[*node.mapped().instance_id] = to;
+    }
+    g.members.insert(std::move(node));
+    if (g.leader == from) {
+        g.leader = to;
+    }
+}
+
+// The answer to a member that joins the current generation without a rebalance.
+join_result current_generation(const group& g, const std::string& member_id) {
+    join_result r;
+    r.generation = g.generation;
+    r.protocol_type = g.protocol_type;
+    r.protocol_name = g.protocol_name;
+    r.leader = g.leader;
+    r.member_id = member_id;
+    return r;
+}
+
+// Whether the group would still choose its protocol if member `id` had these.
+bool same_choice(group& g, const std::string& id,
+                 const std::vector<std::pair<std::string, bytes>>& protocols) {
+    auto& m = g.members.at(id);
+    auto saved = std::exchange(m.protocols, protocols);
+    bool same = choose_protocol(g) == g.protocol_name;
+    m.protocols = std::move(saved);
+    return same;
+}
+
+// KIP-345: a static member that restarts (joins with its instance id and no
+// member id) into a Stable group without changing the protocol the group would
+// choose keeps its place and its assignment without a rebalance, leader or not.
+// The new id is stored before it is answered, so a restarted broker knows it and
+// still fences the old one.
+awaitable<join_result> rejoin_stable(broker& b, placement where, group& g, join_args a, std::string old_id,
+                                     std::string new_id, std::string leader_before) {
+    auto now = clock::now();
+    member& m = g.members.at(new_id);
+    member before = m;
+    m.protocols = a.protocols;
+    m.session_timeout_ms = a.session_timeout_ms;
+    m.rebalance_timeout_ms = a.rebalance_timeout_ms;
+    m.client_id = a.client_id;
+    m.client_host = a.client_host;
+    m.deadline = now + std::chrono::milliseconds(a.session_timeout_ms);
+    int32_t generation = g.generation;
+    auto storing = store_group(b, where, g.id, snapshot(g));
+    auto stored = co_await std::move(storing);
+    group* gp = b.groups().find(a.group);
+    if (gp == nullptr) {
+        co_return refused(error_code::unknown_member_id, new_id);
+    }
+    if (!gp->members.contains(new_id)) {
+        // Gone while being stored: left, expired, or replaced by a newer instance.
+        co_return refused(replaced(*gp, a.instance_id, new_id) ? error_code::fenced_instance_id
+                                                               : error_code::unknown_member_id,
+                          new_id);
+    }
+    if (stored != error_code::none) {
+        // Not stored: the old id stays the member, as though this join never came.
+        auto s = gp->static_ids.find(*a.instance_id);
+        if (gp->generation == generation && s != gp->static_ids.end() && s->second == new_id) {
+            before.id = old_id;
+            before.deadline = gp->members.at(new_id).deadline;
+            replace_member_id(*gp, new_id, old_id);
+            gp->members.at(old_id) = std::move(before);
+        }
+        join_result r = refused(stored);
+        r.generation = gp->generation;
+        r.leader = leader_before;
+        co_return r;
+    }
+    log.info("group {}: static member {} rejoined as {} without a rebalance", gp->id, *a.instance_id, new_id);
+    join_result r = current_generation(*gp, new_id);
+    if (gp->leader != new_id) {
+        co_return r;
+    }
+    if (!a.supports_skip_assignment) {
+        // Before JoinGroup v9 the leader cannot be told to skip the assignment; an
+        // answer naming its previous id as the leader keeps it from assigning.
+        r.leader = leader_before;
+        co_return r;
+    }
+    // The leader learns the members (so it can watch for metadata changes) but
+    // does not assign: the group keeps the assignment it has.
+    r.skip_assignment = true;
+    for (const auto& [oid, o] : gp->members) {
+        auto p = std::find_if(o.protocols.begin(), o.protocols.end(),
+                              [&](const auto& x) { return x.first == gp->protocol_name; });
+        r.members.push_back({ oid, o.instance_id, p != o.protocols.end() ? p->second : bytes() });
+    }
+    co_return r;
+}
+
 } // namespace
 
 std::string_view state_name(group_state s) noexcept {
@@ -388,33 +498,19 @@ awaitable<join_result> join_group(broker& b, placement where, join_args a) {
         if (a.instance_id) {
             auto s = g.static_ids.find(*a.instance_id);
             if (s != g.static_ids.end() && g.members.contains(s->second)) {
-                // A static member back under a new id: it takes its old place (the
-                // old id is fenced) and, if nothing changed, no rebalance is needed.
-                member m = std::move(g.members.at(s->second));
+                // A static member back under a new id takes its old place; the old
+                // id is fenced from now on.
                 std::string old = s->second;
-                g.members.erase(old);
-                unchanged = m.protocols == a.protocols;
-                bool was_leader = g.leader == old;
-                m.id = id;
-                g.members.emplace(id, std::move(m));
-                s->second = id;
-                if (was_leader) {
-                    g.leader = id;
-                }
+                std::string leader_before = g.leader;
+                replace_member_id(g, old, id);
                 known = true;
-                if (g.state == group_state::stable && unchanged && !was_leader) {
-                    auto& me = g.members.at(id);
-                    me.deadline = now + std::chrono::milliseconds(a.session_timeout_ms);
-                    join_result r;
-                    r.generation = g.generation;
-                    r.protocol_type = g.protocol_type;
-                    r.protocol_name = g.protocol_name;
-                    r.leader = g.leader;
-                    r.member_id = id;
-                    log.info("group {}: static member {} rejoined as {} without a rebalance", g.id,
-                             *a.instance_id, id);
-                    co_return r;
+                if (g.state == group_state::stable && same_choice(g, id, a.protocols)) {
+                    auto rejoining = rejoin_stable(b, where, g, std::move(a), std::move(old), std::move(id),
+                                                   std::move(leader_before));
+                    co_return co_await std::move(rejoining);
                 }
+                // Otherwise the rebalance below (or the one in progress) takes it in,
+                // as Kafka's coordinator does; `unchanged` stays false.
             } else {
                 g.static_ids[*a.instance_id] = id;
             }
@@ -465,13 +561,7 @@ awaitable<join_result> join_group(broker& b, placement where, join_args a) {
 
     if (g.state == group_state::stable && known && unchanged && g.leader != a.member_id) {
         // A follower that rejoins with nothing new gets the current generation.
-        join_result r;
-        r.generation = g.generation;
-        r.protocol_type = g.protocol_type;
-        r.protocol_name = g.protocol_name;
-        r.leader = g.leader;
-        r.member_id = a.member_id;
-        co_return r;
+        co_return current_generation(g, a.member_id);
     }
     if (g.state != group_state::preparing_rebalance) {
         prepare_rebalance(b, g, ex);
@@ -498,7 +588,9 @@ awaitable<join_result> join_group(broker& b, placement where, join_args a) {
         }
         auto it = gp->members.find(member_id);
         if (it == gp->members.end()) {
-            co_return refused(error_code::unknown_member_id, member_id);
+            co_return refused(replaced(*gp, a.instance_id, member_id) ? error_code::fenced_instance_id
+                                                                      : error_code::unknown_member_id,
+                              member_id);
         }
         if (it->second.join_answer) {
             join_result r = std::move(*it->second.join_answer);
@@ -519,16 +611,18 @@ awaitable<sync_result> sync_group(broker& b, placement where, sync_args a) {
         co_return out;
     }
     group* g = b.groups().find(a.group);
-    if (g == nullptr || !g->members.contains(a.member_id)) {
+    if (g == nullptr) {
         out.error = error_code::unknown_member_id;
         co_return out;
     }
-    if (a.instance_id) {
-        auto s = g->static_ids.find(*a.instance_id);
-        if (s != g->static_ids.end() && s->second != a.member_id) {
-            out.error = error_code::fenced_instance_id;
-            co_return out;
-        }
+    // A replaced static member is told it was fenced before it is told it is unknown.
+    if (replaced(*g, a.instance_id, a.member_id)) {
+        out.error = error_code::fenced_instance_id;
+        co_return out;
+    }
+    if (!g->members.contains(a.member_id)) {
+        out.error = error_code::unknown_member_id;
+        co_return out;
     }
     if (a.generation != g->generation) {
         out.error = error_code::illegal_generation;
@@ -582,8 +676,13 @@ awaitable<sync_result> sync_group(broker& b, placement where, sync_args a) {
     int32_t generation = a.generation;
     for (;;) {
         g = b.groups().find(a.group);
-        if (g == nullptr || !g->members.contains(a.member_id)) {
+        if (g == nullptr) {
             out.error = error_code::unknown_member_id;
+            co_return out;
+        }
+        if (!g->members.contains(a.member_id)) {
+            out.error = replaced(*g, a.instance_id, a.member_id) ? error_code::fenced_instance_id
+                                                                 : error_code::unknown_member_id;
             co_return out;
         }
         if (g->generation != generation || g->state == group_state::preparing_rebalance) {

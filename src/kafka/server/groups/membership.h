@@ -10,7 +10,9 @@
 // brings the assignments and makes the group Stable; the other members' SyncGroups
 // wait for it. Sessions expire on a timer that exists only while the group has
 // members and wakes only at the earliest deadline. A static member (KIP-345) that
-// comes back within its session keeps its place without a rebalance.
+// restarts within its session (joins with its instance id and no member id) takes
+// its old place under a new id, fencing the old one: in a Stable group, unless the
+// protocol the group would choose changes, without a rebalance, leader or not.
 #include "kafka/server/broker.h"
 #include "kafka/server/groups/coordinator.h"
 
@@ -30,7 +32,8 @@ struct join_args {
     std::string client_host;
     std::string protocol_type;
     std::vector<std::pair<std::string, bytes>> protocols;
-    bool require_member_id = false; // v4+: KIP-394
+    bool require_member_id = false;        // v4+: KIP-394
+    bool supports_skip_assignment = false; // v9+
 };
 awaitable<join_result> join_group(broker& b, placement where, join_args a);
 

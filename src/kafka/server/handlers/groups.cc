@@ -274,6 +274,7 @@ awaitable<join_group_handler::api::response> join_group_handler::handle(request_
         a.protocols.emplace_back(p.name, bytes(p.metadata.span().begin(), p.metadata.span().end()));
     }
     a.require_member_id = ctx.api_version >= 4;
+    a.supports_skip_assignment = ctx.api_version >= 9;
     auto call = groups::at_coordinator<groups::join_result, groups::join_args>(
       b, req.group_id, &groups::join_group, std::move(a));
     auto answered = co_await std::move(call);
@@ -286,6 +287,7 @@ awaitable<join_group_handler::api::response> join_group_handler::handle(request_
     resp.generation_id = r.generation;
     resp.member_id = r.member_id;
     resp.leader = r.leader;
+    resp.skip_assignment = r.skip_assignment;
     if (r.error == error_code::none) {
         resp.protocol_type = r.protocol_type;
         resp.protocol_name = r.protocol_name;
