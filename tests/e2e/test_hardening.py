@@ -325,6 +325,84 @@ class FetchLimitTest(unittest.TestCase):
             self.assertGreater(len(got[0][1]), 1500000)
 
 
+def compressed_batch(codec, payload, record_count):
+    """A v2 batch whose records region is `payload`, already compressed with `codec`."""
+    ts = int(time.time() * 1000)
+    body = struct.pack(">hiqqqhii", codec, record_count - 1, ts, ts, -1, -1, -1, record_count) + payload
+    return struct.pack(">qiibI", 0, len(body) + 9, 0, 2, calc_crc32c(body)) + body
+
+
+def zstd_of(chunk, times):
+    import io
+    import zstandard
+    out = io.BytesIO()
+    with zstandard.ZstdCompressor(level=1).stream_writer(out, size=len(chunk) * times, closefd=False) as w:
+        for _ in range(times):
+            w.write(chunk)
+    return out.getvalue()
+
+
+def gzip_of(chunk, times):
+    import zlib
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)
+    return b"".join(z.compress(chunk) for _ in range(times)) + z.flush()
+
+
+def peak_rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+class DecompressionBombTest(unittest.TestCase):
+    """5: decoding a produced batch costs about one record of memory, however far the
+    batch claims to inflate; bombs are refused and the memory given back."""
+
+    @classmethod
+    def setUpClass(cls):
+        mib = b"\0" * (1 << 20)
+        # A 1 KiB record that parses (length 1007, attributes, deltas, null key, a
+        # 1000-byte value, no headers), a million times: valid until the bound says no.
+        one = b"\xde\x0f" + b"\x00\x00\x00\x01" + b"\xd0\x0f" + b"\0" * 1000 + b"\x00"
+        cls.bombs = {
+            "zstd 1 GiB of zeros": compressed_batch(4, zstd_of(mib, 1024), 1000),
+            "gzip 0.5 GB of zeros": compressed_batch(1, gzip_of(mib, 500), 1000),
+            "zstd 1 GB of valid records": compressed_batch(4, zstd_of(one * 1024, 1024), 1 << 20),
+        }
+
+    def send_bombs(self, b, names):
+        errors = [None] * len(names)
+
+        def send(i):
+            errors[i] = produce_raw(b, "bombed", self.bombs[names[i]])[0]
+
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(len(names))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        return errors
+
+    def test_bombs_are_refused_within_bounded_memory(self):
+        four = ["zstd 1 GiB of zeros", "gzip 0.5 GB of zeros", "zstd 1 GB of valid records", "gzip 0.5 GB of zeros"]
+        for names in [[n] for n in self.bombs] + [four]:
+            with Broker(smp=2) as b:
+                create(b, "bombed")
+                before = peak_rss_kib(b.proc.pid)
+                errors = self.send_bombs(b, names)
+                grown = peak_rss_kib(b.proc.pid) - before
+                print("%s: peak RSS grew %d KiB; errors %s" % (" + ".join(names), grown, errors))
+                for name, err in zip(names, errors):
+                    self.assertIn(err, (2, 10, 87), name)  # CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, INVALID_RECORD
+                self.assertLess(grown, 64 * 1024, names)
+                # Nothing was stored, and the broker still takes ordinary batches.
+                self.assertEqual(watermarks(b, "bombed"), (0, 0))
+                ok = compressed_batch(4, zstd_of(b"\x10\x00\x00\x00\x01\x04ab\x00", 1), 1)
+                self.assertEqual(produce_raw(b, "bombed", ok), (0, 0))
+
+
 def start_fails(*args, timeout=20):
     """Runs chronik-server expecting it to refuse to start -> (exit code, stderr)."""
     p = subprocess.run([SERVER, "start", *args], capture_output=True, timeout=timeout)

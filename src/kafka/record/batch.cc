@@ -85,6 +85,33 @@ private:
     size_t _pos = 0;
 };
 
+// Parses one record's fields (the bytes after its length prefix) into rv; headers
+// are collected only when `headers` is set.
+bool parse_record(std::span<const uint8_t> rec, record_view& rv, bool headers) {
+    cursor rc(rec);
+    rv.headers.clear();
+    int32_t header_count = 0;
+    if (!rc.i8(rv.attributes) || !rc.varlong(rv.timestamp_delta) || !rc.varint32(rv.offset_delta) ||
+        !rc.nullable_bytes(rv.key) || !rc.nullable_bytes(rv.value) || !rc.varint32(header_count) ||
+        header_count < 0 || size_t(header_count) > rc.remaining()) {
+        return false;
+    }
+    for (int32_t h = 0; h < header_count; ++h) {
+        std::optional<std::span<const uint8_t>> k, v;
+        if (!rc.nullable_bytes(k) || !k || !rc.nullable_bytes(v)) {
+            return false;
+        }
+        if (headers) {
+            header_view hv{ { reinterpret_cast<const char*>(k->data()), k->size() }, std::nullopt };
+            if (v) {
+                hv.value = std::string_view(reinterpret_cast<const char*>(v->data()), v->size());
+            }
+            rv.headers.push_back(hv);
+        }
+    }
+    return rc.remaining() == 0; // a record longer than its fields is damaged
+}
+
 // Parses the records region; calls f (if given) for each.
 result<void> parse_records(std::span<const uint8_t> region, int32_t count,
                            const std::function<void(const record_view&)>* f) {
@@ -95,36 +122,77 @@ result<void> parse_records(std::span<const uint8_t> region, int32_t count,
         if (!c.varint32(length) || length < 0 || size_t(length) > c.remaining()) {
             return invalid();
         }
-        cursor rc(region.subspan(c.pos(), size_t(length)));
+        auto rec = region.subspan(c.pos(), size_t(length));
         c.skip(size_t(length));
-        rv.headers.clear();
-        int32_t header_count = 0;
-        if (!rc.i8(rv.attributes) || !rc.varlong(rv.timestamp_delta) || !rc.varint32(rv.offset_delta) ||
-            !rc.nullable_bytes(rv.key) || !rc.nullable_bytes(rv.value) || !rc.varint32(header_count) ||
-            header_count < 0 || size_t(header_count) > rc.remaining()) {
+        if (!parse_record(rec, rv, f != nullptr)) {
             return invalid();
-        }
-        for (int32_t h = 0; h < header_count; ++h) {
-            std::optional<std::span<const uint8_t>> k, v;
-            if (!rc.nullable_bytes(k) || !k || !rc.nullable_bytes(v)) {
-                return invalid();
-            }
-            if (f != nullptr) {
-                header_view hv{ { reinterpret_cast<const char*>(k->data()), k->size() }, std::nullopt };
-                if (v) {
-                    hv.value = std::string_view(reinterpret_cast<const char*>(v->data()), v->size());
-                }
-                rv.headers.push_back(hv);
-            }
-        }
-        if (rc.remaining() != 0) {
-            return invalid(); // a record longer than its fields
         }
         if (f != nullptr) {
             (*f)(rv);
         }
     }
     if (c.remaining() != 0) {
+        return invalid(); // more bytes than record_count records
+    }
+    return outcome::success();
+}
+
+// Compressed records, decoded a piece at a time: the window holds the record being
+// parsed and what the decoder gave after it, so memory is bounded by the largest
+// record (at most limits.record), not by what the batch inflates to.
+result<void> parse_compressed_records(codec c, std::span<const uint8_t> region, int32_t count,
+                                      const decode_limits& limits,
+                                      const std::function<void(const record_view&)>& f) {
+    constexpr size_t chunk = 64 * 1024;
+    CHRONIK_TRY(auto d, make_decompressor(c, region, std::min(limits.total, limits.record + chunk)));
+    bytes window(chunk);
+    size_t start = 0, end = 0, total = 0;
+    bool eof = false;
+    // Until the window holds `need` bytes from `start`, or the stream ends.
+    auto fill = [&](size_t need) -> result<void> {
+        while (end - start < need && !eof) {
+            if (window.size() - start < need) {
+                std::memmove(window.data(), window.data() + start, end - start);
+                end -= start;
+                start = 0;
+                if (window.size() < need) {
+                    window.resize((need + chunk - 1) / chunk * chunk);
+                }
+            }
+            CHRONIK_TRY(auto n, d->read({ window.data() + end, window.size() - end }));
+            eof = n == 0;
+            end += n;
+            total += n;
+            if (total > limits.total) {
+                return make_error_code(errc::too_large);
+            }
+        }
+        return outcome::success();
+    };
+    record_view rv;
+    for (int32_t i = 0; i < count; ++i) {
+        CHRONIK_TRY(fill(varint::max_len32));
+        cursor lc(std::span<const uint8_t>(window.data() + start, end - start));
+        int32_t length = 0;
+        if (!lc.varint32(length) || length < 0) {
+            return invalid();
+        }
+        if (size_t(length) > limits.record) {
+            return make_error_code(errc::too_large);
+        }
+        size_t whole = lc.pos() + size_t(length);
+        CHRONIK_TRY(fill(whole));
+        if (end - start < whole) {
+            return invalid(); // the stream ended inside a record
+        }
+        if (!parse_record({ window.data() + start + lc.pos(), size_t(length) }, rv, true)) {
+            return invalid();
+        }
+        f(rv);
+        start += whole;
+    }
+    CHRONIK_TRY(fill(1));
+    if (end > start) {
         return invalid(); // more bytes than record_count records
     }
     return outcome::success();
@@ -251,7 +319,7 @@ result<void> for_each_batch(const byte_slice& blob,
     return outcome::success();
 }
 
-result<void> for_each_record(std::span<const uint8_t> batch, size_t max_bytes,
+result<void> for_each_record(std::span<const uint8_t> batch, const decode_limits& limits,
                              const std::function<void(const record_view&)>& f) {
     auto hr = read_header(batch);
     if (!hr) {
@@ -265,14 +333,7 @@ result<void> for_each_record(std::span<const uint8_t> batch, size_t max_bytes,
     if (h.compression() == codec::none) {
         return parse_records(region, h.record_count, &f);
     }
-    auto plain = decompress(h.compression(), region, max_bytes);
-    if (!plain) {
-        return plain.error();
-    }
-    if (size_t(h.record_count) > plain.value().size()) {
-        return invalid();
-    }
-    return parse_records(plain.value(), h.record_count, &f);
+    return parse_compressed_records(h.compression(), region, h.record_count, limits, f);
 }
 
 void set_base_offset_and_epoch(uint8_t* batch, int64_t base_offset, int32_t leader_epoch) noexcept {

@@ -93,9 +93,21 @@ result<batch_header> validate_batch(std::span<const uint8_t> in) noexcept;
 result<void> for_each_batch(const byte_slice& blob,
                             const std::function<result<void>(const batch_header&, const byte_slice&)>& f);
 
-// Decompresses (bounded by max_bytes) if needed and calls f for each record, in
-// order; fails if the records do not parse or their count differs from the header.
-result<void> for_each_record(std::span<const uint8_t> batch, size_t max_bytes,
+// Bounds on decoding a compressed batch: all its records together may decompress to
+// at most `total` bytes, and each one to at most `record`. Decoding streams, so
+// memory is bounded by `record` (plus the codec's state), not by `total`.
+struct decode_limits {
+    size_t total;
+    size_t record;
+    // One bound for both (callers decoding what the broker already accepted).
+    decode_limits(size_t max_bytes) : total(max_bytes), record(max_bytes) {} // NOLINT: implicit on purpose
+    decode_limits(size_t total_bytes, size_t record_bytes) : total(total_bytes), record(record_bytes) {}
+};
+
+// Calls f for each record, in order, decompressing as it goes (within `limits`);
+// fails if the records do not parse or their count differs from the header. The
+// spans in a record_view are valid only during its call.
+result<void> for_each_record(std::span<const uint8_t> batch, const decode_limits& limits,
                              const std::function<void(const record_view&)>& f);
 
 // In-place offset assignment: base offset and leader epoch (outside the CRC).

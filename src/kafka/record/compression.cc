@@ -23,15 +23,6 @@ std::error_code too_large() {
     return make_error_code(errc::too_large);
 }
 
-// Grows `out` geometrically up to `max_out` while a streaming decoder fills it.
-bool grow(bytes& out, size_t used, size_t max_out) {
-    if (out.size() >= max_out) {
-        return false;
-    }
-    out.resize(std::min(max_out, std::max<size_t>(out.size() * 2, used + 4096)));
-    return true;
-}
-
 result<bytes> gzip_compress(std::span<const uint8_t> in) {
     z_stream zs{};
     if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
@@ -51,90 +42,9 @@ result<bytes> gzip_compress(std::span<const uint8_t> in) {
     return out;
 }
 
-result<bytes> gzip_decompress(std::span<const uint8_t> in, size_t max_out) {
-    z_stream zs{};
-    if (inflateInit2(&zs, 15 + 32) != Z_OK) { // gzip or zlib header, detected
-        return bad();
-    }
-    bytes out(std::min<size_t>(max_out, std::max<size_t>(in.size() * 4, 1024)));
-    zs.next_in = const_cast<Bytef*>(in.data());
-    zs.avail_in = uInt(in.size());
-    int rc = Z_OK;
-    while (true) {
-        zs.next_out = out.data() + zs.total_out;
-        zs.avail_out = uInt(out.size() - zs.total_out);
-        rc = inflate(&zs, Z_NO_FLUSH);
-        if (rc == Z_STREAM_END) {
-            break;
-        }
-        if (rc != Z_OK && rc != Z_BUF_ERROR) {
-            inflateEnd(&zs);
-            return bad();
-        }
-        if (zs.avail_out == 0) {
-            if (!grow(out, zs.total_out, max_out)) {
-                inflateEnd(&zs);
-                return too_large();
-            }
-        } else if (zs.avail_in == 0) {
-            inflateEnd(&zs);
-            return bad(); // input ended inside the stream
-        }
-    }
-    out.resize(zs.total_out);
-    inflateEnd(&zs);
-    return out;
-}
-
 // Xerial's framing, which the Java client writes: a 16-byte header, then blocks of
-// [int32 compressed length][raw snappy block].
+// [int32 compressed length][raw snappy block]. librdkafka writes one raw block.
 constexpr uint8_t xerial_magic[8] = { 0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0 };
-
-result<bytes> snappy_raw_decompress(std::span<const uint8_t> in, size_t max_out, bytes& out) {
-    size_t len = 0;
-    if (snappy_uncompressed_length(reinterpret_cast<const char*>(in.data()), in.size(), &len) != SNAPPY_OK) {
-        return bad();
-    }
-    if (len > max_out - std::min(max_out, out.size())) {
-        return too_large();
-    }
-    size_t at = out.size();
-    out.resize(at + len);
-    if (snappy_uncompress(reinterpret_cast<const char*>(in.data()), in.size(),
-                          reinterpret_cast<char*>(out.data() + at), &len) != SNAPPY_OK) {
-        return bad();
-    }
-    out.resize(at + len);
-    return bytes{};
-}
-
-result<bytes> snappy_decompress(std::span<const uint8_t> in, size_t max_out) {
-    bytes out;
-    if (in.size() >= 16 && std::memcmp(in.data(), xerial_magic, 8) == 0) {
-        size_t pos = 16;
-        while (pos < in.size()) {
-            if (in.size() - pos < 4) {
-                return bad();
-            }
-            uint32_t n = load_be<uint32_t>(in.data() + pos);
-            pos += 4;
-            if (n > in.size() - pos) {
-                return bad();
-            }
-            auto r = snappy_raw_decompress(in.subspan(pos, n), max_out, out);
-            if (!r) {
-                return r.error();
-            }
-            pos += n;
-        }
-        return out;
-    }
-    auto r = snappy_raw_decompress(in, max_out, out);
-    if (!r) {
-        return r.error();
-    }
-    return out;
-}
 
 result<bytes> snappy_compress_xerial(std::span<const uint8_t> in) {
     constexpr size_t block = 32 * 1024;
@@ -170,52 +80,6 @@ result<bytes> lz4_compress(std::span<const uint8_t> in) {
     return out;
 }
 
-result<bytes> lz4_decompress(std::span<const uint8_t> in, size_t max_out) {
-    LZ4F_dctx* ctx = nullptr;
-    if (LZ4F_isError(LZ4F_createDecompressionContext(&ctx, LZ4F_VERSION))) {
-        return bad();
-    }
-    std::unique_ptr<LZ4F_dctx, decltype(&LZ4F_freeDecompressionContext)> guard(
-      ctx, &LZ4F_freeDecompressionContext);
-    bytes out(std::min<size_t>(max_out, std::max<size_t>(in.size() * 4, 1024)));
-    size_t in_pos = 0, out_pos = 0;
-    size_t hint = 1;
-    while (in_pos < in.size() && hint != 0) {
-        if (out_pos == out.size() && !grow(out, out_pos, max_out)) {
-            return too_large();
-        }
-        size_t src = in.size() - in_pos;
-        size_t dst = out.size() - out_pos;
-        hint = LZ4F_decompress(ctx, out.data() + out_pos, &dst, in.data() + in_pos, &src, nullptr);
-        if (LZ4F_isError(hint)) {
-            return bad();
-        }
-        in_pos += src;
-        out_pos += dst;
-        if (src == 0 && dst == 0 && out_pos < out.size()) {
-            return bad();
-        }
-    }
-    // Flush what the decoder still holds (output buffer was full).
-    while (hint != 0) {
-        if (out_pos == out.size() && !grow(out, out_pos, max_out)) {
-            return too_large();
-        }
-        size_t src = 0;
-        size_t dst = out.size() - out_pos;
-        hint = LZ4F_decompress(ctx, out.data() + out_pos, &dst, nullptr, &src, nullptr);
-        if (LZ4F_isError(hint)) {
-            return bad();
-        }
-        out_pos += dst;
-        if (dst == 0 && hint != 0) {
-            return bad(); // the frame is incomplete
-        }
-    }
-    out.resize(out_pos);
-    return out;
-}
-
 result<bytes> zstd_compress(std::span<const uint8_t> in) {
     bytes out(ZSTD_compressBound(in.size()));
     size_t n = ZSTD_compress(out.data(), out.size(), in.data(), in.size(), 3);
@@ -226,38 +90,228 @@ result<bytes> zstd_compress(std::span<const uint8_t> in) {
     return out;
 }
 
-result<bytes> zstd_decompress(std::span<const uint8_t> in, size_t max_out) {
-    std::unique_ptr<ZSTD_DStream, decltype(&ZSTD_freeDStream)> ds(ZSTD_createDStream(), &ZSTD_freeDStream);
-    if (!ds || ZSTD_isError(ZSTD_initDStream(ds.get()))) {
-        return bad();
+// The decoders below each fill the caller's buffer from their input and keep only
+// their own bounded state between calls.
+
+class plain_stream final : public decompressor {
+public:
+    explicit plain_stream(std::span<const uint8_t> in) : _in(in) {}
+    result<size_t> read(std::span<uint8_t> out) override {
+        size_t n = std::min(out.size(), _in.size() - _pos);
+        std::memcpy(out.data(), _in.data() + _pos, n);
+        _pos += n;
+        return n;
     }
-    bytes out(std::min<size_t>(max_out, std::max<size_t>(in.size() * 4, 1024)));
-    ZSTD_inBuffer ib{ in.data(), in.size(), 0 };
-    ZSTD_outBuffer ob{ out.data(), out.size(), 0 };
-    size_t rc = 1;
-    while (rc != 0) {
-        if (ob.pos == ob.size) {
-            if (!grow(out, ob.pos, max_out)) {
-                return too_large();
-            }
-            ob.dst = out.data();
-            ob.size = out.size();
+
+private:
+    std::span<const uint8_t> _in;
+    size_t _pos = 0;
+};
+
+class gzip_stream final : public decompressor {
+public:
+    explicit gzip_stream(std::span<const uint8_t> in) {
+        _zs.next_in = const_cast<Bytef*>(in.data());
+        _zs.avail_in = uInt(in.size());
+        _ok = inflateInit2(&_zs, 15 + 32) == Z_OK; // gzip or zlib header, detected
+    }
+    ~gzip_stream() override {
+        if (_ok) {
+            inflateEnd(&_zs);
         }
-        size_t before_in = ib.pos, before_out = ob.pos;
-        rc = ZSTD_decompressStream(ds.get(), &ob, &ib);
-        if (ZSTD_isError(rc)) {
+    }
+    gzip_stream(const gzip_stream&) = delete;
+    gzip_stream& operator=(const gzip_stream&) = delete;
+
+    result<size_t> read(std::span<uint8_t> out) override {
+        if (!_ok) {
             return bad();
         }
-        if (rc != 0 && ib.pos == ib.size && ob.pos < ob.size && before_in == ib.pos && before_out == ob.pos) {
-            return bad(); // the input ended inside a frame
+        _zs.next_out = out.data();
+        _zs.avail_out = uInt(out.size());
+        while (_zs.avail_out > 0 && !_ended) {
+            int rc = inflate(&_zs, Z_NO_FLUSH);
+            if (rc == Z_STREAM_END) {
+                _ended = true;
+            } else if ((rc == Z_BUF_ERROR && _zs.avail_in == 0) || (rc != Z_OK && rc != Z_BUF_ERROR)) {
+                return bad(); // damaged, or the input ended inside the stream
+            }
         }
-        if (rc == 0 && ib.pos < ib.size) {
-            rc = 1; // another frame follows
+        return out.size() - _zs.avail_out;
+    }
+
+private:
+    z_stream _zs{};
+    bool _ok = false;
+    bool _ended = false;
+};
+
+// Snappy blocks (xerial_magic above) decode whole, so a block may be at most
+// `max_block` long.
+class snappy_stream final : public decompressor {
+public:
+    snappy_stream(std::span<const uint8_t> in, size_t max_block) : _in(in), _max_block(max_block) {
+        _xerial = in.size() >= 16 && std::memcmp(in.data(), xerial_magic, 8) == 0;
+        _pos = _xerial ? 16 : 0;
+    }
+    result<size_t> read(std::span<uint8_t> out) override {
+        size_t produced = 0;
+        while (produced < out.size()) {
+            if (_block_pos == _block.size()) {
+                auto more = next_block();
+                if (!more) {
+                    return more.error();
+                }
+                if (!more.value()) {
+                    break;
+                }
+                continue;
+            }
+            size_t n = std::min(out.size() - produced, _block.size() - _block_pos);
+            std::memcpy(out.data() + produced, _block.data() + _block_pos, n);
+            produced += n;
+            _block_pos += n;
+        }
+        return produced;
+    }
+
+private:
+    // Decodes the next block; false at the end of the input.
+    result<bool> next_block() {
+        std::span<const uint8_t> raw;
+        if (_xerial) {
+            if (_pos == _in.size()) {
+                return false;
+            }
+            if (_in.size() - _pos < 4) {
+                return bad();
+            }
+            uint32_t n = load_be<uint32_t>(_in.data() + _pos);
+            _pos += 4;
+            if (n > _in.size() - _pos) {
+                return bad();
+            }
+            raw = _in.subspan(_pos, n);
+            _pos += n;
+        } else {
+            if (_pos != 0) {
+                return false;
+            }
+            raw = _in;
+            _pos = 1; // the one block is taken
+        }
+        size_t len = 0;
+        const char* src = reinterpret_cast<const char*>(raw.data());
+        if (snappy_uncompressed_length(src, raw.size(), &len) != SNAPPY_OK) {
+            return bad();
+        }
+        if (len > _max_block) {
+            return too_large();
+        }
+        _block.resize(len);
+        if (snappy_uncompress(src, raw.size(), reinterpret_cast<char*>(_block.data()), &len) != SNAPPY_OK) {
+            return bad();
+        }
+        _block.resize(len);
+        _block_pos = 0;
+        return true;
+    }
+
+    std::span<const uint8_t> _in;
+    size_t _max_block;
+    bool _xerial = false;
+    size_t _pos = 0;
+    bytes _block;
+    size_t _block_pos = 0;
+};
+
+class lz4_stream final : public decompressor {
+public:
+    explicit lz4_stream(std::span<const uint8_t> in) : _in(in) {
+        _ok = !LZ4F_isError(LZ4F_createDecompressionContext(&_ctx, LZ4F_VERSION));
+    }
+    ~lz4_stream() override {
+        if (_ctx != nullptr) {
+            LZ4F_freeDecompressionContext(_ctx);
         }
     }
-    out.resize(ob.pos);
-    return out;
-}
+    lz4_stream(const lz4_stream&) = delete;
+    lz4_stream& operator=(const lz4_stream&) = delete;
+
+    result<size_t> read(std::span<uint8_t> out) override {
+        if (!_ok) {
+            return bad();
+        }
+        size_t produced = 0;
+        while (produced < out.size() && !_ended) {
+            size_t src = _in.size() - _pos;
+            size_t dst = out.size() - produced;
+            size_t hint =
+              LZ4F_decompress(_ctx, out.data() + produced, &dst, _in.data() + _pos, &src, nullptr);
+            if (LZ4F_isError(hint)) {
+                return bad();
+            }
+            _pos += src;
+            produced += dst;
+            if (hint == 0) {
+                _ended = true; // the frame is complete
+            } else if (src == 0 && dst == 0) {
+                return bad(); // the input ended inside the frame
+            }
+        }
+        return produced;
+    }
+
+private:
+    std::span<const uint8_t> _in;
+    size_t _pos = 0;
+    LZ4F_dctx* _ctx = nullptr;
+    bool _ok = false;
+    bool _ended = false;
+};
+
+// A zstd frame names the window its decoder must keep; a hostile one can ask for
+// gigabytes. Producers' windows are a few MiB (level 3 streams use 2 MiB; level 19,
+// 8 MiB); a frame that needs more is refused as undecodable.
+constexpr int zstd_max_window_log = 23;
+
+class zstd_stream final : public decompressor {
+public:
+    explicit zstd_stream(std::span<const uint8_t> in)
+      : _ds(ZSTD_createDStream()), _ib{ in.data(), in.size(), 0 } {
+        _ok = _ds != nullptr && !ZSTD_isError(ZSTD_initDStream(_ds)) &&
+              !ZSTD_isError(ZSTD_DCtx_setParameter(_ds, ZSTD_d_windowLogMax, zstd_max_window_log));
+    }
+    ~zstd_stream() override { ZSTD_freeDStream(_ds); }
+    zstd_stream(const zstd_stream&) = delete;
+    zstd_stream& operator=(const zstd_stream&) = delete;
+
+    result<size_t> read(std::span<uint8_t> out) override {
+        if (!_ok) {
+            return bad();
+        }
+        ZSTD_outBuffer ob{ out.data(), out.size(), 0 };
+        while (ob.pos < ob.size && !_ended) {
+            size_t in_before = _ib.pos, out_before = ob.pos;
+            size_t rc = ZSTD_decompressStream(_ds, &ob, &_ib);
+            if (ZSTD_isError(rc)) {
+                return bad();
+            }
+            if (rc == 0) {
+                _ended = _ib.pos == _ib.size; // otherwise another frame follows
+            } else if (_ib.pos == _ib.size && in_before == _ib.pos && out_before == ob.pos) {
+                return bad(); // the input ended inside a frame
+            }
+        }
+        return ob.pos;
+    }
+
+private:
+    ZSTD_DStream* _ds;
+    ZSTD_inBuffer _ib;
+    bool _ok = false;
+    bool _ended = false;
+};
 
 } // namespace
 
@@ -277,23 +331,48 @@ result<bytes> compress(codec c, std::span<const uint8_t> in) {
     return make_error_code(errc::unsupported_compression);
 }
 
-result<bytes> decompress(codec c, std::span<const uint8_t> in, size_t max_out) {
+result<std::unique_ptr<decompressor>> make_decompressor(codec c, std::span<const uint8_t> in,
+                                                        size_t max_block) {
     switch (c) {
         case codec::none:
-            if (in.size() > max_out) {
-                return too_large();
-            }
-            return bytes(in.begin(), in.end());
+            return std::unique_ptr<decompressor>(std::make_unique<plain_stream>(in));
         case codec::gzip:
-            return gzip_decompress(in, max_out);
+            return std::unique_ptr<decompressor>(std::make_unique<gzip_stream>(in));
         case codec::snappy:
-            return snappy_decompress(in, max_out);
+            return std::unique_ptr<decompressor>(std::make_unique<snappy_stream>(in, max_block));
         case codec::lz4:
-            return lz4_decompress(in, max_out);
+            return std::unique_ptr<decompressor>(std::make_unique<lz4_stream>(in));
         case codec::zstd:
-            return zstd_decompress(in, max_out);
+            return std::unique_ptr<decompressor>(std::make_unique<zstd_stream>(in));
     }
     return make_error_code(errc::unsupported_compression);
+}
+
+result<bytes> decompress(codec c, std::span<const uint8_t> in, size_t max_out) {
+    CHRONIK_TRY(auto d, make_decompressor(c, in, max_out));
+    // Grows geometrically as the decoder fills it, never past max_out.
+    bytes out(std::min<size_t>(max_out, std::max<size_t>(in.size() * 4, 1024)));
+    size_t used = 0;
+    for (;;) {
+        if (used == out.size()) {
+            uint8_t probe = 0;
+            if (used == max_out) {
+                CHRONIK_TRY(auto more, d->read({ &probe, 1 }));
+                if (more > 0) {
+                    return too_large();
+                }
+                break;
+            }
+            out.resize(std::min(max_out, out.size() * 2));
+        }
+        CHRONIK_TRY(auto n, d->read({ out.data() + used, out.size() - used }));
+        if (n == 0) {
+            break;
+        }
+        used += n;
+    }
+    out.resize(used);
+    return out;
 }
 
 } // namespace chronik::record

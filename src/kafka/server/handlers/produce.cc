@@ -17,8 +17,21 @@ namespace {
 
 logger log{ "kafka" };
 
-// Bound on the decompressed size of one produced batch while it is validated.
+// Decoding a produced compressed batch is bounded by the topic's max.message.bytes:
+// each record must fit in it, and the records of one batch together in
+// max_inflation times it (never more than max_decompressed). Decoding streams, so
+// what a batch costs in memory is one record plus the codec's state (see
+// record::decompressor), not what it inflates to; and since validation runs
+// without yielding, one shard holds at most one decoder at a time.
+constexpr size_t max_inflation = 64;
 constexpr size_t max_decompressed = 256u << 20;
+// A legacy (magic 0/1) compressed wrapper is decoded whole before conversion.
+constexpr size_t legacy_inflation = 4;
+
+record::decode_limits produce_limits(const storage::log_config& cfg) {
+    size_t message = size_t(std::max(cfg.max_message_bytes, 0));
+    return { std::min(max_decompressed, message * max_inflation), message };
+}
 
 struct append_item : partition_ref {
     std::vector<bytes> batches;
@@ -73,7 +86,8 @@ error_code prepare(const byte_slice& records, const storage::log_config& cfg, in
         if (records.size() > max_batch) {
             return error_code::message_too_large;
         }
-        auto converted = record::convert_legacy_to_v2(records.span(), max_decompressed);
+        auto converted = record::convert_legacy_to_v2(
+          records.span(), std::min(max_decompressed, std::max<size_t>(max_batch, 1024) * legacy_inflation));
         if (!converted) {
             return to_kafka_error(converted.error());
         }
@@ -82,6 +96,7 @@ error_code prepare(const byte_slice& records, const storage::log_config& cfg, in
         return error_code::corrupt_message;
     }
     timestamp_window window(cfg, now);
+    const auto limits = produce_limits(cfg);
     error_code err = error_code::none;
     auto ok =
       record::for_each_batch(v2, [&](const record::batch_header& h, const byte_slice& b) -> result<void> {
@@ -102,13 +117,12 @@ error_code prepare(const byte_slice& records, const storage::log_config& cfg, in
               // batch that does not decompress. A compacted topic needs a key on
               // every record (Kafka: INVALID_RECORD).
               bool in_window = true, keyed = true;
-              auto rec =
-                record::for_each_record(b.span(), max_decompressed, [&](const record::record_view& r) {
-                    int64_t ts = record::wrapping_add(h.base_timestamp, r.timestamp_delta);
-                    max_ts = std::max(max_ts, ts);
-                    in_window = in_window && window.admits(ts);
-                    keyed = keyed && r.key.has_value();
-                });
+              auto rec = record::for_each_record(b.span(), limits, [&](const record::record_view& r) {
+                  int64_t ts = record::wrapping_add(h.base_timestamp, r.timestamp_delta);
+                  max_ts = std::max(max_ts, ts);
+                  in_window = in_window && window.admits(ts);
+                  keyed = keyed && r.key.has_value();
+              });
               if (!rec) {
                   err = to_kafka_error(rec.error());
                   return rec.error();
