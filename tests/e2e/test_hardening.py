@@ -184,6 +184,15 @@ class TimestampTest(unittest.TestCase):
             while watermarks(b, "aging")[0] != 2 and time.time() < deadline:
                 time.sleep(0.2)
             self.assertEqual(watermarks(b, "aging"), (2, 2))
+            # A header that claims the far future does not keep old records alive.
+            create(b, "future", config={"retention.ms": "60000"})
+            old = int(time.time() * 1000) - 3600 * 1000
+            batch = v2_batch([b"old"] * 3, [old] * 3, header_max_timestamp=old + 10 * 365 * 86400 * 1000)
+            self.assertEqual(produce_raw(b, "future", batch), (0, 0))
+            deadline = time.time() + 10
+            while watermarks(b, "future")[0] != 3 and time.time() < deadline:
+                time.sleep(0.2)
+            self.assertEqual(watermarks(b, "future"), (3, 3))
 
 
 class OrderTest(unittest.TestCase):
