@@ -2,7 +2,8 @@
 //
 //   chronik-server start [--listen HOST:PORT] [--data-dir DIR] [--config FILE] [...]
 //
-// SIGINT/SIGTERM stop it cleanly: stop accepting, answer in-flight requests, close.
+// SIGINT/SIGTERM stop it cleanly: stop accepting, answer in-flight requests, close;
+// within shutdown_bound (10 s) in any case.
 #include "base/logger.h"
 #include "cluster/config_catalog.h"
 #include "cluster/topic_store.h"
@@ -14,10 +15,13 @@
 #include "storage/log_manager.h"
 
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <set>
 #include <string>
 #include <thread>
@@ -34,6 +38,9 @@ extern char** environ;
 namespace {
 
 chronik::logger log{ "main" };
+
+// The longest a SIGINT/SIGTERM shutdown may take before the process exits anyway.
+constexpr auto shutdown_bound = std::chrono::seconds(10);
 
 // Partition directories of topics deleted while the broker was down; blocking,
 // before any shard serves.
@@ -168,8 +175,21 @@ int start(const std::vector<std::string>& args) {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     log.info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    // The last resort: shutdown stops its work (connections are force-closed after
+    // 5 s, background creation after its current batch), but if something still
+    // hangs (a disk that never answers), the process ends anyway, and says so.
+    std::promise<void> stopped;
+    std::thread watchdog([done = stopped.get_future()] {
+        if (done.wait_for(shutdown_bound) != std::future_status::ready) {
+            log.error("shutdown did not finish within {} s; exiting without it",
+                      std::chrono::duration_cast<std::chrono::seconds>(shutdown_bound).count());
+            std::_Exit(1);
+        }
+    });
     srv.stop();
     shards.stop();
+    stopped.set_value();
+    watchdog.join();
     log.info("stopped");
     return 0;
 }

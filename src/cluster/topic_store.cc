@@ -280,4 +280,69 @@ awaitable<protocol::error_code> topic_store::create(topic_info t, bool validate_
     co_return protocol::error_code::none;
 }
 
+size_t topic_store::queue_auto_create(std::vector<topic_info> topics) {
+    if (_background.is_closed()) {
+        return 0;
+    }
+    size_t on_their_way = 0;
+    for (auto& t : topics) {
+        if (_table->find(t.name) != nullptr || _auto_queued.contains(t.name)) {
+            ++on_their_way;
+            continue;
+        }
+        if (_auto_queue.size() >= max_auto_create_queue) {
+            continue;
+        }
+        _auto_queued.insert(t.name);
+        _auto_queue.push_back(std::move(t));
+        ++on_their_way;
+    }
+    if (!_auto_creating && !_auto_queue.empty()) {
+        if (auto holder = _background.try_enter()) {
+            _auto_creating = true;
+            asio::co_spawn(_shards.at(0).executor(), auto_create(std::move(*holder)), asio::detached);
+        }
+    }
+    return on_their_way;
+}
+
+awaitable<void> topic_store::auto_create(runtime::gate::holder) {
+    // Shutdown waits for the batch being stored, never for the whole queue.
+    while (!_auto_queue.empty() && !_background.is_closed()) {
+        std::vector<topic_info> batch;
+        std::vector<std::string> names;
+        while (!_auto_queue.empty() && batch.size() < auto_create_batch) {
+            topic_info t = std::move(_auto_queue.front());
+            _auto_queue.pop_front();
+            _auto_queued.erase(t.name);
+            // CreateTopics (or a delete and re-create) may have come first.
+            if (_table->find(t.name) == nullptr) {
+                names.push_back(t.name);
+                batch.push_back(std::move(t));
+            }
+        }
+        if (batch.empty()) {
+            continue;
+        }
+        // One table change for the batch: a request that arrives while it is stored
+        // finds these names in _table, so nothing is queued twice.
+        _table = _table->with_all(std::move(batch));
+        if (!co_await persist_and_publish()) {
+            // Like create(): the table goes back; the clients' retries queue them again.
+            _table = _table->without_all(names);
+            log.warn("could not store {} auto-created topics", names.size());
+        }
+    }
+    _auto_creating = false;
+}
+
+awaitable<void> topic_store::stop() {
+    co_await _background.close();
+    if (!_auto_queue.empty()) {
+        log.info("auto-creation stopped with {} topics still queued (not created)", _auto_queue.size());
+    }
+    _auto_queue.clear();
+    _auto_queued.clear();
+}
+
 } // namespace chronik::cluster

@@ -9,12 +9,15 @@
 #include "kafka/protocol/error_code.h"
 #include "runtime/asio.h"
 #include "runtime/event.h"
+#include "runtime/gate.h"
 #include "runtime/io_worker.h"
 #include "runtime/shard.h"
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,6 +38,21 @@ public:
 
     // Creates a topic (validate_only: checks only). Runs on shard 0.
     awaitable<protocol::error_code> create(topic_info t, bool validate_only);
+
+    // Auto-creation (Metadata with allow_auto_topic_creation): the topics are queued
+    // and created in the background, up to auto_create_batch per table change and
+    // durable write, so the request that asked is answered without waiting for them
+    // (and a request naming thousands costs a few table rewrites, not thousands).
+    // Names already queued or existing are skipped; at most max_auto_create_queue
+    // wait at once, so many such requests cannot pile up unbounded work: the rest
+    // are not queued (the client's retry asks again). Returns how many of `topics`
+    // are on their way: queued now, queued before, or existing. Runs on shard 0.
+    static constexpr size_t max_auto_create_queue = 10'000;
+    static constexpr size_t auto_create_batch = 1'000;
+    size_t queue_auto_create(std::vector<topic_info> topics);
+    // Ends background work for shutdown: no auto-creation starts, the batch being
+    // stored finishes, and what is still queued is dropped. Runs on shard 0.
+    awaitable<void> stop();
 
     // Deletes a topic by name; every shard drops its partitions when the new table
     // arrives, and their files are removed in the background. Runs on shard 0.
@@ -62,6 +80,8 @@ private:
     awaitable<bool> persist_and_publish();
     // Makes `next` current if it can be stored; the previous table stays otherwise.
     awaitable<bool> install(std::shared_ptr<const topic_table> next);
+    // The background fiber that empties _auto_queue, one batch at a time.
+    awaitable<void> auto_create(runtime::gate::holder);
 
     std::string _dir;
     runtime::io_worker& _io;
@@ -73,6 +93,10 @@ private:
     int64_t _pid_block_end = 0;
     bool _pid_allocating = false;
     std::optional<runtime::event> _pid_ready;
+    std::deque<topic_info> _auto_queue;
+    std::set<std::string, std::less<>> _auto_queued; // the names in _auto_queue
+    bool _auto_creating = false;
+    runtime::gate _background; // the auto-creation fiber
 };
 
 } // namespace chronik::cluster

@@ -44,6 +44,27 @@ std::shared_ptr<const topic_table> topic_table::without(std::string_view name) c
     return next;
 }
 
+std::shared_ptr<const topic_table> topic_table::with_all(std::vector<topic_info> ts) const {
+    auto next = std::make_shared<topic_table>(*this);
+    for (auto& t : ts) {
+        std::string name = t.name;
+        next->_topics.insert_or_assign(std::move(name), std::move(t));
+    }
+    next->_version = _version + 1;
+    return next;
+}
+
+std::shared_ptr<const topic_table> topic_table::without_all(const std::vector<std::string>& names) const {
+    auto next = std::make_shared<topic_table>(*this);
+    for (const auto& name : names) {
+        if (auto it = next->_topics.find(name); it != next->_topics.end()) {
+            next->_topics.erase(it);
+        }
+    }
+    next->_version = _version + 1;
+    return next;
+}
+
 const topic_table::settings& topic_table::broker_overrides(int32_t node) const {
     static const settings none;
     auto it = _broker.find(node);

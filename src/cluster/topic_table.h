@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace chronik::cluster {
 
@@ -41,6 +42,9 @@ public:
     // A new table with `t` added or replaced / removed.
     std::shared_ptr<const topic_table> with(topic_info t) const;
     std::shared_ptr<const topic_table> without(std::string_view name) const;
+    // The same for many topics in one step: one copy of the table, one version.
+    std::shared_ptr<const topic_table> with_all(std::vector<topic_info> ts) const;
+    std::shared_ptr<const topic_table> without_all(const std::vector<std::string>& names) const;
     // A new table whose dynamic settings for `node` are `s`.
     std::shared_ptr<const topic_table> with_broker_overrides(int32_t node, settings s) const;
 

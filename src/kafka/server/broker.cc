@@ -22,7 +22,8 @@ size_t session_slots(const runtime::config& cfg) {
 broker::broker(const runtime::config& cfg, runtime::shard_group& shards, unsigned shard,
                cluster::topic_store& store, std::unique_ptr<storage::log_manager> logs)
   : _cfg(cfg), _shards(shards), _shard(shard), _store(store), _settings(cfg.kafka), _logs(std::move(logs)),
-    _fetch_sessions(shard, session_slots(cfg)), _fetch_event(shards.at(shard).executor()) {}
+    _fetch_sessions(shard, session_slots(cfg)), _fetch_event(shards.at(shard).executor()),
+    _topics_changed(shards.at(shard).executor()) {}
 
 void broker::set_topics(std::shared_ptr<const cluster::topic_table> t) {
     // Concurrent changes publish their snapshots shard by shard, so an older one can
@@ -50,6 +51,7 @@ void broker::set_topics(std::shared_ptr<const cluster::topic_table> t) {
             p.set_config(log_config_for(*info));
         }
     });
+    _topics_changed.notify_all();
 }
 
 cluster::config_source broker::setting_source(std::string_view name) const {

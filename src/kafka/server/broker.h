@@ -39,6 +39,9 @@ public:
     const std::shared_ptr<const cluster::topic_table>& topics() const noexcept { return _topics; }
     // Installs a new snapshot; partitions of deleted topics are closed and removed.
     void set_topics(std::shared_ptr<const cluster::topic_table> t);
+    // Notified whenever a new snapshot is installed (Metadata waits on it briefly
+    // for the topics it asked to be auto-created).
+    runtime::event& topics_changed() noexcept { return _topics_changed; }
     // The cluster id, fixed at the first start (readable from every shard).
     const std::string& cluster_id() const noexcept { return _store.cluster_id(); }
     // The store itself: touch it only on shard 0 (invoke_on(0, ...)).
@@ -113,6 +116,7 @@ private:
     groups::group_manager _groups;
     uint64_t _fetch_epoch = 0;
     runtime::event _fetch_event;
+    runtime::event _topics_changed;
 };
 
 } // namespace chronik::kafka

@@ -231,6 +231,17 @@ result<uint16_t> server::start(std::string& error) {
 }
 
 void server::stop() {
+    // Background auto-creation stops too (after the batch it is storing), in
+    // parallel with the connections' drain.
+    auto background = std::make_shared<std::promise<void>>();
+    auto background_stopped = background->get_future();
+    asio::co_spawn(
+      _shards.at(0).executor(),
+      [](cluster::topic_store& store, std::shared_ptr<std::promise<void>> done) -> awaitable<void> {
+          co_await store.stop();
+          done->set_value();
+      }(_brokers[0]->topic_store_on_shard0(), background),
+      asio::detached);
     std::vector<std::future<void>> drained;
     for (unsigned i = 0; i < _shards.size(); ++i) {
         auto p = std::make_shared<std::promise<void>>();
@@ -251,6 +262,7 @@ void server::stop() {
     for (auto& f : drained) {
         wait_or_force_close(f);
     }
+    background_stopped.wait();
     // Every append is answered or abandoned now: run the last group commit.
     std::vector<std::future<void>> closed;
     for (unsigned i = 0; i < _shards.size(); ++i) {
@@ -300,9 +312,10 @@ void server::open_partitions() {
 }
 
 void server::wait_or_force_close(std::future<void>& f) {
-    // A peer that never reads its responses must not hold up shutdown forever.
-    if (f.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
-        log.warn("connections still open after 10 s; closing them");
+    // A peer that never reads its responses must not hold up shutdown forever. Half
+    // of main's shutdown bound, so the forced close has time to finish before it.
+    if (f.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+        log.warn("connections still open after 5 s; closing them");
         for (unsigned i = 0; i < _shards.size(); ++i) {
             run_blocking(_shards, i, [&] {
                 for (auto& c : _per_shard[i]->live) {
