@@ -102,6 +102,22 @@ const std::vector<config_key> keys = {
       [](config& c, std::string_view v, std::string& why) {
           return parse_int<uint32_t>(v, c.max_connections, 1, 1'000'000, why);
       } },
+    { "request_read_timeout_ms",
+      "a partial request is closed after this long without enough bytes arriving (default 30000)",
+      [](config& c, std::string_view v, std::string& why) {
+          int64_t ms = 0;
+          if (!parse_int<int64_t>(v, ms, 1, 86'400'000, why)) {
+              return false;
+          }
+          c.request_read_timeout = std::chrono::milliseconds(ms);
+          return true;
+      } },
+    { "request_min_read_rate_bytes",
+      "bytes per second a partial request must arrive at to earn time beyond request_read_timeout_ms; "
+      "0: the whole request within it (default 65536)",
+      [](config& c, std::string_view v, std::string& why) {
+          return parse_int<uint64_t>(v, c.request_min_read_rate, 0, 1ull << 40, why);
+      } },
 };
 
 const config_key* find_key(std::string_view name) {

@@ -28,6 +28,11 @@ struct config {
     // Per shard: request bytes read but not yet answered (Kafka: queued.max.request.bytes).
     uint64_t request_memory_bytes = 256ull * 1024 * 1024;
     uint32_t max_connections = 10000;
+    // A frame being read must arrive fast enough (see connection.h): it has this long
+    // from its first byte, plus one second per `request_min_read_rate` bytes that
+    // arrive, but never more than this long past the last bytes that arrived.
+    std::chrono::milliseconds request_read_timeout{ 30'000 };
+    uint64_t request_min_read_rate = 64 * 1024; // bytes per second
     // Kafka broker settings with Kafka's names (e.g. "num.partitions"), as given;
     // the broker validates the ones it knows when it starts.
     std::map<std::string, std::string> kafka;

@@ -156,6 +156,7 @@ TEST(config_catalog, what_chronik_applies_and_what_it_supplies) {
     EXPECT_TRUE(applies("log.retention.ms"));    // the default of an applied topic config
     EXPECT_TRUE(applies("log.retention.hours")); // ... in coarser units
     EXPECT_TRUE(applies("num.partitions"));
+    EXPECT_TRUE(applies("connections.max.idle.ms")); // closes idle connections
     EXPECT_FALSE(applies("log.cleaner.threads"));
     EXPECT_FALSE(applies("compression.type"));
     EXPECT_TRUE(chronik_applies(*find_topic_config("segment.ms")));

@@ -7,9 +7,9 @@
 #include "kafka/server/request_budget.h"
 #include "runtime/shard.h"
 
-#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <vector>
 
@@ -20,11 +20,23 @@ namespace chronik::kafka {
 namespace {
 logger log{ "kafka" };
 constexpr size_t initial_frame_alloc = 64 * 1024;
+
+// connections.max.idle.ms; a negative value turns the idle deadline off (as in Kafka).
+std::optional<std::chrono::steady_clock::duration> max_idle(const broker& b) {
+    auto v = b.broker_setting("connections.max.idle.ms");
+    int64_t ms = 600'000;
+    std::from_chars(v.data(), v.data() + v.size(), ms);
+    if (ms < 0) {
+        return std::nullopt;
+    }
+    return std::chrono::milliseconds(ms);
+}
 } // namespace
 
 connection::connection(asio::ip::tcp::socket sock, broker& b, connection_limits limits)
   : _sock(std::move(sock)), _broker(b), _limits(limits), _progress(_sock.get_executor()),
-    _space(_sock.get_executor()), _order(_sock.get_executor()) {
+    _space(_sock.get_executor()), _order(_sock.get_executor()), _deadline(_sock.get_executor()),
+    _max_idle(max_idle(b)) {
     boost::system::error_code ec;
     auto ep = _sock.remote_endpoint(ec);
     _peer = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -45,12 +57,84 @@ void connection::close_socket() {
     _sock.close(ec);
 }
 
-awaitable<bool> connection::read_frame(byte_slice& out) {
-    uint8_t prefix[4];
-    boost::system::error_code ec;
-    co_await asio::async_read(_sock, asio::buffer(prefix), asio::redirect_error(use_awaitable, ec));
+void connection::set_deadline(deadline_kind kind, clock::time_point at) {
+    _kind = kind;
+    _expiry = at;
+    if (kind == deadline_kind::none || _closed || at >= _armed) {
+        return; // nothing to time, or the armed timer fires first and looks again
+    }
+    _armed = at;
+    _deadline.expires_at(at); // cancels the earlier wait, whose handler then does nothing
+    _deadline.async_wait(
+      [self = shared_from_this()](boost::system::error_code ec) { self->on_deadline(ec); });
+}
+
+void connection::on_deadline(boost::system::error_code ec) {
     if (ec) {
-        co_return false;
+        return; // re-armed (a later wait is pending) or cancelled by run()
+    }
+    _armed = clock::time_point::max();
+    if (_kind == deadline_kind::none || _closed) {
+        return;
+    }
+    if (clock::now() < _expiry) {
+        set_deadline(_kind, _expiry); // pushed forward since the timer was armed
+        return;
+    }
+    // Debug, not warn: an idle close is routine, and a peer must not be able to
+    // fill the log by opening slow connections.
+    if (_kind == deadline_kind::idle) {
+        log.debug("closing connection from {}: idle for connections.max.idle.ms", _peer);
+    } else {
+        log.debug("closing connection from {}: a partial request did not arrive in time "
+                  "(request_read_timeout_ms {}, request_min_read_rate_bytes {})",
+                  _peer, _limits.read_timeout.count(), _limits.min_read_rate);
+    }
+    _kind = deadline_kind::none;
+    _failed = true; // nothing more is written: the writer skips the responses left
+    close_socket(); // the reader's pending read fails and run() ends
+}
+
+void connection::credit_partial(size_t n) {
+    // _expiry <= the previous arrival + read_timeout <= now + read_timeout, so the
+    // deadline only moves forward: no timer call here, on the produce path.
+    auto now = clock::now();
+    auto earned = _limits.min_read_rate == 0
+                    ? clock::duration::zero()
+                    : std::chrono::duration_cast<clock::duration>(
+                        std::chrono::nanoseconds(uint64_t(n) * 1'000'000'000 / _limits.min_read_rate));
+    _expiry = std::min(now + _limits.read_timeout, _expiry + earned);
+}
+
+void connection::await_frame_start() {
+    _awaiting_frame = true;
+    if (_slots.empty() && !_writing && _max_idle) {
+        set_deadline(deadline_kind::idle, clock::now() + *_max_idle);
+    } else {
+        set_deadline(deadline_kind::none, {}); // requests in flight: not idle
+    }
+}
+
+awaitable<bool> connection::read_frame(byte_slice& out) {
+    // The size prefix is read with read_some rather than async_read so its first
+    // byte starts the partial-request deadline: a peer that sends one byte of a
+    // prefix and stops has started a request, and is not idle.
+    uint8_t prefix[4];
+    size_t got = 0;
+    boost::system::error_code ec;
+    await_frame_start();
+    while (got < sizeof(prefix)) {
+        size_t n = co_await _sock.async_read_some(asio::buffer(prefix + got, sizeof(prefix) - got),
+                                                  asio::redirect_error(use_awaitable, ec));
+        if (ec) {
+            co_return false;
+        }
+        if (got == 0) {
+            _awaiting_frame = false;
+            set_deadline(deadline_kind::partial, clock::now() + _limits.read_timeout);
+        }
+        credit_partial(n);
+        got += n;
     }
     int32_t size =
       int32_t(uint32_t(prefix[0]) << 24 | uint32_t(prefix[1]) << 16 | uint32_t(prefix[2]) << 8 | prefix[3]);
@@ -66,7 +150,15 @@ awaitable<bool> connection::read_frame(byte_slice& out) {
     // once, not once per doubling. Buffers are not zero-filled: every byte handed on
     // was read.
     if (_limits.budget != nullptr) {
-        co_await _limits.budget->acquire(uint64_t(size)); // released when the request is answered
+        if (_limits.budget->fits(uint64_t(size))) {
+            co_await _limits.budget->acquire(uint64_t(size)); // released when the request is answered
+        } else {
+            // Waiting for room is the shard's doing, not the peer's: the deadline
+            // stops, and starts afresh when the body can be read.
+            set_deadline(deadline_kind::none, {});
+            co_await _limits.budget->acquire(uint64_t(size));
+            set_deadline(deadline_kind::partial, clock::now() + _limits.read_timeout);
+        }
     }
     auto give_back = [&] {
         if (_limits.budget != nullptr) {
@@ -92,8 +184,10 @@ awaitable<bool> connection::read_frame(byte_slice& out) {
             give_back();
             co_return false;
         }
+        credit_partial(n);
         have += n;
     }
+    set_deadline(deadline_kind::none, {}); // in flight now: neither partial nor idle
     out = byte_slice(buf, std::span<const uint8_t>(buf.get(), size_t(size)));
     co_return true;
 }
@@ -114,8 +208,10 @@ awaitable<void> connection::process(std::shared_ptr<connection> self, uint64_t s
     co_await _order.wait_turn(seq);
     if (hdr) {
         const auto& h = hdr.value();
-        request_context ctx{ h.api_key,  h.api_version, h.correlation_id, h.client_id, runtime::this_shard_id(),
-                             &_broker,   _client_host,  &_order,          seq };
+        request_context ctx{
+            h.api_key, h.api_version, h.correlation_id, h.client_id, runtime::this_shard_id(),
+            &_broker,  _client_host,  &_order,          seq
+        };
         out = co_await dispatch(ctx, r);
         if (out.status == dispatch_status::close) {
             log.debug("closing connection from {}: cannot serve api {} v{}", _peer, h.api_key, h.api_version);
@@ -174,13 +270,16 @@ awaitable<bool> connection::send_file(const byte_slice& file) {
 
 awaitable<void> connection::write_responses() {
     for (;;) {
+        bool answered = false;
         while (!_slots.empty() && _slots.front().done) {
             slot s = std::move(_slots.front());
             _slots.pop_front();
+            answered = true;
             _space.notify_all();
             if (!s.respond || _failed) {
                 continue;
             }
+            _writing = true; // not idle while a response is going out
             // Memory fragments go out in gathered writes; a file extent (records
             // read for a fetch) goes straight from the page cache with sendfile.
             std::vector<std::pair<std::vector<asio::const_buffer>, byte_slice>> runs(1);
@@ -202,10 +301,14 @@ awaitable<void> connection::write_responses() {
                     ok = co_await std::move(sent);
                 }
             }
+            _writing = false;
             if (!ok) {
                 _failed = true;
                 shutdown();
             }
+        }
+        if (answered && _awaiting_frame && _slots.empty()) {
+            await_frame_start(); // the last response is out: idle from now
         }
         if (_slots.empty() && !_reading) {
             co_return;
@@ -238,8 +341,14 @@ awaitable<void> connection::run() {
         asio::co_spawn(ex, process(self, seq, std::move(frame)), asio::detached);
     }
     _reading = false;
+    _awaiting_frame = false;
+    set_deadline(deadline_kind::none, {});
     _progress.notify_all();
     co_await writer_done.close();
+    // The timer's handler holds this connection: cancel it so the connection goes
+    // now, and so shutdown leaves no wait pending on the shard.
+    _closed = true;
+    _deadline.cancel();
     close_socket();
 }
 

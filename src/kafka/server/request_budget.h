@@ -25,6 +25,8 @@ public:
         }
         _used += n;
     }
+    // Whether acquire(n) would return without waiting.
+    bool fits(uint64_t n) const noexcept { return _used == 0 || _used + n <= _capacity; }
     void release(uint64_t n) {
         _used -= std::min(n, _used);
         _freed.notify_all();

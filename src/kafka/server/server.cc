@@ -180,7 +180,8 @@ result<uint16_t> server::start(std::string& error) {
             return std::make_error_code(std::errc::address_in_use);
         }
     }
-    connection_limits limits{ _cfg.max_frame_bytes, _cfg.max_inflight_requests_per_connection };
+    connection_limits limits{ _cfg.max_frame_bytes, _cfg.max_inflight_requests_per_connection, nullptr,
+                              _cfg.request_read_timeout, _cfg.request_min_read_rate };
     for (unsigned i = 0; i < _shards.size(); ++i) {
         std::string err = run_blocking(_shards, i, [&]() -> std::string {
             auto& acc = _per_shard[i]->acceptor;
