@@ -17,8 +17,8 @@ struct request_context {
     int32_t correlation_id;
     std::optional<std::string> client_id;
     unsigned shard;
-    broker* owner;                // the shard-local broker services; never null in the server
-    std::string client_host = {}; // "/<address>", as Kafka shows members' hosts
+    broker* owner;                  // the shard-local broker services; never null in the server
+    std::string client_host = {};   // "/<address>", as Kafka shows members' hosts
     request_order* order = nullptr; // the connection's; null outside a connection
     uint64_t seq = 0;               // this request's place on its connection
 
