@@ -137,10 +137,22 @@ bool supports_group_protocols(const group& g, const join_args& a) {
     return false;
 }
 
-// Ends the join phase: drops members that did not rejoin, advances the generation
-// and answers every waiting JoinGroup.
 void persist_soon(broker& b, const group& g);
 
+// What a member of the current generation is told by JoinGroup (the leader gets
+// the member list on top of it).
+join_result current_generation(const group& g, const std::string& member_id) {
+    join_result r;
+    r.generation = g.generation;
+    r.protocol_type = g.protocol_type;
+    r.protocol_name = g.protocol_name;
+    r.leader = g.leader;
+    r.member_id = member_id;
+    return r;
+}
+
+// Ends the join phase: drops members that did not rejoin, advances the generation
+// and answers every waiting JoinGroup.
 void complete_join(broker& b, group& g) {
     for (auto it = g.members.begin(); it != g.members.end();) {
         auto next = std::next(it);
@@ -170,12 +182,7 @@ void complete_join(broker& b, group& g) {
     g.state = group_state::completing_rebalance;
     auto now = clock::now();
     for (auto& [id, m] : g.members) {
-        join_result r;
-        r.generation = g.generation;
-        r.protocol_type = g.protocol_type;
-        r.protocol_name = g.protocol_name;
-        r.leader = g.leader;
-        r.member_id = id;
+        join_result r = current_generation(g, id);
         if (id == g.leader) {
             for (const auto& [oid, o] : g.members) {
                 auto p = std::find_if(o.protocols.begin(), o.protocols.end(),
@@ -355,17 +362,6 @@ void replace_member_id(group& g, const std::string& from, const std::string& to)
     if (g.leader == from) {
         g.leader = to;
     }
-}
-
-// The answer to a member that joins the current generation without a rebalance.
-join_result current_generation(const group& g, const std::string& member_id) {
-    join_result r;
-    r.generation = g.generation;
-    r.protocol_type = g.protocol_type;
-    r.protocol_name = g.protocol_name;
-    r.leader = g.leader;
-    r.member_id = member_id;
-    return r;
 }
 
 // Whether the group would still choose its protocol if member `id` had these.
