@@ -114,15 +114,23 @@ result<void> topic_store::load_blocking(std::string& error) {
     return outcome::success();
 }
 
+awaitable<topic_store::change_turn> topic_store::take_turn() {
+    if (!_change_done) {
+        _change_done.emplace(co_await asio::this_coro::executor);
+    }
+    while (_changing) {
+        co_await _change_done->wait();
+    }
+    _changing = true;
+    co_return change_turn(*this);
+}
+
 awaitable<protocol::error_code> topic_store::remove(std::string name) {
+    auto turn = co_await take_turn();
     if (_table->find(name) == nullptr) {
         co_return protocol::error_code::unknown_topic_or_partition;
     }
-    auto previous = _table;
-    _table = _table->without(name);
-    bool stored = co_await persist_and_publish();
-    if (!stored) {
-        _table = previous;
+    if (!co_await install(_table->without(name))) {
         co_return protocol::error_code::kafka_storage_error;
     }
     co_return protocol::error_code::none;
@@ -130,6 +138,7 @@ awaitable<protocol::error_code> topic_store::remove(std::string name) {
 
 awaitable<protocol::error_code> topic_store::add_partitions(std::string name, int32_t count,
                                                             bool validate_only) {
+    auto turn = co_await take_turn();
     const topic_info* t = _table->find(name);
     if (t == nullptr) {
         co_return protocol::error_code::unknown_topic_or_partition;
@@ -142,11 +151,7 @@ awaitable<protocol::error_code> topic_store::add_partitions(std::string name, in
     }
     topic_info grown = *t;
     grown.partitions = count;
-    auto previous = _table;
-    _table = _table->with(std::move(grown));
-    bool stored = co_await persist_and_publish();
-    if (!stored) {
-        _table = previous;
+    if (!co_await install(_table->with(std::move(grown)))) {
         co_return protocol::error_code::kafka_storage_error;
     }
     co_return protocol::error_code::none;
@@ -174,6 +179,7 @@ topic_store::alter_outcome refused(const config_refusal& r) {
 awaitable<topic_store::alter_outcome> topic_store::alter_topic_configs(std::string name,
                                                                        std::vector<config_change> changes,
                                                                        bool replace_all, bool validate_only) {
+    auto turn = co_await take_turn();
     const topic_info* t = _table->find(name);
     if (t == nullptr) {
         co_return alter_outcome{ protocol::error_code::unknown_topic_or_partition, "unknown topic " + name };
@@ -195,6 +201,7 @@ awaitable<topic_store::alter_outcome> topic_store::alter_broker_configs(int32_t 
                                                                         std::vector<config_change> changes,
                                                                         bool replace_all,
                                                                         bool validate_only) {
+    auto turn = co_await take_turn();
     auto settings = _table->broker_overrides(node);
     auto scope = node == topic_table::cluster_default ? config_scope::cluster_default : config_scope::broker;
     if (auto why = apply_config_changes(settings, changes, replace_all, scope)) {
@@ -265,16 +272,14 @@ awaitable<bool> topic_store::persist_and_publish() {
 }
 
 awaitable<protocol::error_code> topic_store::create(topic_info t, bool validate_only) {
+    auto turn = co_await take_turn();
     if (_table->find(t.name) != nullptr) {
         co_return protocol::error_code::topic_already_exists;
     }
     if (validate_only) {
         co_return protocol::error_code::none;
     }
-    std::string name = t.name;
-    _table = _table->with(std::move(t));
-    if (!co_await persist_and_publish()) {
-        _table = _table->without(name);
+    if (!co_await install(_table->with(std::move(t)))) {
         co_return protocol::error_code::kafka_storage_error;
     }
     co_return protocol::error_code::none;
@@ -309,15 +314,14 @@ size_t topic_store::queue_auto_create(std::vector<topic_info> topics) {
 awaitable<void> topic_store::auto_create(runtime::gate::holder) {
     // Shutdown waits for the batch being stored, never for the whole queue.
     while (!_auto_queue.empty() && !_background.is_closed()) {
+        auto turn = co_await take_turn();
         std::vector<topic_info> batch;
-        std::vector<std::string> names;
         while (!_auto_queue.empty() && batch.size() < auto_create_batch) {
             topic_info t = std::move(_auto_queue.front());
             _auto_queue.pop_front();
             _auto_queued.erase(t.name);
             // CreateTopics (or a delete and re-create) may have come first.
             if (_table->find(t.name) == nullptr) {
-                names.push_back(t.name);
                 batch.push_back(std::move(t));
             }
         }
@@ -326,11 +330,10 @@ awaitable<void> topic_store::auto_create(runtime::gate::holder) {
         }
         // One table change for the batch: a request that arrives while it is stored
         // finds these names in _table, so nothing is queued twice.
-        _table = _table->with_all(std::move(batch));
-        if (!co_await persist_and_publish()) {
-            // Like create(): the table goes back; the clients' retries queue them again.
-            _table = _table->without_all(names);
-            log.warn("could not store {} auto-created topics", names.size());
+        size_t n = batch.size();
+        if (!co_await install(_table->with_all(std::move(batch)))) {
+            // The clients' retries queue them again.
+            log.warn("could not store {} auto-created topics", n);
         }
     }
     _auto_creating = false;

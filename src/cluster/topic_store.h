@@ -19,6 +19,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace chronik::cluster {
@@ -77,6 +78,28 @@ public:
     awaitable<int64_t> allocate_producer_id();
 
 private:
+    // Table changes run one at a time: each is checked against, and built on, the
+    // table the one before it left, and a failed store rolls back only itself. (Run
+    // concurrently, a change that failed after a later one was stored would roll
+    // that one back in memory but not on disk or on the shards.)
+    class [[nodiscard]] change_turn {
+    public:
+        explicit change_turn(topic_store& s) : _s(&s) {}
+        change_turn(change_turn&& o) noexcept : _s(std::exchange(o._s, nullptr)) {}
+        change_turn(const change_turn&) = delete;
+        change_turn& operator=(const change_turn&) = delete;
+        change_turn& operator=(change_turn&&) = delete;
+        ~change_turn() {
+            if (_s != nullptr) {
+                _s->_changing = false;
+                _s->_change_done->notify_all();
+            }
+        }
+
+    private:
+        topic_store* _s;
+    };
+    awaitable<change_turn> take_turn();
     awaitable<bool> persist_and_publish();
     // Makes `next` current if it can be stored; the previous table stays otherwise.
     awaitable<bool> install(std::shared_ptr<const topic_table> next);
@@ -91,6 +114,8 @@ private:
     std::string _cluster_id;
     int64_t _next_pid = 0;
     int64_t _pid_block_end = 0;
+    bool _changing = false; // a change_turn is held
+    std::optional<runtime::event> _change_done;
     bool _pid_allocating = false;
     std::optional<runtime::event> _pid_ready;
     std::deque<topic_info> _auto_queue;

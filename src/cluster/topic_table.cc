@@ -29,10 +29,9 @@ const topic_info* topic_table::find(const protocol::uuid& id) const {
 }
 
 std::shared_ptr<const topic_table> topic_table::with(topic_info t) const {
-    auto next = std::make_shared<topic_table>(*this);
-    next->_topics.insert_or_assign(t.name, std::move(t));
-    next->_version = _version + 1;
-    return next;
+    std::vector<topic_info> one;
+    one.push_back(std::move(t));
+    return with_all(std::move(one));
 }
 
 std::shared_ptr<const topic_table> topic_table::without(std::string_view name) const {
@@ -49,17 +48,6 @@ std::shared_ptr<const topic_table> topic_table::with_all(std::vector<topic_info>
     for (auto& t : ts) {
         std::string name = t.name;
         next->_topics.insert_or_assign(std::move(name), std::move(t));
-    }
-    next->_version = _version + 1;
-    return next;
-}
-
-std::shared_ptr<const topic_table> topic_table::without_all(const std::vector<std::string>& names) const {
-    auto next = std::make_shared<topic_table>(*this);
-    for (const auto& name : names) {
-        if (auto it = next->_topics.find(name); it != next->_topics.end()) {
-            next->_topics.erase(it);
-        }
     }
     next->_version = _version + 1;
     return next;

@@ -44,7 +44,6 @@ public:
     std::shared_ptr<const topic_table> without(std::string_view name) const;
     // The same for many topics in one step: one copy of the table, one version.
     std::shared_ptr<const topic_table> with_all(std::vector<topic_info> ts) const;
-    std::shared_ptr<const topic_table> without_all(const std::vector<std::string>& names) const;
     // A new table whose dynamic settings for `node` are `s`.
     std::shared_ptr<const topic_table> with_broker_overrides(int32_t node, settings s) const;
 

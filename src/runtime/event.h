@@ -5,6 +5,7 @@
 #include "runtime/asio.h"
 
 #include <chrono>
+#include <memory>
 
 namespace chronik::runtime {
 
@@ -18,18 +19,29 @@ public:
     }
     // Waits at most `d`; returns false if the deadline passed first.
     awaitable<bool> wait_for(std::chrono::steady_clock::duration d) {
-        asio::steady_timer deadline(_timer.get_executor(), d);
-        bool timed_out = false;
-        deadline.async_wait([this, &timed_out](boost::system::error_code ec) {
-            if (!ec) {
-                timed_out = true;
+        // The deadline's handler may already be queued when the event wakes us, so
+        // cancel() cannot stop it: it must touch nothing in this frame, only state it
+        // shares (and the event, which outlives its waiters). Its wake-up of the other
+        // waiters is a spurious one, which they tolerate.
+        struct deadline_state {
+            explicit deadline_state(asio::any_io_executor ex, std::chrono::steady_clock::duration d)
+              : timer(ex, d) {}
+            asio::steady_timer timer;
+            bool fired = false;
+            bool waiting = true;
+        };
+        auto state = std::make_shared<deadline_state>(_timer.get_executor(), d);
+        state->timer.async_wait([this, state](boost::system::error_code ec) {
+            if (!ec && state->waiting) {
+                state->fired = true;
                 _timer.cancel();
             }
         });
         boost::system::error_code ec;
         co_await _timer.async_wait(asio::redirect_error(use_awaitable, ec));
-        deadline.cancel();
-        co_return !timed_out;
+        state->waiting = false;
+        state->timer.cancel();
+        co_return !state->fired;
     }
     void notify_all() { _timer.cancel(); }
     void notify_one() { _timer.cancel_one(); }
