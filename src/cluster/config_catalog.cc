@@ -39,6 +39,7 @@ constexpr std::string_view applied_topic_configs[] = {
 constexpr std::string_view applied_broker_settings[] = {
     "auto.create.topics.enable",
     "connections.max.idle.ms",
+    "fetch.max.bytes",
     "group.consumer.heartbeat.interval.ms",
     "group.consumer.session.timeout.ms",
     "group.initial.rebalance.delay.ms",

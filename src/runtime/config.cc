@@ -27,6 +27,16 @@ bool parse_int(std::string_view v, T& out, T min, T max, std::string& why) {
     return true;
 }
 
+bool parse_ms(std::string_view v, std::chrono::milliseconds& out, int64_t min, int64_t max,
+              std::string& why) {
+    int64_t ms = 0;
+    if (!parse_int<int64_t>(v, ms, min, max, why)) {
+        return false;
+    }
+    out = std::chrono::milliseconds(ms);
+    return true;
+}
+
 bool valid_host_port(std::string_view v, std::string& why) {
     auto colon = v.rfind(':');
     uint32_t port = 0;
@@ -76,12 +86,7 @@ const std::vector<config_key> keys = {
       } },
     { "stall_threshold_ms", "report a shard whose task runs longer than this (default 50)",
       [](config& c, std::string_view v, std::string& why) {
-          int64_t ms = 0;
-          if (!parse_int<int64_t>(v, ms, 1, 3'600'000, why)) {
-              return false;
-          }
-          c.stall_threshold = std::chrono::milliseconds(ms);
-          return true;
+          return parse_ms(v, c.stall_threshold, 1, 3'600'000, why);
       } },
     { "max_frame_bytes",
       "largest request accepted; a larger size prefix closes the connection (default 104857600)",
@@ -105,12 +110,7 @@ const std::vector<config_key> keys = {
     { "request_read_timeout_ms",
       "a partial request is closed after this long without enough bytes arriving (default 30000)",
       [](config& c, std::string_view v, std::string& why) {
-          int64_t ms = 0;
-          if (!parse_int<int64_t>(v, ms, 1, 86'400'000, why)) {
-              return false;
-          }
-          c.request_read_timeout = std::chrono::milliseconds(ms);
-          return true;
+          return parse_ms(v, c.request_read_timeout, 1, 86'400'000, why);
       } },
     { "request_min_read_rate_bytes",
       "bytes per second a partial request must arrive at to earn time beyond request_read_timeout_ms; "

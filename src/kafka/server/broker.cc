@@ -23,7 +23,13 @@ broker::broker(const runtime::config& cfg, runtime::shard_group& shards, unsigne
                cluster::topic_store& store, std::unique_ptr<storage::log_manager> logs)
   : _cfg(cfg), _shards(shards), _shard(shard), _store(store), _settings(cfg.kafka), _logs(std::move(logs)),
     _fetch_sessions(shard, session_slots(cfg)), _fetch_event(shards.at(shard).executor()),
-    _topics_changed(shards.at(shard).executor()) {}
+    _topics_changed(shards.at(shard).executor()) {
+    cache_settings();
+}
+
+void broker::cache_settings() {
+    _fetch_max_bytes = size_t(std::max<int64_t>(numeric_setting("fetch.max.bytes", 57'671'680), 1024));
+}
 
 void broker::set_topics(std::shared_ptr<const cluster::topic_table> t) {
     // Concurrent changes publish their snapshots shard by shard, so an older one can
@@ -41,6 +47,7 @@ void broker::set_topics(std::shared_ptr<const cluster::topic_table> t) {
             _settings[k] = v;
         }
     }
+    cache_settings();
     _logs->retain_only([&](std::string_view name, const protocol::uuid& id) {
         const auto* info = table.find(name);
         return info != nullptr && info->id == id;
@@ -52,6 +59,15 @@ void broker::set_topics(std::shared_ptr<const cluster::topic_table> t) {
         }
     });
     _topics_changed.notify_all();
+}
+
+cluster::effective_config broker::topic_config(const cluster::config_def& def,
+                                               const std::map<std::string, std::string>& overrides) const {
+    auto eff = cluster::resolve_topic_config(def, overrides, _settings);
+    if (eff.source == cluster::config_source::static_broker) {
+        eff.source = setting_source(eff.broker_key);
+    }
+    return eff;
 }
 
 cluster::config_source broker::setting_source(std::string_view name) const {
@@ -120,18 +136,16 @@ std::string broker::broker_setting(std::string_view name) const {
     return d != nullptr ? std::string(d->default_value.value_or("")) : std::string();
 }
 
-int32_t broker::default_partitions() const {
-    auto v = broker_setting("num.partitions");
-    int32_t n = 1;
-    std::from_chars(v.data(), v.data() + v.size(), n);
-    return n > 0 ? n : 1;
+int64_t broker::numeric_setting(std::string_view name, int64_t fallback) const {
+    auto v = broker_setting(name);
+    int64_t n = fallback;
+    auto [end, err] = std::from_chars(v.data(), v.data() + v.size(), n);
+    return err == std::errc() && end == v.data() + v.size() ? n : fallback;
 }
 
-size_t broker::fetch_max_bytes() const {
-    auto v = broker_setting("fetch.max.bytes");
-    int32_t n = 57'671'680; // Kafka's default, 55 MiB
-    std::from_chars(v.data(), v.data() + v.size(), n);
-    return size_t(std::max(n, 1024));
+int32_t broker::default_partitions() const {
+    auto n = numeric_setting("num.partitions", 1);
+    return n > 0 && n <= INT32_MAX ? int32_t(n) : 1;
 }
 
 bool broker::auto_create_topics() const {

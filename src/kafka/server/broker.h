@@ -59,11 +59,17 @@ public:
     const std::map<std::string, std::string>& settings() const noexcept { return _settings; }
     // Where settings()[name] comes from (default_config if it is not set anywhere).
     cluster::config_source setting_source(std::string_view name) const;
+    // A topic config as DescribeConfigs and CreateTopics report it: the topic's
+    // override, else the broker setting (naming its dynamic level), else Kafka's default.
+    cluster::effective_config topic_config(const cluster::config_def& def,
+                                           const std::map<std::string, std::string>& overrides) const;
     // A broker setting by its Kafka name, or the catalogue default (empty if none).
     std::string broker_setting(std::string_view name) const;
+    // The same as a number; `fallback` if it is not one.
+    int64_t numeric_setting(std::string_view name, int64_t fallback) const;
     int32_t default_partitions() const;
     // fetch.max.bytes: the most one Fetch response carries, whatever it asks for.
-    size_t fetch_max_bytes() const;
+    size_t fetch_max_bytes() const noexcept { return _fetch_max_bytes; }
     bool auto_create_topics() const;
 
     // The broker services of another shard: use only through shards().invoke_on.
@@ -100,12 +106,16 @@ public:
     runtime::event& fetch_event() noexcept { return _fetch_event; }
 
 private:
+    // Parses the settings read on request paths, once per settings change.
+    void cache_settings();
+
     const runtime::config& _cfg;
     runtime::shard_group& _shards;
     unsigned _shard;
     cluster::topic_store& _store;
     std::shared_ptr<const cluster::topic_table> _topics = std::make_shared<cluster::topic_table>();
     std::map<std::string, std::string> _settings;
+    size_t _fetch_max_bytes = 0; // fetch.max.bytes, from _settings
     std::map<std::string, storage::log_config, std::less<>> _log_configs;
     storage::log_config _uncached;
     advertised_address _advertised;

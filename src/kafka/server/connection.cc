@@ -9,7 +9,6 @@
 
 #include <boost/asio/write.hpp>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <vector>
 
@@ -23,9 +22,7 @@ constexpr size_t initial_frame_alloc = 64 * 1024;
 
 // connections.max.idle.ms; a negative value turns the idle deadline off (as in Kafka).
 std::optional<std::chrono::steady_clock::duration> max_idle(const broker& b) {
-    auto v = b.broker_setting("connections.max.idle.ms");
-    int64_t ms = 600'000;
-    std::from_chars(v.data(), v.data() + v.size(), ms);
+    int64_t ms = b.numeric_setting("connections.max.idle.ms", 600'000);
     if (ms < 0) {
         return std::nullopt;
     }

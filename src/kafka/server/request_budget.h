@@ -19,7 +19,7 @@ public:
     // Waits until `n` more bytes fit. A frame larger than the whole budget waits
     // until it is alone, so no frame the size limit admits can wait forever.
     awaitable<void> acquire(uint64_t n) {
-        while (_used > 0 && _used + n > _capacity) {
+        while (!fits(n)) {
             ++_waits;
             co_await _freed.wait();
         }

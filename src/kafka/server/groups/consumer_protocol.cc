@@ -5,7 +5,6 @@
 #include "kafka/server/groups/membership.h"
 
 #include <algorithm>
-#include <charconv>
 
 namespace chronik::kafka::groups {
 
@@ -16,10 +15,8 @@ namespace {
 logger log{ "groups" };
 
 int32_t setting(const broker& b, std::string_view name, int32_t fallback) {
-    auto v = b.broker_setting(name);
-    int32_t n = fallback;
-    std::from_chars(v.data(), v.data() + v.size(), n);
-    return n > 0 ? n : fallback;
+    auto n = b.numeric_setting(name, fallback);
+    return n > 0 && n <= INT32_MAX ? int32_t(n) : fallback;
 }
 
 size_t count(const assignment_map& a) {

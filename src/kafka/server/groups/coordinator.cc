@@ -6,7 +6,6 @@
 #include "kafka/server/groups/offsets_records.h"
 #include "kafka/server/handlers/topics.h"
 
-#include <charconv>
 #include <chrono>
 
 namespace chronik::kafka::groups {
@@ -26,10 +25,8 @@ int64_t now_ms() {
 }
 
 int32_t offsets_partitions(const broker& b) {
-    auto v = b.broker_setting("offsets.topic.num.partitions");
-    int32_t n = 50;
-    std::from_chars(v.data(), v.data() + v.size(), n);
-    return n > 0 ? n : 50;
+    auto n = b.numeric_setting("offsets.topic.num.partitions", 50);
+    return n > 0 && n <= INT32_MAX ? int32_t(n) : 50;
 }
 
 void restore(group_manager& gm, int32_t partition, const std::string& id,
@@ -306,15 +303,9 @@ namespace {
 
 awaitable<void> expiry_loop(broker& b) {
     auto ex = co_await asio::this_coro::executor;
-    auto setting = [&](std::string_view name, int64_t fallback) {
-        auto v = b.broker_setting(name);
-        int64_t n = fallback;
-        std::from_chars(v.data(), v.data() + v.size(), n);
-        return n;
-    };
     for (;;) {
         auto interval = std::chrono::milliseconds(
-          std::max<int64_t>(setting("offsets.retention.check.interval.ms", 600000), 1));
+          std::max<int64_t>(b.numeric_setting("offsets.retention.check.interval.ms", 600000), 1));
         asio::steady_timer t(ex, interval);
         boost::system::error_code ec;
         co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
@@ -323,7 +314,7 @@ awaitable<void> expiry_loop(broker& b) {
             gm.expiry_armed = false;
             co_return;
         }
-        int64_t retention_ms = setting("offsets.retention.minutes", 10080) * 60'000;
+        int64_t retention_ms = b.numeric_setting("offsets.retention.minutes", 10080) * 60'000;
         int64_t now = now_ms();
         const auto* topic = b.topics()->find(offsets_topic);
         if (topic == nullptr) {

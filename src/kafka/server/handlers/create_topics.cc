@@ -64,16 +64,12 @@ awaitable<create_topics_handler::api::response> create_topics_handler::handle(re
         out.replication_factor = 1;
         auto& described = out.configs.emplace();
         for (const auto& def : cluster::topic_config_defs()) {
-            auto eff = cluster::resolve_topic_config(def, configs, b.settings());
+            auto eff = b.topic_config(def, configs);
             auto& c = described.emplace_back();
             c.name = std::string(def.name);
-            if (!def.sensitive()) {
-                c.value = eff.value;
-            }
+            c.value = eff.value; // no topic config is a password
             c.read_only = false;
-            c.config_source =
-              int8_t(eff.source == cluster::config_source::static_broker ? b.setting_source(eff.broker_key)
-                                                                         : eff.source);
+            c.config_source = int8_t(eff.source);
             c.is_sensitive = def.sensitive();
         }
     }

@@ -57,10 +57,7 @@ void describe_topic(const broker& b, const cluster::topic_info& t,
         if (!wanted(keys, def.name)) {
             continue;
         }
-        auto eff = cluster::resolve_topic_config(def, t.configs, b.settings());
-        if (eff.source == cluster::config_source::static_broker) {
-            eff.source = b.setting_source(eff.broker_key); // or a dynamic level
-        }
+        auto eff = b.topic_config(def, t.configs);
         auto& e = out.configs.emplace_back();
         e.name = std::string(def.name);
         e.value = eff.value;
