@@ -692,6 +692,7 @@ class GroupMembershipTest(unittest.TestCase):
                              f"member c saw a rebalance when the leader came back: {after}")
             assigned_a = [e for _, e in a.events if e.startswith("assigned")]
             assigned_a2 = [e for _, e in a2.events if e.startswith("assigned")]
+            self.assertTrue(assigned_a and assigned_a2, "the leader was never assigned")
             self.assertEqual(assigned_a2[:1], assigned_a[-1:], "the leader did not get its old partitions back")
             c.proc.send_signal(signal.SIGTERM)
             c.wait(timeout=30)

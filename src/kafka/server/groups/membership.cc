@@ -6,7 +6,6 @@
 #include "kafka/server/groups/offsets_records.h"
 
 #include <algorithm>
-#include <charconv>
 
 namespace chronik::kafka::groups {
 
@@ -23,10 +22,7 @@ int64_t wall_ms() {
 }
 
 std::chrono::milliseconds setting_ms(const broker& b, std::string_view name, int64_t fallback) {
-    auto v = b.broker_setting(name);
-    int64_t n = fallback;
-    std::from_chars(v.data(), v.data() + v.size(), n);
-    return std::chrono::milliseconds(std::max<int64_t>(n, 0));
+    return std::chrono::milliseconds(std::max<int64_t>(b.numeric_setting(name, fallback), 0));
 }
 
 runtime::event& changed(group& g, const asio::any_io_executor& ex) {
@@ -151,6 +147,16 @@ join_result current_generation(const group& g, const std::string& member_id) {
     return r;
 }
 
+// The member list a leader's JoinGroup answer carries: each member's metadata for
+// the group's protocol.
+void add_members(const group& g, join_result& r) {
+    for (const auto& [id, m] : g.members) {
+        auto p = std::find_if(m.protocols.begin(), m.protocols.end(),
+                              [&](const auto& x) { return x.first == g.protocol_name; });
+        r.members.push_back({ id, m.instance_id, p != m.protocols.end() ? p->second : bytes() });
+    }
+}
+
 // Ends the join phase: drops members that did not rejoin, advances the generation
 // and answers every waiting JoinGroup.
 void complete_join(broker& b, group& g) {
@@ -184,11 +190,7 @@ void complete_join(broker& b, group& g) {
     for (auto& [id, m] : g.members) {
         join_result r = current_generation(g, id);
         if (id == g.leader) {
-            for (const auto& [oid, o] : g.members) {
-                auto p = std::find_if(o.protocols.begin(), o.protocols.end(),
-                                      [&](const auto& x) { return x.first == g.protocol_name; });
-                r.members.push_back({ oid, o.instance_id, p != o.protocols.end() ? p->second : bytes() });
-            }
+            add_members(g, r);
         }
         m.join_answer = std::move(r);
         m.assignment.clear();
@@ -374,6 +376,16 @@ bool same_choice(group& g, const std::string& id,
     return same;
 }
 
+// What a JoinGroup says about its member, taken into the group's record of it.
+void take_join_args(member& m, const join_args& a, clock::time_point now) {
+    m.client_id = a.client_id;
+    m.client_host = a.client_host;
+    m.session_timeout_ms = a.session_timeout_ms;
+    m.rebalance_timeout_ms = a.rebalance_timeout_ms;
+    m.protocols = a.protocols;
+    m.deadline = now + std::chrono::milliseconds(a.session_timeout_ms);
+}
+
 // KIP-345: a static member that restarts (joins with its instance id and no
 // member id) into a Stable group without changing the protocol the group would
 // choose keeps its place and its assignment without a rebalance, leader or not.
@@ -381,15 +393,9 @@ bool same_choice(group& g, const std::string& id,
 // still fences the old one.
 awaitable<join_result> rejoin_stable(broker& b, placement where, group& g, join_args a, std::string old_id,
                                      std::string new_id, std::string leader_before) {
-    auto now = clock::now();
     member& m = g.members.at(new_id);
     member before = m;
-    m.protocols = a.protocols;
-    m.session_timeout_ms = a.session_timeout_ms;
-    m.rebalance_timeout_ms = a.rebalance_timeout_ms;
-    m.client_id = a.client_id;
-    m.client_host = a.client_host;
-    m.deadline = now + std::chrono::milliseconds(a.session_timeout_ms);
+    take_join_args(m, a, clock::now());
     int32_t generation = g.generation;
     auto storing = store_group(b, where, g.id, snapshot(g));
     auto stored = co_await std::move(storing);
@@ -407,10 +413,15 @@ awaitable<join_result> rejoin_stable(broker& b, placement where, group& g, join_
         // Not stored: the old id stays the member, as though this join never came.
         auto s = gp->static_ids.find(*a.instance_id);
         if (gp->generation == generation && s != gp->static_ids.end() && s->second == new_id) {
-            before.id = old_id;
-            before.deadline = gp->members.at(new_id).deadline;
+            // Only what this join changed goes back: a rebalance may have begun
+            // meanwhile, and the member's part in it (joined, answer) stays.
             replace_member_id(*gp, new_id, old_id);
-            gp->members.at(old_id) = std::move(before);
+            member& cur = gp->members.at(old_id);
+            cur.client_id = std::move(before.client_id);
+            cur.client_host = std::move(before.client_host);
+            cur.session_timeout_ms = before.session_timeout_ms;
+            cur.rebalance_timeout_ms = before.rebalance_timeout_ms;
+            cur.protocols = std::move(before.protocols);
         }
         join_result r = refused(stored);
         r.generation = gp->generation;
@@ -431,11 +442,7 @@ awaitable<join_result> rejoin_stable(broker& b, placement where, group& g, join_
     // The leader learns the members (so it can watch for metadata changes) but
     // does not assign: the group keeps the assignment it has.
     r.skip_assignment = true;
-    for (const auto& [oid, o] : gp->members) {
-        auto p = std::find_if(o.protocols.begin(), o.protocols.end(),
-                              [&](const auto& x) { return x.first == gp->protocol_name; });
-        r.members.push_back({ oid, o.instance_id, p != o.protocols.end() ? p->second : bytes() });
-    }
+    add_members(*gp, r);
     co_return r;
 }
 
@@ -545,12 +552,7 @@ awaitable<join_result> join_group(broker& b, placement where, join_args a) {
     }
     m.id = a.member_id;
     m.instance_id = a.instance_id;
-    m.client_id = a.client_id;
-    m.client_host = a.client_host;
-    m.session_timeout_ms = a.session_timeout_ms;
-    m.rebalance_timeout_ms = a.rebalance_timeout_ms;
-    m.protocols = a.protocols;
-    m.deadline = now + std::chrono::milliseconds(a.session_timeout_ms);
+    take_join_args(m, a, now);
     if (g.members.size() == 1) {
         g.protocol_type = a.protocol_type;
     }
