@@ -2,6 +2,7 @@
 // Idempotent-producer state of one partition: for each producer id, its epoch and
 // its last five batches, so a retried batch is recognised and answered with the
 // offsets it got the first time. Rebuilt from the log's batch headers at start-up.
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <unordered_map>

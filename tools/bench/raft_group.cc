@@ -55,7 +55,8 @@ void raft_group::pump() {
         _wire.clear();
         for (auto& m : wire) {
             busy = true;
-            _nodes[m.to()]->step(std::move(m));
+            const auto to = m.to();
+            _nodes[to]->step(std::move(m));
         }
     }
 }

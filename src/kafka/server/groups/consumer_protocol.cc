@@ -174,7 +174,8 @@ std::map<std::string, assignment_map> assign_uniform(const std::vector<assignor_
     // The rest, each to the least loaded member that subscribes to its topic; topics
     // few members can take go first, so the others can even out the load.
     std::vector<std::pair<size_t, std::string>> order;
-    for (const auto& [topic, _] : partitions) {
+    for (const auto& entry : partitions) {
+        const std::string& topic = entry.first;
         size_t takers = size_t(std::count_if(members.begin(), members.end(),
                                              [&](const assignor_member& m) { return eligible(m, topic); }));
         order.emplace_back(takers, topic);

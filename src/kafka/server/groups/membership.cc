@@ -58,10 +58,12 @@ void remove_member(group& g, const std::string& id) {
             g.static_ids.erase(s);
         }
     }
-    g.members.erase(it);
+    // `id` may be the key of the entry erased here (complete_join passes it): use
+    // it before the erase, never after.
     if (g.leader == id) {
         g.leader.clear();
     }
+    g.members.erase(it);
 }
 
 // Whether a static member's id was taken over by a newer instance of it.
@@ -83,7 +85,8 @@ std::optional<std::string> choose_protocol(const group& g) {
         return std::nullopt;
     }
     std::vector<std::string> common;
-    for (const auto& [name, _] : g.members.begin()->second.protocols) {
+    for (const auto& entry : g.members.begin()->second.protocols) {
+        const std::string& name = entry.first;
         bool everyone = std::all_of(g.members.begin(), g.members.end(), [&](const auto& m) {
             return std::any_of(m.second.protocols.begin(), m.second.protocols.end(),
                                [&](const auto& p) { return p.first == name; });
@@ -121,7 +124,8 @@ bool supports_group_protocols(const group& g, const join_args& a) {
         return false;
     }
     // Some protocol must be shared with every current member.
-    for (const auto& [name, _] : a.protocols) {
+    for (const auto& entry : a.protocols) {
+        const std::string& name = entry.first;
         bool everyone = std::all_of(g.members.begin(), g.members.end(), [&](const auto& m) {
             return m.first == a.member_id || std::any_of(m.second.protocols.begin(), m.second.protocols.end(),
                                                          [&](const auto& p) { return p.first == name; });
