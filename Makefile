@@ -1,12 +1,14 @@
 # Chronik: the two set-up commands are `make run` and `make test` (see README.md).
 BUILD_DIR ?= build
 FUZZ_DIR ?= build-fuzz
+DEBUG_DIR ?= build-debug
+TSAN_DIR ?= build-tsan
 JOBS ?= $(shell nproc)
 DATA_DIR ?= ./data
 LISTEN ?= 127.0.0.1:9092
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build run test bench fuzz-build clean format format-check
+.PHONY: all deps configure build run test test-release test-debug test-tsan bench fuzz-build debug-build tsan-build lint clean format format-check
 
 all: build
 
@@ -26,13 +28,37 @@ run: build
 
 # libFuzzer targets need clang; they live in their own build tree.
 fuzz-build: deps
-	@test -f $(FUZZ_DIR)/build.ninja || CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_DIR) -G Ninja \
-	    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHRONIK_FUZZ=ON -DCHRONIK_SANITIZE=address,undefined
+	@test -f $(FUZZ_DIR)/build.ninja || cmake --preset fuzz -B $(FUZZ_DIR)
 	cmake --build $(FUZZ_DIR) -j $(JOBS)
 
-# Every suite: unit, sim, e2e, chaos and the bounded fuzz runs. Exit 0 only if all pass.
-test: format-check build fuzz-build
+# The sanitizer trees (CMakePresets.json): `debug` is ASan+UBSan, `tsan` is
+# ThreadSanitizer; both compile in the debug checks (owner-shard assertions).
+debug-build: deps
+	@test -f $(DEBUG_DIR)/build.ninja || cmake --preset debug -B $(DEBUG_DIR)
+	cmake --build $(DEBUG_DIR) -j $(JOBS)
+
+tsan-build: deps
+	@test -f $(TSAN_DIR)/build.ninja || cmake --preset tsan -B $(TSAN_DIR)
+	cmake --build $(TSAN_DIR) -j $(JOBS)
+
+# clang-tidy (.clang-tidy) over every translation unit of the Release tree.
+lint: build
+	/usr/bin/python3 scripts/lint.py -p $(BUILD_DIR) -j $(JOBS)
+
+# Every suite: format and lint; unit, sim, e2e, chaos and the bounded fuzz runs on
+# the Release build; unit, sim and e2e under ASan+UBSan; unit, sim and three e2e
+# suites under TSan (tests/e2e/CMakeLists.txt says which and why).
+# Exit 0 only if all pass.
+test: format-check lint test-release test-debug test-tsan
+
+test-release: build fuzz-build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+test-debug: debug-build
+	ctest --test-dir $(DEBUG_DIR) --output-on-failure -j $(JOBS) -L 'unit|sim|e2e'
+
+test-tsan: tsan-build
+	ctest --test-dir $(TSAN_DIR) --output-on-failure -j $(JOBS) -L 'unit|sim|e2e'
 
 # The reference benchmark suite (bench/run.py): minutes, not part of `make test`.
 # BENCH_ARGS=--quick for a short pass.
@@ -40,7 +66,7 @@ bench: build
 	/usr/bin/python3 bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(BUILD_DIR) $(FUZZ_DIR)
+	rm -rf $(BUILD_DIR) $(FUZZ_DIR) $(DEBUG_DIR) $(TSAN_DIR)
 
 CXX_SOURCES = git ls-files 'src/*.h' 'src/*.cc' 'tools/*.h' 'tools/*.cc' 'tests/*.h' 'tests/*.cc'
 

@@ -115,6 +115,7 @@ result<void> topic_store::load_blocking(std::string& error) {
 }
 
 awaitable<topic_store::change_turn> topic_store::take_turn() {
+    _owner.check_owner("topic_store");
     if (!_change_done) {
         _change_done.emplace(co_await asio::this_coro::executor);
     }
@@ -126,6 +127,7 @@ awaitable<topic_store::change_turn> topic_store::take_turn() {
 }
 
 awaitable<protocol::error_code> topic_store::remove(std::string name) {
+    _owner.check_owner("topic_store");
     auto turn = co_await take_turn();
     if (_table->find(name) == nullptr) {
         co_return protocol::error_code::unknown_topic_or_partition;
@@ -138,6 +140,7 @@ awaitable<protocol::error_code> topic_store::remove(std::string name) {
 
 awaitable<protocol::error_code> topic_store::add_partitions(std::string name, int32_t count,
                                                             bool validate_only) {
+    _owner.check_owner("topic_store");
     auto turn = co_await take_turn();
     const topic_info* t = _table->find(name);
     if (t == nullptr) {
@@ -179,6 +182,7 @@ topic_store::alter_outcome refused(const config_refusal& r) {
 awaitable<topic_store::alter_outcome> topic_store::alter_topic_configs(std::string name,
                                                                        std::vector<config_change> changes,
                                                                        bool replace_all, bool validate_only) {
+    _owner.check_owner("topic_store");
     auto turn = co_await take_turn();
     const topic_info* t = _table->find(name);
     if (t == nullptr) {
@@ -201,6 +205,7 @@ awaitable<topic_store::alter_outcome> topic_store::alter_broker_configs(int32_t 
                                                                         std::vector<config_change> changes,
                                                                         bool replace_all,
                                                                         bool validate_only) {
+    _owner.check_owner("topic_store");
     auto turn = co_await take_turn();
     auto settings = _table->broker_overrides(node);
     auto scope = node == topic_table::cluster_default ? config_scope::cluster_default : config_scope::broker;
@@ -217,6 +222,7 @@ awaitable<topic_store::alter_outcome> topic_store::alter_broker_configs(int32_t 
 }
 
 awaitable<int64_t> topic_store::allocate_producer_id() {
+    _owner.check_owner("topic_store");
     if (!_pid_ready) {
         _pid_ready.emplace(co_await asio::this_coro::executor);
     }
@@ -272,6 +278,7 @@ awaitable<bool> topic_store::persist_and_publish() {
 }
 
 awaitable<protocol::error_code> topic_store::create(topic_info t, bool validate_only) {
+    _owner.check_owner("topic_store");
     auto turn = co_await take_turn();
     if (_table->find(t.name) != nullptr) {
         co_return protocol::error_code::topic_already_exists;
@@ -286,6 +293,7 @@ awaitable<protocol::error_code> topic_store::create(topic_info t, bool validate_
 }
 
 size_t topic_store::queue_auto_create(std::vector<topic_info> topics) {
+    _owner.check_owner("topic_store");
     if (_background.is_closed()) {
         return 0;
     }
@@ -340,6 +348,7 @@ awaitable<void> topic_store::auto_create(runtime::gate::holder) {
 }
 
 awaitable<void> topic_store::stop() {
+    _owner.check_owner("topic_store");
     co_await _background.close();
     if (!_auto_queue.empty()) {
         log.info("auto-creation stopped with {} topics still queued (not created)", _auto_queue.size());

@@ -11,6 +11,7 @@
 #include "runtime/event.h"
 #include "runtime/gate.h"
 #include "runtime/io_worker.h"
+#include "runtime/owner.h"
 #include "runtime/shard.h"
 
 #include <deque>
@@ -121,7 +122,8 @@ private:
     std::deque<topic_info> _auto_queue;
     std::set<std::string, std::less<>> _auto_queued; // the names in _auto_queue
     bool _auto_creating = false;
-    runtime::gate _background; // the auto-creation fiber
+    runtime::gate _background;   // the auto-creation fiber
+    runtime::shard_owned _owner; // shard 0 in the broker
 };
 
 } // namespace chronik::cluster

@@ -19,7 +19,7 @@ const topic_info* topic_table::find(std::string_view name) const {
     return it == _topics.end() ? nullptr : &it->second;
 }
 
-const topic_info* topic_table::find(const protocol::uuid& id) const {
+const topic_info* topic_table::find(const model::uuid& id) const {
     for (const auto& [_, t] : _topics) {
         if (t.id == id) {
             return &t;
@@ -72,7 +72,7 @@ std::shared_ptr<const topic_table> topic_table::with_broker_overrides(int32_t no
 
 namespace {
 
-std::string hex(const protocol::uuid& u) {
+std::string hex(const model::uuid& u) {
     std::string s;
     for (uint8_t b : u.bytes) {
         s += fmt::format("{:02x}", b);
@@ -80,11 +80,11 @@ std::string hex(const protocol::uuid& u) {
     return s;
 }
 
-std::optional<protocol::uuid> unhex(std::string_view s) {
+std::optional<model::uuid> unhex(std::string_view s) {
     if (s.size() != 32) {
         return std::nullopt;
     }
-    protocol::uuid u;
+    model::uuid u;
     for (size_t i = 0; i < 16; ++i) {
         unsigned v = 0;
         for (char c : s.substr(i * 2, 2)) {
@@ -215,9 +215,9 @@ std::optional<std::string> invalid_topic_name(std::string_view name) {
     return std::nullopt;
 }
 
-protocol::uuid random_topic_id() {
+model::uuid random_topic_id() {
     static thread_local std::mt19937_64 rng{ std::random_device{}() };
-    protocol::uuid u;
+    model::uuid u;
     do {
         for (size_t i = 0; i < 16; i += 8) {
             uint64_t r = rng();

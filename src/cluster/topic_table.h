@@ -3,7 +3,7 @@
 // every shard holds an immutable snapshot (topic_table) that shard 0 replaces
 // after each change, so a Metadata request is answered on its own shard without
 // reaching across. (The controller Raft group takes shard 0's place in a cluster.)
-#include "kafka/protocol/types.h"
+#include "model/uuid.h"
 
 #include <cstdint>
 #include <map>
@@ -17,7 +17,7 @@ namespace chronik::cluster {
 
 struct topic_info {
     std::string name;
-    protocol::uuid id;
+    model::uuid id;
     int32_t partitions = 0;
     std::map<std::string, std::string> configs; // overrides only, Kafka names
 };
@@ -28,7 +28,7 @@ public:
     explicit topic_table(std::map<std::string, topic_info> topics);
 
     const topic_info* find(std::string_view name) const;
-    const topic_info* find(const protocol::uuid& id) const;
+    const topic_info* find(const model::uuid& id) const;
     const std::map<std::string, topic_info, std::less<>>& all() const { return _topics; }
     uint64_t version() const { return _version; }
 
@@ -62,6 +62,6 @@ private:
 std::optional<std::string> invalid_topic_name(std::string_view name);
 
 // A random topic id (never the all-zero id Kafka reserves).
-protocol::uuid random_topic_id();
+model::uuid random_topic_id();
 
 } // namespace chronik::cluster

@@ -4,7 +4,7 @@
 
 namespace chronik::raft {
 
-enum class errc {
+enum class [[nodiscard]] errc{
     not_leader = 1,        // only the leader takes proposals; retry at the current leader
     transfer_in_progress,  // leadership is being handed over; retry at the new leader
     proposal_dropped,      // the uncommitted-bytes bound is reached (backpressure)

@@ -4,9 +4,9 @@
 // Nothing here does I/O; the driver (the cluster layer, or the simulator in
 // tests/sim) moves these values between nodes and disks.
 #include "base/bytes.h"
-#include "base/model.h"
 #include "base/result.h"
 #include "base/strong_type.h"
+#include "model/model.h"
 
 #include <cstdint>
 #include <memory>

@@ -1,6 +1,10 @@
 #include "runtime/shard.h"
 
+#include "base/assert.h"
 #include "base/logger.h"
+#include "runtime/owner.h"
+
+#include <fmt/format.h>
 
 namespace chronik::runtime {
 
@@ -8,6 +12,14 @@ namespace {
 thread_local shard* t_shard = nullptr;
 logger log{ "runtime" };
 } // namespace
+
+void detail::wrong_shard(const char* what, unsigned owner, unsigned current, const char* file,
+                         unsigned line) noexcept {
+    const std::string who =
+      current == ~0u ? std::string("a thread that is not a shard") : fmt::format("shard {}", current);
+    const std::string msg = fmt::format("{} belongs to shard {} and was touched from {}", what, owner, who);
+    ::chronik::detail::assert_failed("owner shard", msg, file, line, "check_owner");
+}
 
 shard* this_shard() noexcept {
     return t_shard;

@@ -1,7 +1,7 @@
 #include "storage/compactor.h"
 
 #include "base/logger.h"
-#include "kafka/record/batch.h"
+#include "record/batch.h"
 #include "storage/segment_index.h"
 
 #include <cstring>

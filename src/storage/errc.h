@@ -4,7 +4,7 @@
 
 namespace chronik::storage {
 
-enum class errc {
+enum class [[nodiscard]] errc{
     storage_error = 1,   // the disk failed (EIO, ENOSPC, ...): KAFKA_STORAGE_ERROR
     offset_out_of_range, // below the log start or beyond the log end
     out_of_order_sequence,

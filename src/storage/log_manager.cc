@@ -80,18 +80,20 @@ log_manager::log_manager(std::string data_dir, runtime::io_worker& io, file_ops&
 log_manager::~log_manager() = default;
 
 std::string log_manager::partition_dir(const std::string& data_dir, std::string_view topic,
-                                       const protocol::uuid& topic_id, int32_t partition) {
+                                       const model::uuid& topic_id, int32_t partition) {
     return data_dir + "/logs/" + std::string(topic) + "-" + std::to_string(partition) + "." +
            topic_id.to_string();
 }
 
 std::shared_ptr<partition_log> log_manager::find(std::string_view topic, int32_t partition) const {
+    _owner.check_owner("log_manager");
     auto it = _partitions.find(key{ std::string(topic), partition });
     return it == _partitions.end() ? nullptr : it->second.log;
 }
 
-awaitable<std::shared_ptr<partition_log>> log_manager::get(std::string topic, protocol::uuid topic_id,
+awaitable<std::shared_ptr<partition_log>> log_manager::get(std::string topic, model::uuid topic_id,
                                                            int32_t partition, log_config cfg) {
+    _owner.check_owner("log_manager");
     key k{ topic, partition };
     for (;;) {
         if (auto it = _partitions.find(k); it != _partitions.end()) {
@@ -141,6 +143,7 @@ awaitable<std::shared_ptr<partition_log>> log_manager::get(std::string topic, pr
 }
 
 void log_manager::appended(const std::shared_ptr<partition_log>& p) {
+    _owner.check_owner("log_manager");
     const auto& cfg = p->config();
     if (cfg.relaxed_flush) {
         // Page-cache durability: readable and acknowledged now, synced later.
@@ -270,6 +273,7 @@ awaitable<void> log_manager::flush_loop(runtime::gate::holder) {
 }
 
 awaitable<std::error_code> log_manager::wait_durable(std::shared_ptr<partition_log> p, int64_t last_offset) {
+    _owner.check_owner("log_manager");
     while (p->high_watermark() <= last_offset) {
         if (p->failure()) {
             co_return errc::storage_error;
@@ -280,6 +284,7 @@ awaitable<std::error_code> log_manager::wait_durable(std::shared_ptr<partition_l
 }
 
 void log_manager::watch(const partition_log& p, unsigned shard) {
+    _owner.check_owner("log_manager");
     const_cast<partition_log&>(p).add_watcher(shard);
 }
 
@@ -306,6 +311,7 @@ awaitable<void> log_manager::retention_loop(runtime::gate::holder) {
 }
 
 awaitable<void> log_manager::enforce_retention() {
+    _owner.check_owner("log_manager");
     auto now = now_ms();
     for (auto& [k, s] : _partitions) {
         auto removed = s.log->collect_garbage(now);
@@ -438,6 +444,7 @@ void log_manager::delete_files(std::vector<std::shared_ptr<segment>> segs) {
 }
 
 awaitable<std::error_code> log_manager::checkpoint_log_start(std::shared_ptr<partition_log> p) {
+    _owner.check_owner("log_manager");
     file_ops* ops = &_ops;
     auto dir = p->dir();
     auto value = p->log_start_offset();
@@ -458,12 +465,14 @@ awaitable<std::error_code> log_manager::checkpoint_log_start(std::shared_ptr<par
 }
 
 void log_manager::for_each_open(const std::function<void(std::string_view, partition_log&)>& visit) {
+    _owner.check_owner("log_manager");
     for (auto& [k, slot] : _partitions) {
         visit(k.first, *slot.log);
     }
 }
 
-void log_manager::retain_only(const std::function<bool(std::string_view, const protocol::uuid&)>& alive) {
+void log_manager::retain_only(const std::function<bool(std::string_view, const model::uuid&)>& alive) {
+    _owner.check_owner("log_manager");
     std::vector<std::string> dirs;
     for (auto it = _partitions.begin(); it != _partitions.end();) {
         if (alive(it->first.first, it->second.topic_id)) {
@@ -505,6 +514,7 @@ void log_manager::retain_only(const std::function<bool(std::string_view, const p
 }
 
 awaitable<void> log_manager::close() {
+    _owner.check_owner("log_manager");
     _closed = true;
     _stop.notify_all();
     while (_flushing) {

@@ -11,11 +11,12 @@
 // Partitions are opened lazily on first use (recovery runs on the I/O worker);
 // concurrent users of a partition that is still opening wait for the same open.
 #include "base/result.h"
-#include "kafka/protocol/types.h"
+#include "model/uuid.h"
 #include "runtime/asio.h"
 #include "runtime/event.h"
 #include "runtime/gate.h"
 #include "runtime/io_worker.h"
+#include "runtime/owner.h"
 #include "storage/file_ops.h"
 #include "storage/partition_log.h"
 
@@ -42,12 +43,12 @@ public:
     ~log_manager();
 
     static std::string partition_dir(const std::string& data_dir, std::string_view topic,
-                                     const protocol::uuid& topic_id, int32_t partition);
+                                     const model::uuid& topic_id, int32_t partition);
 
     // The open partition, opening or creating it if needed; null if that failed
     // (the reason is logged) or the topic was replaced.
-    awaitable<std::shared_ptr<partition_log>> get(std::string topic, protocol::uuid topic_id,
-                                                  int32_t partition, log_config cfg);
+    awaitable<std::shared_ptr<partition_log>> get(std::string topic, model::uuid topic_id, int32_t partition,
+                                                  log_config cfg);
     // The partition if it is open already.
     std::shared_ptr<partition_log> find(std::string_view topic, int32_t partition) const;
 
@@ -55,20 +56,21 @@ public:
     void appended(const std::shared_ptr<partition_log>& p);
     // Waits until `last_offset` is durable (below the high watermark); the error if
     // the partition failed first.
-    awaitable<std::error_code> wait_durable(std::shared_ptr<partition_log> p, int64_t last_offset);
+    [[nodiscard]] awaitable<std::error_code> wait_durable(std::shared_ptr<partition_log> p,
+                                                          int64_t last_offset);
     // `shard` is woken (once) when p's high watermark next rises.
     void watch(const partition_log& p, unsigned shard);
 
     // Closes partitions whose topic no longer exists (or has another id) and
     // removes their directories in the background.
-    void retain_only(const std::function<bool(std::string_view topic, const protocol::uuid& id)>& alive);
+    void retain_only(const std::function<bool(std::string_view topic, const model::uuid& id)>& alive);
     // Visits every open partition (to push new settings to it).
     void for_each_open(const std::function<void(std::string_view topic, partition_log&)>& visit);
     // Runs retention once now (tests, DeleteRecords); also runs on its own timer.
     awaitable<void> enforce_retention();
     // Persists a partition's log start offset (DeleteRecords) and drops whole
     // segments below it.
-    awaitable<std::error_code> checkpoint_log_start(std::shared_ptr<partition_log> p);
+    [[nodiscard]] awaitable<std::error_code> checkpoint_log_start(std::shared_ptr<partition_log> p);
 
     // Final group commit and stop of background work; on this shard, at shutdown.
     awaitable<void> close();
@@ -80,7 +82,7 @@ public:
 private:
     struct slot {
         std::shared_ptr<partition_log> log;
-        protocol::uuid topic_id;
+        model::uuid topic_id;
     };
     using key = std::pair<std::string, int32_t>;
 
@@ -112,6 +114,7 @@ private:
     runtime::event _flushed;
     runtime::event _stop;
     runtime::gate _gate;
+    runtime::shard_owned _owner;
 };
 
 } // namespace chronik::storage

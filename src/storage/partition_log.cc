@@ -1,7 +1,8 @@
 #include "storage/partition_log.h"
 
+#include "base/assert.h"
 #include "base/logger.h"
-#include "kafka/record/errc.h"
+#include "record/errc.h"
 #include "storage/compactor.h"
 #include "storage/errc.h"
 #include "storage/segment_index.h"
@@ -132,6 +133,7 @@ result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const 
 
 result<void> partition_log::roll(int64_t now_ms) {
     CHRONIK_TRY(auto seg, segment::create(_ops, _dir, _next_offset, false));
+    CHRONIK_ASSERT(seg->base_offset() >= _segments.back()->next_offset(), "segments in offset order");
     seg->set_first_append_ms(now_ms);
     _segments.push_back(std::move(seg));
     _dir_dirty = true;
@@ -139,6 +141,7 @@ result<void> partition_log::roll(int64_t now_ms) {
 }
 
 result<append_outcome> partition_log::append(std::span<uint8_t> batch, int64_t now_ms) {
+    _owner.check_owner("partition_log");
     if (_failed) {
         return errc::storage_error;
     }
@@ -169,7 +172,8 @@ result<append_outcome> partition_log::append(std::span<uint8_t> batch, int64_t n
         }
         act = &active();
     }
-    int64_t base = _next_offset;
+    const int64_t base = _next_offset;
+    CHRONIK_ASSERT(act->next_offset() <= base, "the active segment ends at or below the log end");
     record::set_base_offset_and_epoch(batch.data(), base, 0);
     append_outcome out{ base, record::wrapping_add(base, h.last_offset_delta), -1, false };
     h.base_offset = base;
@@ -186,6 +190,8 @@ result<append_outcome> partition_log::append(std::span<uint8_t> batch, int64_t n
         return errc::storage_error;
     }
     act->note_append(now_ms);
+    CHRONIK_ASSERT(out.last_offset >= base && out.last_offset + 1 > _next_offset,
+                   "next offset moves forward");
     _next_offset = out.last_offset + 1;
     _unsynced_records += h.record_count;
     if (_unsynced.empty() || _unsynced.back().get() != act) {
@@ -199,6 +205,7 @@ result<append_outcome> partition_log::append(std::span<uint8_t> batch, int64_t n
 }
 
 result<read_result> partition_log::read(int64_t offset, size_t max_bytes, bool min_one, bool zero_copy) {
+    _owner.check_owner("partition_log");
     if (_failed) {
         return errc::storage_error;
     }
@@ -262,6 +269,7 @@ result<std::optional<timestamp_offset>> partition_log::record_at_or_after(segmen
 }
 
 result<std::optional<timestamp_offset>> partition_log::offset_for_timestamp(int64_t ts) {
+    _owner.check_owner("partition_log");
     for (auto& seg : _segments) {
         if (seg->max_timestamp() < ts) {
             continue;
@@ -279,6 +287,7 @@ result<std::optional<timestamp_offset>> partition_log::offset_for_timestamp(int6
 }
 
 result<std::optional<timestamp_offset>> partition_log::max_timestamp() {
+    _owner.check_owner("partition_log");
     segment* best = nullptr;
     for (auto& seg : _segments) {
         if (seg->max_timestamp() >= 0 && (best == nullptr || seg->max_timestamp() > best->max_timestamp())) {
@@ -292,6 +301,7 @@ result<std::optional<timestamp_offset>> partition_log::max_timestamp() {
 }
 
 std::vector<std::shared_ptr<segment>> partition_log::start_compaction(int64_t now_ms) {
+    _owner.check_owner("partition_log");
     std::vector<std::shared_ptr<segment>> out;
     if (!_cfg.compact || _compacting || _failed || _segments.size() < 2) {
         return out;
@@ -324,6 +334,7 @@ std::vector<std::shared_ptr<segment>> partition_log::start_compaction(int64_t no
 
 void partition_log::finish_compaction(const std::vector<std::shared_ptr<segment>>& original,
                                       const std::vector<std::shared_ptr<segment>>& replacement) {
+    _owner.check_owner("partition_log");
     _compacting = false;
     for (size_t i = 0; i < original.size() && i < replacement.size(); ++i) {
         auto it = std::find(_segments.begin(), _segments.end(), original[i]);
@@ -335,6 +346,7 @@ void partition_log::finish_compaction(const std::vector<std::shared_ptr<segment>
 }
 
 std::vector<std::shared_ptr<segment>> partition_log::collect_garbage(int64_t now_ms) {
+    _owner.check_owner("partition_log");
     std::vector<std::shared_ptr<segment>> removed;
     if (_compacting) {
         return removed; // segments are being rewritten; the next check removes them
@@ -377,6 +389,7 @@ std::vector<std::shared_ptr<segment>> partition_log::collect_garbage(int64_t now
 }
 
 result<int64_t> partition_log::delete_records_before(int64_t offset) {
+    _owner.check_owner("partition_log");
     if (offset == -1) {
         offset = _high_watermark;
     }
@@ -388,6 +401,7 @@ result<int64_t> partition_log::delete_records_before(int64_t offset) {
 }
 
 std::vector<std::shared_ptr<segment>> partition_log::take_unsynced(int64_t& durable_end, bool& sync_dir) {
+    _owner.check_owner("partition_log");
     durable_end = _next_offset;
     _unsynced_records = 0;
     sync_dir = std::exchange(_dir_dirty, false);
@@ -395,10 +409,13 @@ std::vector<std::shared_ptr<segment>> partition_log::take_unsynced(int64_t& dura
 }
 
 void partition_log::set_high_watermark(int64_t hw) noexcept {
-    _high_watermark = std::max(_high_watermark, std::min(hw, _next_offset));
+    _owner.check_owner("partition_log");
+    CHRONIK_ASSERT(hw <= _next_offset, "high watermark above the log end");
+    _high_watermark = std::max(_high_watermark, hw);
 }
 
 void partition_log::fail(std::error_code ec) {
+    _owner.check_owner("partition_log");
     if (!_failed) {
         log.error("{}: partition taken offline after an I/O error: {}", _dir, ec.message());
         _failed = ec;

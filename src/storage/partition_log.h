@@ -7,7 +7,8 @@
 // consumer has seen is never reused after a crash.
 #include "base/bytes.h"
 #include "base/result.h"
-#include "kafka/record/batch.h"
+#include "record/batch.h"
+#include "runtime/owner.h"
 #include "storage/file_ops.h"
 #include "storage/producer_state.h"
 #include "storage/segment.h"
@@ -110,7 +111,7 @@ public:
     int64_t log_end_offset() const noexcept { return _next_offset; }
     int64_t high_watermark() const noexcept { return _high_watermark; }
     uint64_t size_bytes() const noexcept;
-    std::error_code failure() const noexcept { return _failed; }
+    [[nodiscard]] std::error_code failure() const noexcept { return _failed; }
     const std::string& dir() const noexcept { return _dir; }
     const log_config& config() const noexcept { return _cfg; }
     void set_config(const log_config& c) noexcept { _cfg = c; }
@@ -148,7 +149,8 @@ private:
     std::error_code _failed;
     std::vector<unsigned> _watchers;
     bool _compacting = false;
-    int64_t _cleaned_upto = 0; // offsets below this were covered by the last pass
+    int64_t _cleaned_upto = 0;   // offsets below this were covered by the last pass
+    runtime::shard_owned _owner; // bound by the first shard that uses the log
 };
 
 } // namespace chronik::storage

@@ -1,9 +1,10 @@
 #include "storage/segment.h"
 
+#include "base/assert.h"
 #include "base/endian.h"
 #include "base/logger.h"
-#include "kafka/record/crc.h"
-#include "kafka/record/errc.h"
+#include "record/crc.h"
+#include "record/errc.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -202,6 +203,7 @@ result<uint64_t> segment::recover(bool verify_crc, int64_t min_offset,
 }
 
 result<void> segment::append(std::span<const uint8_t> batch, const record::batch_header& h) {
+    CHRONIK_ASSERT(h.base_offset >= _next_offset, "a segment's batches in offset order");
     auto n = _ops.pwrite_all(_fd, batch.data(), batch.size(), off_t(_size));
     if (n < 0) {
         // Cut back whatever part of the batch reached the file; the next append then

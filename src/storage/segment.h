@@ -10,7 +10,7 @@
 // a shared_ptr while an fdatasync of its fd runs on the I/O worker.
 #include "base/bytes.h"
 #include "base/result.h"
-#include "kafka/record/batch.h"
+#include "record/batch.h"
 #include "storage/file_ops.h"
 
 #include <algorithm>

@@ -1,7 +1,7 @@
 #include "storage/segment_index.h"
 
 #include "base/be_buffer.h"
-#include "kafka/record/crc.h"
+#include "record/crc.h"
 
 #include <algorithm>
 #include <deque>

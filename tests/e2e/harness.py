@@ -16,6 +16,10 @@ import time
 
 SERVER = os.environ.get("E2E_CHRONIK_SERVER", os.path.join(os.path.dirname(__file__), "../../build/bin/chronik-server"))
 LISTEN_RE = re.compile(rb"listening on ([0-9.]+):([0-9]+)")
+# What ASan, UBSan and TSan print when they find something (see E2E_SANITIZED in
+# tests/e2e/CMakeLists.txt); CHRONIK_ASSERT failures count too.
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "WARNING: ThreadSanitizer", "CHRONIK_ASSERT failed")
 
 
 class Broker:
@@ -78,15 +82,27 @@ class Broker:
         self.stderr_file.close()
         self.proc = None
 
+    def sanitizer_report(self):
+        """The first sanitizer report the broker printed, or None."""
+        text = self.stderr()
+        for marker in SANITIZER_MARKERS:
+            i = text.find(marker)
+            if i >= 0:
+                return text[max(0, i - 200):i + 6000]
+        return None
+
     def cleanup(self):
         if self.proc is not None:
             self.kill9()
+        report = self.sanitizer_report()
         if self.own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
         try:
             os.unlink(self.stderr_path)
         except OSError:
             pass
+        if report is not None:
+            raise AssertionError("chronik-server printed a sanitizer report:\n" + report)
 
     def __enter__(self):
         return self.start()

@@ -2,9 +2,9 @@
 // change that slows one shows up as a number, on a quiet run, not as a flaky timed
 // test. `build/bin/chronik-microbench` (add --benchmark_filter=... to pick).
 #include "kafka/protocol/messages.h"
-#include "kafka/record/batch.h"
-#include "kafka/record/crc.h"
 #include "raft_group.h"
+#include "record/batch.h"
+#include "record/crc.h"
 #include "storage/partition_log.h"
 
 #include <cstdio>

@@ -5,7 +5,7 @@
 
 namespace chronik::protocol {
 
-enum class errc {
+enum class [[nodiscard]] errc{
     truncated = 1,    // fewer bytes than a length or fixed-size field needs
     bad_length,       // a negative length where none is allowed, or longer than the frame
     bad_varint,       // an unsigned varint over 5 bytes or past the end

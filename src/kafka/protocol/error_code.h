@@ -136,7 +136,7 @@ namespace chronik::protocol {
     X(duplicate_voter, 126)                                                                                  \
     X(voter_not_found, 127)
 
-enum class error_code : int16_t {
+enum class [[nodiscard]] error_code : int16_t{
 #define CHRONIK_X(name, code) name = code,
     CHRONIK_KAFKA_ERRORS(CHRONIK_X)
 #undef CHRONIK_X

@@ -1,6 +1,7 @@
 #pragma once
 // Small value types used by the generated messages.
 #include "base/bytes.h"
+#include "model/uuid.h"
 
 #include <array>
 #include <cstdint>
@@ -11,20 +12,16 @@ namespace chronik::protocol {
 template<class... T>
 struct type_list {};
 
-// A Kafka UUID (topic ids): 16 raw bytes on the wire. All zeroes is Kafka's ZERO_UUID.
-struct uuid {
-    std::array<uint8_t, 16> bytes{};
-    bool operator==(const uuid&) const = default;
-    bool is_zero() const noexcept { return *this == uuid{}; }
-    static uuid sample(uint32_t seed) {
-        uuid u;
-        for (size_t i = 0; i < u.bytes.size(); ++i) {
-            u.bytes[i] = uint8_t(seed * 13u + i * 7u + 1u);
-        }
-        return u;
+// Kafka's UUID (topic ids) is model vocabulary; the codecs name it here.
+using model::uuid;
+
+inline uuid sample_uuid(uint32_t seed) {
+    uuid u;
+    for (size_t i = 0; i < u.bytes.size(); ++i) {
+        u.bytes[i] = uint8_t(seed * 13u + i * 7u + 1u);
     }
-    std::string to_string() const; // Kafka's base64url form, as tools print it
-};
+    return u;
+}
 
 // A tagged field we do not know (a newer schema's), kept so it can be re-encoded.
 struct unknown_tagged_field {

@@ -23,7 +23,7 @@ broker::broker(const runtime::config& cfg, runtime::shard_group& shards, unsigne
                cluster::topic_store& store, std::unique_ptr<storage::log_manager> logs)
   : _cfg(cfg), _shards(shards), _shard(shard), _store(store), _settings(cfg.kafka), _logs(std::move(logs)),
     _fetch_sessions(shard, session_slots(cfg)), _fetch_event(shards.at(shard).executor()),
-    _topics_changed(shards.at(shard).executor()) {
+    _topics_changed(shards.at(shard).executor()), _owner(shard) {
     cache_settings();
 }
 
@@ -32,6 +32,7 @@ void broker::cache_settings() {
 }
 
 void broker::set_topics(std::shared_ptr<const cluster::topic_table> t) {
+    _owner.check_owner("broker");
     // Concurrent changes publish their snapshots shard by shard, so an older one can
     // arrive after a newer one; every snapshot holds all changes before it, so the
     // older one is dropped and each shard's table only moves forward.
@@ -85,6 +86,7 @@ cluster::config_source broker::setting_source(std::string_view name) const {
 }
 
 const storage::log_config& broker::log_config_for(const cluster::topic_info& t) {
+    _owner.check_owner("broker");
     if (auto it = _log_configs.find(t.name); it != _log_configs.end()) {
         return it->second;
     }
@@ -121,6 +123,7 @@ const storage::log_config& broker::log_config_for(const cluster::topic_info& t) 
 
 awaitable<std::shared_ptr<storage::partition_log>> broker::partition(const cluster::topic_info& t,
                                                                      int32_t p) {
+    _owner.check_owner("broker");
     if (auto found = _logs->find(t.name, p)) {
         co_return found;
     }

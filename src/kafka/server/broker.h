@@ -9,6 +9,7 @@
 #include "kafka/server/groups/group_manager.h"
 #include "runtime/config.h"
 #include "runtime/event.h"
+#include "runtime/owner.h"
 #include "runtime/shard.h"
 #include "storage/log_manager.h"
 
@@ -36,7 +37,10 @@ public:
     int32_t node_id() const noexcept { return _cfg.node_id; }
 
     // This shard's snapshot of the topics; replaced by the topic store on changes.
-    const std::shared_ptr<const cluster::topic_table>& topics() const noexcept { return _topics; }
+    const std::shared_ptr<const cluster::topic_table>& topics() const noexcept {
+        _owner.check_owner("broker topic table");
+        return _topics;
+    }
     // Installs a new snapshot; partitions of deleted topics are closed and removed.
     void set_topics(std::shared_ptr<const cluster::topic_table> t);
     // Notified whenever a new snapshot is installed (Metadata waits on it briefly
@@ -77,7 +81,10 @@ public:
     void set_peers(const std::vector<std::unique_ptr<broker>>* peers) noexcept { _peers = peers; }
 
     // This shard's partitions and group commit.
-    storage::log_manager& logs() noexcept { return *_logs; }
+    storage::log_manager& logs() noexcept {
+        _owner.check_owner("broker log manager");
+        return *_logs;
+    }
     // The shard that owns a partition.
     unsigned owner_of(std::string_view topic, int32_t partition) const noexcept {
         return storage::owner_shard(topic, partition, _shards.size());
@@ -91,15 +98,22 @@ public:
     awaitable<std::shared_ptr<storage::partition_log>> partition(const cluster::topic_info& t, int32_t p);
 
     // The consumer groups this shard coordinates (see groups/group_manager.h).
-    groups::group_manager& groups() noexcept { return _groups; }
+    groups::group_manager& groups() noexcept {
+        _owner.check_owner("broker group manager");
+        return _groups;
+    }
 
     // This shard's incremental fetch sessions (KIP-227).
-    fetch_session_cache& fetch_sessions() noexcept { return _fetch_sessions; }
+    fetch_session_cache& fetch_sessions() noexcept {
+        _owner.check_owner("broker fetch sessions");
+        return _fetch_sessions;
+    }
 
     // Fetch long-poll: a counter bumped, and waiters woken, whenever a partition a
     // fetch on this shard watches gets new committed data (on any shard).
     uint64_t fetch_epoch() const noexcept { return _fetch_epoch; }
     void wake_fetchers() {
+        _owner.check_owner("broker fetch waiters");
         ++_fetch_epoch;
         _fetch_event.notify_all();
     }
@@ -127,6 +141,7 @@ private:
     uint64_t _fetch_epoch = 0;
     runtime::event _fetch_event;
     runtime::event _topics_changed;
+    runtime::shard_owned _owner;
 };
 
 } // namespace chronik::kafka

@@ -271,10 +271,10 @@ void server::stop() {
         closed.push_back(p->get_future());
         asio::co_spawn(
           _shards.at(i).executor(),
-          [](storage::log_manager& logs, std::shared_ptr<std::promise<void>> done) -> awaitable<void> {
-              co_await logs.close();
+          [](broker& b, std::shared_ptr<std::promise<void>> done) -> awaitable<void> {
+              co_await b.logs().close();
               done->set_value();
-          }(_brokers[i]->logs(), p),
+          }(*_brokers[i], p),
           asio::detached);
     }
     for (auto& f : closed) {

@@ -1,4 +1,4 @@
-#include "kafka/record/batch.h"
+#include "record/batch.h"
 #include "storage/compactor.h"
 #include "storage/partition_log.h"
 #include "storage/tests/temp_dir.h"

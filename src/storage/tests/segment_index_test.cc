@@ -1,4 +1,4 @@
-#include "kafka/record/batch.h"
+#include "record/batch.h"
 #include "storage/partition_log.h"
 #include "storage/segment_index.h"
 #include "storage/tests/temp_dir.h"
@@ -129,6 +129,7 @@ TEST(segment_index, a_restart_reads_summaries_instead_of_scanning_and_keeps_prod
     EXPECT_EQ(log->log_end_offset(), end);
     EXPECT_EQ(offsets_read(*log), before);
     EXPECT_LT(reads_with * 3, without.reads.load()) << reads_with << " vs " << without.reads.load();
+    log.reset(); // its segments close their files through `without`, which goes first
 }
 
 TEST(segment_index, damaged_or_stale_summaries_are_ignored) {

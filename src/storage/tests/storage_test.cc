@@ -1,4 +1,4 @@
-#include "kafka/record/batch.h"
+#include "record/batch.h"
 #include "storage/errc.h"
 #include "storage/log_manager.h"
 #include "storage/partition_log.h"
@@ -19,6 +19,12 @@ using chronik::storage::testing::temp_dir;
 namespace fs = std::filesystem;
 
 namespace {
+
+model::uuid test_topic_id() {
+    model::uuid u;
+    u.bytes.fill(1);
+    return u;
+}
 
 bytes make_batch(int n, int64_t ts = 1000, int64_t pid = -1, int16_t epoch = -1, int32_t seq = -1,
                  record::codec c = record::codec::none) {
@@ -275,7 +281,7 @@ TEST(log_manager, group_commit_raises_the_high_watermark_and_wakes_waiters) {
     std::vector<unsigned> woken;
     log_manager lm(d.str(), io, file_ops::real(), ctx.get_executor(),
                    [&](unsigned s) { woken.push_back(s); });
-    protocol::uuid id = protocol::uuid::sample(1);
+    model::uuid id = test_topic_id();
     auto p = run(ctx, lm.get("t", id, 0, {}));
     lm.watch(*p, 3);
     for (int i = 0; i < 5; ++i) {
@@ -296,11 +302,14 @@ TEST(log_manager, group_commit_raises_the_high_watermark_and_wakes_waiters) {
 
 TEST(log_manager, a_failed_sync_is_never_acknowledged) {
     temp_dir d;
+    // The file layer outlives everything that may still hold a segment: the I/O
+    // worker's last job and the io_context's pending handlers (UBSan saw a segment
+    // close its file through a destroyed file_ops).
+    faulty_ops ops;
     asio::io_context ctx;
     runtime::io_worker io;
-    faulty_ops ops;
     log_manager lm(d.str(), io, ops, ctx.get_executor(), [](unsigned) {});
-    auto p = run(ctx, lm.get("t", protocol::uuid::sample(1), 0, {}));
+    auto p = run(ctx, lm.get("t", test_topic_id(), 0, {}));
     ops.sync_errno = EIO;
     bytes b = make_batch(2);
     ASSERT_TRUE(p->append(std::span<uint8_t>(b), 0));
@@ -327,15 +336,15 @@ struct counting_ops : file_ops {
 
 TEST(log_manager, flush_messages_and_flush_ms_relax_the_sync_and_shutdown_syncs_the_rest) {
     temp_dir d;
+    counting_ops ops; // first in, last out: see a_failed_sync_is_never_acknowledged
     asio::io_context ctx;
     runtime::io_worker io;
-    counting_ops ops;
     std::vector<unsigned> woken;
     log_manager lm(d.str(), io, ops, ctx.get_executor(), [&](unsigned s) { woken.push_back(s); });
     log_config cfg;
     cfg.relaxed_flush = true;
     cfg.flush_messages = 6; // records
-    auto p = run(ctx, lm.get("t", protocol::uuid::sample(1), 0, cfg));
+    auto p = run(ctx, lm.get("t", test_topic_id(), 0, cfg));
     lm.watch(*p, 2);
     auto append_one = [&] {
         bytes b = make_batch(2);

@@ -582,7 +582,7 @@ class Gen:
         elif e == "float64":
             lines.append(f"{pad}{target} = double({s} % 1000u) + 0.5;")
         elif e == "uuid":
-            lines.append(f"{pad}{target} = protocol::uuid::sample({s});")
+            lines.append(f"{pad}{target} = protocol::sample_uuid({s});")
         elif e == "string":
             lines.append(f'{pad}{target} = "s" + std::to_string({s});')
         elif e in ("bytes", "records"):

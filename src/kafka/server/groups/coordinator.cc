@@ -1,10 +1,10 @@
 #include "kafka/server/groups/coordinator.h"
 
 #include "base/logger.h"
-#include "kafka/record/batch.h"
 #include "kafka/server/groups/membership.h"
 #include "kafka/server/groups/offsets_records.h"
 #include "kafka/server/handlers/topics.h"
+#include "record/batch.h"
 
 #include <chrono>
 

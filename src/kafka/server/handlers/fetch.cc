@@ -1,9 +1,9 @@
 #include "kafka/server/handlers/fetch.h"
 
-#include "kafka/record/legacy.h"
 #include "kafka/server/broker.h"
 #include "kafka/server/handlers/routing.h"
 #include "kafka/server/handlers/storage_errors.h"
+#include "record/legacy.h"
 
 #include <algorithm>
 #include <chrono>

@@ -1,11 +1,11 @@
 #include "kafka/server/handlers/produce.h"
 
 #include "base/logger.h"
-#include "kafka/record/batch.h"
-#include "kafka/record/legacy.h"
 #include "kafka/server/broker.h"
 #include "kafka/server/handlers/routing.h"
 #include "kafka/server/handlers/storage_errors.h"
+#include "record/batch.h"
+#include "record/legacy.h"
 
 #include <chrono>
 

@@ -1,7 +1,7 @@
 #pragma once
 // Storage errors as Kafka error codes.
 #include "kafka/protocol/error_code.h"
-#include "kafka/record/errc.h"
+#include "record/errc.h"
 #include "storage/errc.h"
 
 #include <system_error>

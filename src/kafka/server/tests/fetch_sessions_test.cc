@@ -45,7 +45,7 @@ TEST(fetch_sessions, partitions_are_updated_added_and_forgotten_by_name_or_id) {
     EXPECT_EQ(s.partitions[0].max_bytes, 50);
     s.forget("a", {}, 1);
     ASSERT_EQ(s.partitions.size(), 1u);
-    auto id = protocol::uuid::sample(7);
+    auto id = protocol::sample_uuid(7);
     s.upsert({ "b", id, 0, 1, 1 });
     EXPECT_TRUE(s.partitions[1].same("", id, 0)); // v13+: the id decides
     s.forget("", id, 0);

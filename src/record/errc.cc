@@ -1,4 +1,4 @@
-#include "kafka/record/errc.h"
+#include "record/errc.h"
 
 #include <string>
 

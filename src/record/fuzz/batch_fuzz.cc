@@ -1,9 +1,9 @@
 // libFuzzer target: arbitrary bytes as a produce payload (v2 batches or a legacy
 // message set) and as compressed data for each codec. Nothing may crash, over-read
 // or allocate past the bound; whatever validates must iterate cleanly.
-#include "kafka/record/batch.h"
-#include "kafka/record/compression.h"
-#include "kafka/record/legacy.h"
+#include "record/batch.h"
+#include "record/compression.h"
+#include "record/legacy.h"
 
 #include <cstddef>
 #include <cstdint>

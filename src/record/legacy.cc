@@ -1,9 +1,9 @@
-#include "kafka/record/legacy.h"
+#include "record/legacy.h"
 
 #include "base/endian.h"
-#include "kafka/record/batch.h"
-#include "kafka/record/crc.h"
-#include "kafka/record/errc.h"
+#include "record/batch.h"
+#include "record/crc.h"
+#include "record/errc.h"
 
 #include <cstring>
 

@@ -1,9 +1,9 @@
 #include "base/endian.h"
-#include "kafka/record/batch.h"
-#include "kafka/record/compression.h"
-#include "kafka/record/crc.h"
-#include "kafka/record/errc.h"
-#include "kafka/record/legacy.h"
+#include "record/batch.h"
+#include "record/compression.h"
+#include "record/crc.h"
+#include "record/errc.h"
+#include "record/legacy.h"
 
 #include <filesystem>
 #include <fstream>

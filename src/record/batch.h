@@ -11,7 +11,7 @@
 // them by patching the bytes in place without recomputing it.
 #include "base/bytes.h"
 #include "base/result.h"
-#include "kafka/record/compression.h"
+#include "record/compression.h"
 
 #include <cstdint>
 #include <functional>

@@ -1,9 +1,9 @@
-#include "kafka/record/batch.h"
+#include "record/batch.h"
 
 #include "base/endian.h"
 #include "base/varint.h"
-#include "kafka/record/crc.h"
-#include "kafka/record/errc.h"
+#include "record/crc.h"
+#include "record/errc.h"
 
 #include <algorithm>
 #include <cstring>

@@ -3,7 +3,7 @@
 
 namespace chronik::record {
 
-enum class errc {
+enum class [[nodiscard]] errc{
     corrupt_message = 1,     // bad CRC, bad sizes, truncated batch
     invalid_record,          // a record inside a batch does not parse or counts disagree
     unsupported_compression, // codec bits 5..7, or a codec with bad framing

@@ -1,7 +1,7 @@
-#include "kafka/record/compression.h"
+#include "record/compression.h"
 
 #include "base/endian.h"
-#include "kafka/record/errc.h"
+#include "record/errc.h"
 
 #include <algorithm>
 #include <cstring>

@@ -1,6 +1,6 @@
-#include "kafka/protocol/types.h"
+#include "model/uuid.h"
 
-namespace chronik::protocol {
+namespace chronik::model {
 
 std::string uuid::to_string() const {
     // URL-safe base64 without padding, as Kafka's Uuid.toString prints.
@@ -22,4 +22,4 @@ std::string uuid::to_string() const {
     return out;
 }
 
-} // namespace chronik::protocol
+} // namespace chronik::model

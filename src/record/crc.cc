@@ -1,4 +1,4 @@
-#include "kafka/record/crc.h"
+#include "record/crc.h"
 
 #include <array>
 #include <cstring>
