@@ -24,7 +24,9 @@ public:
     explicit shard_owned(unsigned shard) noexcept : _owner(shard) {}
     // Copies are new objects: they bind afresh.
     shard_owned(const shard_owned&) noexcept {}
-    shard_owned& operator=(const shard_owned&) noexcept { return *this; }
+    shard_owned& operator=(const shard_owned&) noexcept {
+        return *this;
+    }
 
     void check_owner(const char* what, const char* file = __builtin_FILE(),
                      unsigned line = __builtin_LINE()) const noexcept {
@@ -39,7 +41,9 @@ public:
             detail::wrong_shard(what, _owner, current, file, line);
         }
     }
-    unsigned owner() const noexcept { return _owner; }
+    unsigned owner() const noexcept {
+        return _owner;
+    }
 
 private:
     static constexpr unsigned unbound = ~0u;
