@@ -19,6 +19,8 @@ struct category final : std::error_category {
                 return "producer epoch is older than the newest seen";
             case errc::corrupt_log:
                 return "stored batch does not parse";
+            case errc::corrupt_checkpoint:
+                return "checkpoint file is damaged";
         }
         return "unknown storage error";
     }

@@ -8,8 +8,9 @@ enum class [[nodiscard]] errc{
     storage_error = 1,   // the disk failed (EIO, ENOSPC, ...): KAFKA_STORAGE_ERROR
     offset_out_of_range, // below the log start or beyond the log end
     out_of_order_sequence,
-    producer_fenced, // an idempotent producer's epoch is older than the newest seen
-    corrupt_log,     // a stored batch does not parse
+    producer_fenced,    // an idempotent producer's epoch is older than the newest seen
+    corrupt_log,        // a stored batch does not parse
+    corrupt_checkpoint, // a checkpoint file (leader epochs) is not one this code wrote
 };
 
 const std::error_category& error_category() noexcept;

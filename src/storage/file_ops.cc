@@ -107,4 +107,20 @@ int sync_dir(const std::string& dir) {
     return rc;
 }
 
+int replace_file(file_ops& ops, const std::string& path, const void* data, size_t n) {
+    const std::string tmp = path + ".tmp";
+    int fd = ops.open(tmp, O_RDWR | O_CREAT | O_TRUNC);
+    if (fd < 0) {
+        return fd;
+    }
+    auto written = ops.pwrite_all(fd, data, n, 0);
+    int synced = written < 0 ? 0 : ops.fdatasync(fd);
+    ops.close(fd);
+    int rc = written < 0 ? int(written) : synced < 0 ? synced : ops.rename(tmp, path);
+    if (rc < 0) {
+        ops.unlink(tmp);
+    }
+    return rc;
+}
+
 } // namespace chronik::storage

@@ -37,4 +37,10 @@ public:
 // fsync of a directory, so a created, renamed or removed entry survives a crash.
 int sync_dir(const std::string& dir);
 
+// Replaces `path` with `n` bytes, crash-safely: written to `path.tmp`, fdatasynced,
+// then renamed over `path` (a crash leaves the old file or the new one; the caller
+// makes the rename durable with sync_dir). 0 or -errno; the tmp file is removed on
+// failure.
+int replace_file(file_ops& ops, const std::string& path, const void* data, size_t n);
+
 } // namespace chronik::storage

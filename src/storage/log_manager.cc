@@ -204,46 +204,69 @@ awaitable<void> log_manager::flush_loop(runtime::gate::holder) {
             std::shared_ptr<partition_log> p;
             int64_t end;
             size_t first_seg, seg_count;
-            bool has_dir;
+            bool has_checkpoint, has_dir;
+        };
+        struct checkpoint {
+            epoch_cache epochs;
+            std::string dir;
         };
         std::vector<item> items;
         std::vector<std::shared_ptr<segment>> segs;
+        std::vector<checkpoint> checkpoints;
         std::vector<std::string> dirs;
         for (auto& p : parts) {
             int64_t end = 0;
             bool sync_dir_too = false;
             auto s = p->take_unsynced(end, sync_dir_too);
-            items.push_back({ p, end, segs.size(), s.size(), sync_dir_too });
+            // A new leader epoch: its checkpoint is stored in the same round as the
+            // batches, so what is acknowledged never outruns it (the rename makes the
+            // directory dirty).
+            auto epochs = p->take_epoch_checkpoint();
+            sync_dir_too = sync_dir_too || epochs.has_value();
+            items.push_back({ p, end, segs.size(), s.size(), epochs.has_value(), sync_dir_too });
             segs.insert(segs.end(), s.begin(), s.end());
+            if (epochs) {
+                checkpoints.push_back({ std::move(*epochs), p->dir() });
+            }
             if (sync_dir_too) {
                 dirs.push_back(p->dir());
             }
         }
         file_ops* ops = &_ops;
-        // One result per segment, then one per directory: 0 or -errno.
-        auto job = [ops, segs, dirs]() -> std::vector<int> {
+        // One result per segment, per checkpoint, then per directory: 0 or -errno.
+        auto job = [ops, segs, checkpoints, dirs]() -> std::vector<int> {
             std::vector<int> rcs;
-            rcs.reserve(segs.size() + dirs.size());
+            rcs.reserve(segs.size() + checkpoints.size() + dirs.size());
             for (const auto& s : segs) {
                 rcs.push_back(ops->fdatasync(s->fd()));
+            }
+            for (const auto& c : checkpoints) {
+                auto stored = c.epochs.store(*ops, c.dir);
+                rcs.push_back(stored ? 0 : -(stored.error().value() > 0 ? stored.error().value() : EIO));
             }
             for (const auto& d : dirs) {
                 rcs.push_back(sync_dir(d));
             }
             return rcs;
         };
+        const size_t total = segs.size() + checkpoints.size() + dirs.size();
         std::vector<int> rcs;
         try {
             rcs = co_await _io.run(std::move(job));
         } catch (const runtime::io_worker::queue_full&) {
-            rcs.assign(segs.size() + dirs.size(), -EAGAIN);
+            rcs.assign(total, -EAGAIN);
         }
-        size_t dir_i = segs.size();
+        size_t checkpoint_i = segs.size();
+        size_t dir_i = segs.size() + checkpoints.size();
         for (auto& it : items) {
             int rc = 0;
             for (size_t i = it.first_seg; i < it.first_seg + it.seg_count && rc == 0; ++i) {
                 rc = rcs[i];
             }
+            if (it.has_checkpoint && rc == 0) {
+                rc = rcs[checkpoint_i];
+            }
+            checkpoint_i += it.has_checkpoint ? 1 : 0;
             if (it.has_dir && rc == 0) {
                 rc = rcs[dir_i];
             }
@@ -254,6 +277,11 @@ awaitable<void> log_manager::flush_loop(runtime::gate::holder) {
                 asio::steady_timer t(_ex, std::chrono::milliseconds(1));
                 boost::system::error_code ec;
                 co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+                // What this round took is handed back, or the next round would raise
+                // the high watermark over segments nobody synced.
+                it.p->return_unsynced({ segs.begin() + ptrdiff_t(it.first_seg),
+                                        segs.begin() + ptrdiff_t(it.first_seg + it.seg_count) },
+                                      it.has_dir, it.has_checkpoint);
                 appended(it.p);
                 continue;
             }

@@ -31,7 +31,8 @@ partition_log::partition_log(file_ops& ops, std::string dir, log_config cfg)
   : _ops(ops), _dir(std::move(dir)), _cfg(cfg) {}
 
 result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const std::string& dir,
-                                                           log_config cfg, int64_t log_start_checkpoint) {
+                                                           log_config cfg, int64_t log_start_checkpoint,
+                                                           int32_t leader_epoch) {
     namespace fs = std::filesystem;
     std::error_code ec;
     fs::create_directories(dir, ec);
@@ -41,7 +42,8 @@ result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const 
     std::vector<int64_t> bases;
     for (const auto& e : fs::directory_iterator(dir, ec)) {
         auto name = e.path().filename().string();
-        if (name.ends_with(cleaned_suffix) || name.ends_with(".index.tmp")) {
+        if (name.ends_with(cleaned_suffix) || name.ends_with(".index.tmp") ||
+            name == std::string(epoch_cache::file_name) + ".tmp") {
             // A compaction pass or a summary write died before its rename: the
             // original is intact.
             ops.unlink(e.path().string());
@@ -74,11 +76,21 @@ result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const 
 
     auto log_ptr = std::make_shared<partition_log>(ops, dir, cfg);
     partition_log& pl = *log_ptr;
+    // The leader-epoch checkpoint. Without one (a log older than it, or a damaged
+    // file) the epochs are rebuilt from the batches: every segment is scanned once.
+    bool rebuild_epochs = true;
+    if (auto loaded = epoch_cache::load(ops, dir); loaded) {
+        pl._epochs = std::move(loaded.value());
+        rebuild_epochs = pl._epochs.entries().empty() && !bases.empty();
+    } else {
+        log.warn("{}: leader-epoch checkpoint unreadable ({}); rebuilding it from the log", dir,
+                 loaded.error().message());
+    }
     int64_t next = 0;
     for (size_t i = 0; i < bases.size(); ++i) {
         CHRONIK_TRY(auto seg, segment::open(ops, dir + "/" + segment::file_name(bases[i]), bases[i]));
         bool last = i + 1 == bases.size();
-        if (!last) {
+        if (!last && !rebuild_epochs) {
             // A sealed segment with a current summary is not scanned (segment_index.h).
             auto s = load_summary(ops, seg->path(), seg->size());
             if (s && s->base_offset == bases[i] &&
@@ -93,6 +105,11 @@ result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const 
             }
         }
         CHRONIK_TRY(auto cut, seg->recover(last, next, [&](const record::batch_header& h) {
+            // Epochs a crash kept out of the checkpoint (it is stored with the group
+            // commit, the data may have reached the page cache first).
+            if (h.partition_leader_epoch > pl._epochs.latest_epoch()) {
+                pl._epochs.assign(h.partition_leader_epoch, h.base_offset);
+            }
             if (h.producer_id >= 0 && h.base_sequence >= 0 && !h.control()) {
                 pl._producers.record(h.producer_id, h.producer_epoch,
                                      { h.base_sequence,
@@ -128,6 +145,24 @@ result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const 
     pl._high_watermark = next;
     pl._log_start = std::clamp(log_start_checkpoint, pl._segments.front()->base_offset(), next);
     pl._producers.trim(pl._log_start);
+    // Epochs of batches a crash cut off, or that retention removed, go too; the
+    // newest epoch known still bounds the one this replica writes in.
+    const int32_t newest_known = pl._epochs.latest_epoch();
+    pl._epochs.truncate_from(next);
+    pl._epochs.truncate_to_start(pl._log_start);
+    // The epoch this replica leads in starts at the log end, data or not (as a Kafka
+    // leader records its epoch when elected), so OffsetForLeaderEpoch knows it.
+    // A checkpoint may know a newer epoch than the caller (written by a newer
+    // version, or planted): the log never writes below the newest it holds.
+    pl._leader_epoch = std::max({ leader_epoch, newest_known, 0 });
+    pl._epochs.assign(pl._leader_epoch, next);
+    if (pl._epochs.dirty()) {
+        CHRONIK_TRY(pl._epochs.store(ops, dir));
+        if (int rc = sync_dir(dir); rc < 0) {
+            return std::error_code(-rc, std::system_category());
+        }
+        pl._epochs.mark_stored();
+    }
     return log_ptr;
 }
 
@@ -174,7 +209,7 @@ result<append_outcome> partition_log::append(std::span<uint8_t> batch, int64_t n
     }
     const int64_t base = _next_offset;
     CHRONIK_ASSERT(act->next_offset() <= base, "the active segment ends at or below the log end");
-    record::set_base_offset_and_epoch(batch.data(), base, 0);
+    record::set_base_offset_and_epoch(batch.data(), base, _leader_epoch);
     append_outcome out{ base, record::wrapping_add(base, h.last_offset_delta), -1, false };
     h.base_offset = base;
     if (_cfg.log_append_time) {
@@ -190,6 +225,7 @@ result<append_outcome> partition_log::append(std::span<uint8_t> batch, int64_t n
         return errc::storage_error;
     }
     act->note_append(now_ms);
+    _epochs.assign(_leader_epoch, base);
     CHRONIK_ASSERT(out.last_offset >= base && out.last_offset + 1 > _next_offset,
                    "next offset moves forward");
     _next_offset = out.last_offset + 1;
@@ -384,6 +420,7 @@ std::vector<std::shared_ptr<segment>> partition_log::collect_garbage(int64_t now
     }
     if (!removed.empty()) {
         _producers.trim(_log_start);
+        _epochs.truncate_to_start(_log_start);
     }
     return removed;
 }
@@ -397,6 +434,7 @@ result<int64_t> partition_log::delete_records_before(int64_t offset) {
         return errc::offset_out_of_range;
     }
     _log_start = std::max(_log_start, offset);
+    _epochs.truncate_to_start(_log_start);
     return _log_start;
 }
 
@@ -406,6 +444,29 @@ std::vector<std::shared_ptr<segment>> partition_log::take_unsynced(int64_t& dura
     _unsynced_records = 0;
     sync_dir = std::exchange(_dir_dirty, false);
     return std::exchange(_unsynced, {});
+}
+
+void partition_log::return_unsynced(std::vector<std::shared_ptr<segment>> segs, bool sync_dir, bool epochs) {
+    _owner.check_owner("partition_log");
+    for (auto& s : _unsynced) {
+        if (std::find(segs.begin(), segs.end(), s) == segs.end()) {
+            segs.push_back(std::move(s));
+        }
+    }
+    _unsynced = std::move(segs);
+    _dir_dirty = _dir_dirty || sync_dir;
+    if (epochs) {
+        _epochs.mark_dirty();
+    }
+}
+
+std::optional<epoch_cache> partition_log::take_epoch_checkpoint() {
+    _owner.check_owner("partition_log");
+    if (!_epochs.dirty()) {
+        return std::nullopt;
+    }
+    _epochs.mark_stored();
+    return _epochs;
 }
 
 void partition_log::set_high_watermark(int64_t hw) noexcept {

@@ -9,6 +9,7 @@
 #include "base/result.h"
 #include "record/batch.h"
 #include "runtime/owner.h"
+#include "storage/epoch_cache.h"
 #include "storage/file_ops.h"
 #include "storage/producer_state.h"
 #include "storage/segment.h"
@@ -68,10 +69,13 @@ public:
     partition_log& operator=(const partition_log&) = delete;
 
     // Opens (creating if absent) and recovers the partition in `dir`: every segment
-    // is scanned, the last one with CRC checks, and a torn tail is cut. Blocking: run
-    // it on the I/O worker or at start-up.
+    // is scanned, the last one with CRC checks, and a torn tail is cut. The replica
+    // leads `leader_epoch` from the log end on (a single node's only epoch is 0
+    // until its Raft group sets the term). Blocking: run it on the I/O worker or at
+    // start-up.
     static result<std::shared_ptr<partition_log>> open(file_ops& ops, const std::string& dir, log_config cfg,
-                                                       int64_t log_start_checkpoint);
+                                                       int64_t log_start_checkpoint,
+                                                       int32_t leader_epoch = 0);
 
     // Appends one validated v2 batch (mutable: offsets are patched into it).
     result<append_outcome> append(std::span<uint8_t> batch, int64_t now_ms);
@@ -102,6 +106,12 @@ public:
     // Group commit: the segments written since the last call, and the offset the
     // sync will make durable.
     std::vector<std::shared_ptr<segment>> take_unsynced(int64_t& durable_end, bool& sync_dir);
+    // Group commit: the leader-epoch checkpoint to store with this round's data, if
+    // it changed since the last one (the round makes its rename durable).
+    std::optional<epoch_cache> take_epoch_checkpoint();
+    // A round that could not run gives back what it took (in front of anything
+    // appended since), so the next round syncs it.
+    void return_unsynced(std::vector<std::shared_ptr<segment>> segs, bool sync_dir, bool epochs);
     void set_high_watermark(int64_t hw) noexcept;
     void fail(std::error_code ec);
     // The topic was deleted: refuse further use, quietly.
@@ -116,6 +126,10 @@ public:
     const log_config& config() const noexcept { return _cfg; }
     void set_config(const log_config& c) noexcept { _cfg = c; }
     const producer_state& producers() const noexcept { return _producers; }
+    // The leader epochs of the log and where each began (OffsetForLeaderEpoch).
+    const epoch_cache& epochs() const noexcept { return _epochs; }
+    // The epoch this replica's appends are written in.
+    int32_t leader_epoch() const noexcept { return _leader_epoch; }
     const std::vector<std::shared_ptr<segment>>& segments() const noexcept { return _segments; }
     bool dirty() const noexcept { return !_unsynced.empty() || _dir_dirty; }
     // Records appended since the last take_unsynced (flush.messages).
@@ -143,6 +157,8 @@ private:
     bool _dir_dirty = false;
     int64_t _unsynced_records = 0;
     producer_state _producers;
+    epoch_cache _epochs;
+    int32_t _leader_epoch = 0;
     int64_t _log_start = 0;
     int64_t _next_offset = 0;
     int64_t _high_watermark = 0;

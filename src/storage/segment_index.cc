@@ -163,22 +163,8 @@ result<segment_summary> summarize_segment(file_ops& ops, const std::string& path
 }
 
 result<void> store_summary(file_ops& ops, const std::string& segment_path, const segment_summary& s) {
-    std::string path = index_path_for(segment_path);
-    std::string tmp = path + ".tmp";
     bytes data = s.encode();
-    int fd = ops.open(tmp, O_RDWR | O_CREAT | O_TRUNC);
-    if (fd < 0) {
-        return from_errno(fd);
-    }
-    auto n = ops.pwrite_all(fd, data.data(), data.size(), 0);
-    int synced = n < 0 ? 0 : ops.fdatasync(fd);
-    ops.close(fd);
-    if (n < 0 || synced < 0) {
-        ops.unlink(tmp);
-        return from_errno(n < 0 ? n : synced);
-    }
-    if (int rc = ops.rename(tmp, path); rc < 0) {
-        ops.unlink(tmp);
+    if (int rc = replace_file(ops, index_path_for(segment_path), data.data(), data.size()); rc < 0) {
         return from_errno(rc);
     }
     return outcome::success();

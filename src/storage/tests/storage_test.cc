@@ -8,8 +8,10 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <random>
 #include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -334,6 +336,54 @@ struct counting_ops : file_ops {
 
 } // namespace
 
+// Holds the I/O worker until `gate` opens. A named coroutine with its parameters
+// by value, not a capturing lambda: its frame must own what it uses.
+awaitable<void> hold_worker(runtime::io_worker& io, std::shared_future<void> gate) {
+    auto blocked = io.run([gate] {
+        gate.wait();
+        return 0;
+    });
+    co_await std::move(blocked);
+}
+
+// Occupies an I/O worker of capacity 1: one job runs and one waits, both until
+// `gate` opens, so the next job offered is refused (queue_full).
+void fill_worker(asio::io_context& ctx, runtime::io_worker& io, const std::shared_future<void>& gate) {
+    for (int i = 0; i < 2; ++i) {
+        asio::co_spawn(ctx, hold_worker(io, gate), asio::detached);
+        ctx.restart();
+        ctx.poll();
+        std::this_thread::sleep_for(std::chrono::milliseconds(50)); // the worker takes the first
+    }
+}
+
+// A group-commit round the I/O worker refuses (its queue is full) is retried. The
+// retry must sync what the refused round took: it once raised the high watermark
+// over segments nobody had synced.
+TEST(log_manager, a_round_the_worker_refused_still_syncs_what_it_took) {
+    temp_dir d;
+    counting_ops ops; // first in, last out: see a_failed_sync_is_never_acknowledged
+    asio::io_context ctx;
+    runtime::io_worker io(1);
+    log_manager lm(d.str(), io, ops, ctx.get_executor(), [](unsigned) {});
+    auto p = run(ctx, lm.get("t", test_topic_id(), 0, {}));
+    std::promise<void> open_gate;
+    fill_worker(ctx, io, open_gate.get_future().share());
+    const int syncs_before = ops.syncs.load();
+    bytes b = make_batch(2);
+    ASSERT_TRUE(p->append(std::span<uint8_t>(b), 0));
+    lm.appended(p);
+    asio::steady_timer later(ctx, std::chrono::milliseconds(100));
+    later.async_wait([&](boost::system::error_code) { open_gate.set_value(); });
+    EXPECT_FALSE(run(ctx, lm.wait_durable(p, 1)));
+    EXPECT_EQ(p->high_watermark(), 2);
+    EXPECT_GT(ops.syncs.load(), syncs_before) << "the high watermark rose over an unsynced segment";
+    run(ctx, [&]() -> awaitable<int> {
+        co_await lm.close();
+        co_return 0;
+    }());
+}
+
 TEST(log_manager, flush_messages_and_flush_ms_relax_the_sync_and_shutdown_syncs_the_rest) {
     temp_dir d;
     counting_ops ops; // first in, last out: see a_failed_sync_is_never_acknowledged
@@ -344,7 +394,9 @@ TEST(log_manager, flush_messages_and_flush_ms_relax_the_sync_and_shutdown_syncs_
     log_config cfg;
     cfg.relaxed_flush = true;
     cfg.flush_messages = 6; // records
+    cfg.retention_ms = -1;  // the batches are from 1970: retention would delete them (and sync)
     auto p = run(ctx, lm.get("t", test_topic_id(), 0, cfg));
+    ops.syncs = 0; // open stored the leader-epoch checkpoint; count the data syncs only
     lm.watch(*p, 2);
     auto append_one = [&] {
         bytes b = make_batch(2);

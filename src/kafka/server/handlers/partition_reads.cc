@@ -122,9 +122,11 @@ awaitable<std::vector<offset_out>> end_offset_on_shard(broker& b, std::vector<ep
         auto p = co_await std::move(opened);
         if (!p) {
             out[i].error = error_code::kafka_storage_error;
-        } else if (items[i].epoch == 0) {
-            out[i].offset = p->log_end_offset(); // the only epoch ends at the log end
-            out[i].timestamp = 0;
+        } else {
+            // From the leader-epoch checkpoint; `timestamp` carries the epoch found.
+            auto end = p->epochs().end_offset_for(items[i].epoch, p->log_end_offset());
+            out[i].offset = end.end_offset;
+            out[i].timestamp = end.epoch;
         }
     }
     co_return out;
@@ -164,7 +166,7 @@ awaitable<offset_for_leader_epoch_handler::api::response> offset_for_leader_epoc
         auto& pr = resp.topics[s.topic].partitions[s.partition];
         pr.error_code = +r.error;
         pr.end_offset = r.offset;
-        pr.leader_epoch = r.offset >= 0 ? 0 : -1;
+        pr.leader_epoch = int32_t(r.timestamp);
     });
     co_return resp;
 }

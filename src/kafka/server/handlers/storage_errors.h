@@ -22,6 +22,7 @@ inline protocol::error_code to_kafka_error(std::error_code ec) noexcept {
             case storage::errc::producer_fenced:
                 return error_code::invalid_producer_epoch;
             case storage::errc::corrupt_log:
+            case storage::errc::corrupt_checkpoint:
             case storage::errc::storage_error:
                 return error_code::kafka_storage_error;
         }
