@@ -41,9 +41,6 @@ public:
             detail::wrong_shard(what, _owner, current, file, line);
         }
     }
-    unsigned owner() const noexcept {
-        return _owner;
-    }
 
 private:
     static constexpr unsigned unbound = ~0u;

@@ -139,10 +139,4 @@ epoch_end epoch_cache::end_offset_for(int32_t epoch, int64_t log_end) const noex
     return { std::prev(higher)->epoch, higher->start_offset };
 }
 
-int64_t epoch_cache::start_of(int32_t epoch) const noexcept {
-    auto it =
-      std::find_if(_entries.begin(), _entries.end(), [&](const epoch_entry& e) { return e.epoch == epoch; });
-    return it == _entries.end() ? -1 : it->start_offset;
-}
-
 } // namespace chronik::storage

@@ -61,8 +61,6 @@ public:
     epoch_end end_offset_for(int32_t epoch, int64_t log_end) const noexcept;
     // The latest epoch, -1 if the log never had one.
     int32_t latest_epoch() const noexcept { return _entries.empty() ? -1 : _entries.back().epoch; }
-    // The first offset written in `epoch`, or -1 if no batch of it is in the log.
-    int64_t start_of(int32_t epoch) const noexcept;
     const std::vector<epoch_entry>& entries() const noexcept { return _entries; }
 
     // Changed since the last store (the group commit stores it with the data).

@@ -35,8 +35,6 @@ TEST(epoch_cache, end_offset_for_answers_as_kafka_does) {
     EXPECT_EQ(c.end_offset_for(7, 400), (epoch_end{}));         // newer than all: undefined
     EXPECT_EQ(c.end_offset_for(-1, 400), (epoch_end{}));
     EXPECT_EQ(epoch_cache{}.end_offset_for(0, 10), (epoch_end{}));
-    EXPECT_EQ(c.start_of(3), 100);
-    EXPECT_EQ(c.start_of(4), -1);
 }
 
 TEST(epoch_cache, truncation_from_either_end) {

@@ -18,6 +18,7 @@ struct offset_out {
     error_code error = error_code::none;
     int64_t offset = -1;
     int64_t timestamp = -1;
+    int32_t leader_epoch = -1;
 };
 
 constexpr int64_t latest = -1, earliest = -2, max_timestamp = -3, earliest_local = -4, earliest_tiered = -5;
@@ -123,10 +124,10 @@ awaitable<std::vector<offset_out>> end_offset_on_shard(broker& b, std::vector<ep
         if (!p) {
             out[i].error = error_code::kafka_storage_error;
         } else {
-            // From the leader-epoch checkpoint; `timestamp` carries the epoch found.
+            // From the leader-epoch checkpoint.
             auto end = p->epochs().end_offset_for(items[i].epoch, p->log_end_offset());
             out[i].offset = end.end_offset;
-            out[i].timestamp = end.epoch;
+            out[i].leader_epoch = end.epoch;
         }
     }
     co_return out;
@@ -166,7 +167,7 @@ awaitable<offset_for_leader_epoch_handler::api::response> offset_for_leader_epoc
         auto& pr = resp.topics[s.topic].partitions[s.partition];
         pr.error_code = +r.error;
         pr.end_offset = r.offset;
-        pr.leader_epoch = int32_t(r.timestamp);
+        pr.leader_epoch = r.leader_epoch;
     });
     co_return resp;
 }
