@@ -144,6 +144,7 @@ int start(const std::vector<std::string>& args) {
     unsigned smp = cfg.smp != 0 ? cfg.smp : std::max(1u, std::thread::hardware_concurrency());
     chronik::runtime::stall_detector stalls(cfg.stall_threshold);
     chronik::runtime::shard_group shards(smp, &stalls);
+    // The topic store's own worker; every shard has one for its partitions.
     chronik::runtime::io_worker io;
     chronik::kafka::server* srv_ptr = nullptr;
     chronik::cluster::topic_store topics(
@@ -151,7 +152,7 @@ int start(const std::vector<std::string>& args) {
       [&srv_ptr](unsigned shard, std::shared_ptr<const chronik::cluster::topic_table> t) {
           srv_ptr->broker_on(shard).set_topics(std::move(t));
       });
-    chronik::kafka::server srv(cfg, shards, topics, io);
+    chronik::kafka::server srv(cfg, shards, topics);
     srv_ptr = &srv;
     if (!topics.load_blocking(error)) {
         fmt::print(stderr, "chronik-server: {}\n", error);

@@ -31,23 +31,16 @@ bool take_number(std::string_view& in, char end, T& out) {
 } // namespace
 
 result<epoch_cache> epoch_cache::load(file_ops& ops, const std::string& dir) {
-    int fd = ops.open(dir + "/" + file_name, O_RDONLY);
-    if (fd == -ENOENT) {
+    std::string text;
+    int rc = read_small_file(ops, dir + "/" + file_name, max_checkpoint_bytes, text);
+    if (rc == -ENOENT) {
         return epoch_cache{};
     }
-    if (fd < 0) {
-        return std::error_code(-fd, std::system_category());
-    }
-    int64_t size = ops.file_size(fd);
-    std::string text;
-    bool read_ok = size >= 0 && uint64_t(size) <= max_checkpoint_bytes;
-    if (read_ok) {
-        text.resize(size_t(size));
-        read_ok = ops.pread_full(fd, text.data(), text.size(), 0) == size;
-    }
-    ops.close(fd);
-    if (!read_ok) {
+    if (rc == -EFBIG || rc == -EIO) {
         return errc::corrupt_checkpoint;
+    }
+    if (rc < 0) {
+        return std::error_code(-rc, std::system_category());
     }
     std::string_view in = text;
     int version = -1;

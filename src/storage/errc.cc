@@ -21,6 +21,8 @@ struct category final : std::error_category {
                 return "stored batch does not parse";
             case errc::corrupt_checkpoint:
                 return "checkpoint file is damaged";
+            case errc::busy:
+                return "log is being truncated or compacted";
         }
         return "unknown storage error";
     }

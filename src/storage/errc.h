@@ -11,6 +11,7 @@ enum class [[nodiscard]] errc{
     producer_fenced,    // an idempotent producer's epoch is older than the newest seen
     corrupt_log,        // a stored batch does not parse
     corrupt_checkpoint, // a checkpoint file (leader epochs) is not one this code wrote
+    busy,               // a suffix truncation is running, or one cannot start yet; retry
 };
 
 const std::error_category& error_category() noexcept;

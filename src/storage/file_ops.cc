@@ -123,4 +123,20 @@ int replace_file(file_ops& ops, const std::string& path, const void* data, size_
     return rc;
 }
 
+int read_small_file(file_ops& ops, const std::string& path, size_t max_bytes, std::string& out) {
+    int fd = ops.open(path, O_RDONLY);
+    if (fd < 0) {
+        return fd;
+    }
+    int64_t size = ops.file_size(fd);
+    int rc = size < 0 ? int(size) : uint64_t(size) > max_bytes ? -EFBIG : 0;
+    if (rc == 0) {
+        out.resize(size_t(size));
+        auto n = ops.pread_full(fd, out.data(), out.size(), 0);
+        rc = n < 0 ? int(n) : n != size ? -EIO : 0;
+    }
+    ops.close(fd);
+    return rc;
+}
+
 } // namespace chronik::storage

@@ -43,4 +43,8 @@ int sync_dir(const std::string& dir);
 // failure.
 int replace_file(file_ops& ops, const std::string& path, const void* data, size_t n);
 
+// Reads a whole small file (a checkpoint) into `out`: 0, -ENOENT if absent, -EFBIG
+// if larger than `max_bytes`, or another -errno.
+int read_small_file(file_ops& ops, const std::string& path, size_t max_bytes, std::string& out);
+
 } // namespace chronik::storage

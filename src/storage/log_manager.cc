@@ -215,6 +215,10 @@ awaitable<void> log_manager::flush_loop(runtime::gate::holder) {
         std::vector<checkpoint> checkpoints;
         std::vector<std::string> dirs;
         for (auto& p : parts) {
+            if (p->truncating()) {
+                continue; // truncate() queues it again when done
+            }
+            _in_round.insert(p.get());
             int64_t end = 0;
             bool sync_dir_too = false;
             auto s = p->take_unsynced(end, sync_dir_too);
@@ -294,6 +298,7 @@ awaitable<void> log_manager::flush_loop(runtime::gate::holder) {
                 _wake(s);
             }
         }
+        _in_round.clear();
         _flushed.notify_all();
     }
     _flushing = false;
@@ -309,6 +314,41 @@ awaitable<std::error_code> log_manager::wait_durable(std::shared_ptr<partition_l
         co_await _flushed.wait();
     }
     co_return std::error_code();
+}
+
+awaitable<std::error_code> log_manager::truncate(std::shared_ptr<partition_log> p, model::offset offset) {
+    _owner.check_owner("log_manager");
+    auto holder = _gate.try_enter();
+    if (!holder) {
+        co_return errc::busy;
+    }
+    // A round that took p's segments would raise its high watermark to the old end.
+    while (_in_round.contains(p.get())) {
+        co_await _flushed.wait();
+    }
+    auto planned = p->begin_truncate(offset);
+    if (!planned) {
+        co_return planned.error();
+    }
+    file_ops* ops = &_ops;
+    auto job = [ops, t = std::move(planned).value()]() mutable {
+        partition_log::run_truncation(*ops, t);
+        return std::move(t);
+    };
+    truncation done;
+    try {
+        done = co_await _io.run(std::move(job));
+    } catch (const runtime::io_worker::queue_full&) {
+        p->cancel_truncate();
+        co_return errc::busy;
+    }
+    const std::error_code ec = done.ec;
+    p->finish_truncate(std::move(done));
+    if (p->dirty()) {
+        queue_flush(p);
+    }
+    _flushed.notify_all(); // waiters see a failure
+    co_return ec ? std::error_code(errc::storage_error) : std::error_code();
 }
 
 void log_manager::watch(const partition_log& p, unsigned shard) {

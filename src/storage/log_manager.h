@@ -58,6 +58,10 @@ public:
     // the partition failed first.
     [[nodiscard]] awaitable<std::error_code> wait_durable(std::shared_ptr<partition_log> p,
                                                           int64_t last_offset);
+    // Cuts p's log to the offsets below `offset` (partition_log::begin_truncate),
+    // crash-safely, with the file work on the I/O worker. A group-commit round
+    // that holds p's segments finishes first, and no round takes them until done.
+    [[nodiscard]] awaitable<std::error_code> truncate(std::shared_ptr<partition_log> p, model::offset offset);
     // `shard` is woken (once) when p's high watermark next rises.
     void watch(const partition_log& p, unsigned shard);
 
@@ -104,6 +108,7 @@ private:
     wake_fn _wake;
     std::chrono::milliseconds _retention_check;
     std::unordered_set<const partition_log*> _queued;
+    std::unordered_set<const partition_log*> _in_round; // the running group-commit round's
     std::unordered_set<const partition_log*> _flush_timers;
     std::map<key, slot, std::less<>> _partitions;
     std::map<key, std::shared_ptr<runtime::event>> _opening;

@@ -25,6 +25,42 @@ bool is_device_failure(std::error_code ec) {
     return ec.category() == std::system_category() && ec.value() != ENOSPC && ec.value() != EDQUOT;
 }
 
+std::error_code from_errno(int rc) {
+    return { -rc, std::system_category() };
+}
+
+bool is_idempotent(const record::batch_header& h) {
+    return h.producer_id >= 0 && h.base_sequence >= 0 && !h.control();
+}
+
+void note_producer(producer_state& producers, const record::batch_header& h) {
+    if (is_idempotent(h)) {
+        producers.record(h.producer_id, h.producer_epoch,
+                         { h.base_sequence, producer_state::last_sequence(h.base_sequence, h.record_count),
+                           h.base_offset, h.last_offset(), h.max_timestamp });
+    }
+}
+
+// The cut a crash left pending (partition_log::truncation_marker), if any.
+result<std::optional<int64_t>> read_truncation_marker(file_ops& ops, const std::string& dir) {
+    std::string text;
+    int rc = read_small_file(ops, dir + "/" + partition_log::truncation_marker, 64, text);
+    if (rc == -ENOENT) {
+        return std::optional<int64_t>();
+    }
+    if (rc < 0 && rc != -EFBIG) {
+        return from_errno(rc);
+    }
+    int64_t offset = -1;
+    auto [p, err] = std::from_chars(text.data(), text.data() + text.size(), offset);
+    if (rc < 0 || err != std::errc() || offset < 0 || p == text.data() + text.size() || *p != '\n') {
+        // Written whole and renamed into place: anything else is not ours. Opening
+        // without completing the cut could serve a suffix that was being removed.
+        return errc::corrupt_checkpoint;
+    }
+    return std::optional<int64_t>(offset);
+}
+
 } // namespace
 
 partition_log::partition_log(file_ops& ops, std::string dir, log_config cfg)
@@ -43,7 +79,8 @@ result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const 
     for (const auto& e : fs::directory_iterator(dir, ec)) {
         auto name = e.path().filename().string();
         if (name.ends_with(cleaned_suffix) || name.ends_with(".index.tmp") ||
-            name == std::string(epoch_cache::file_name) + ".tmp") {
+            name == std::string(epoch_cache::file_name) + ".tmp" ||
+            name == std::string(truncation_marker) + ".tmp") {
             // A compaction pass or a summary write died before its rename: the
             // original is intact.
             ops.unlink(e.path().string());
@@ -62,6 +99,20 @@ result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const 
         return ec;
     }
     std::sort(bases.begin(), bases.end());
+    // A suffix truncation that a crash interrupted is completed: the segments wholly
+    // above the cut go, and the segment holding it is cut by its recovery scan.
+    CHRONIK_TRY(auto pending_cut, read_truncation_marker(ops, dir));
+    if (pending_cut) {
+        log.warn("{}: completing a suffix truncation to offset {}", dir, *pending_cut);
+        while (bases.size() > 1 && bases.back() > *pending_cut) {
+            const std::string path = dir + "/" + segment::file_name(bases.back());
+            ops.unlink(index_path_for(path));
+            if (int rc = ops.unlink(path); rc < 0 && rc != -ENOENT) {
+                return std::error_code(-rc, std::system_category());
+            }
+            bases.pop_back();
+        }
+    }
     // Summaries whose segment is gone (retention or a compaction rename raced them).
     for (const auto& e : fs::directory_iterator(dir, ec)) {
         auto name = e.path().filename().string();
@@ -104,19 +155,16 @@ result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const 
                 continue;
             }
         }
-        CHRONIK_TRY(auto cut, seg->recover(last, next, [&](const record::batch_header& h) {
+        const int64_t end_limit = last && pending_cut ? *pending_cut : INT64_MAX;
+        auto on_batch = [&](const record::batch_header& h) {
             // Epochs a crash kept out of the checkpoint (it is stored with the group
             // commit, the data may have reached the page cache first).
             if (h.partition_leader_epoch > pl._epochs.latest_epoch()) {
                 pl._epochs.assign(h.partition_leader_epoch, h.base_offset);
             }
-            if (h.producer_id >= 0 && h.base_sequence >= 0 && !h.control()) {
-                pl._producers.record(h.producer_id, h.producer_epoch,
-                                     { h.base_sequence,
-                                       producer_state::last_sequence(h.base_sequence, h.record_count),
-                                       h.base_offset, h.last_offset(), h.max_timestamp });
-            }
-        }));
+            note_producer(pl._producers, h);
+        };
+        CHRONIK_TRY(auto cut, seg->recover(last, next, on_batch, end_limit));
         if (cut > 0 && !last) {
             // A damaged sealed segment: what follows it cannot keep dense offsets.
             log.error("{}: sealed segment {} was damaged; dropping the segments after it", dir, bases[i]);
@@ -163,6 +211,16 @@ result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const 
         }
         pl._epochs.mark_stored();
     }
+    if (pending_cut) {
+        // Everything the truncation changed is durable now (the cut segment and the
+        // epochs above, the removals with this directory sync).
+        if (int rc = ops.unlink(dir + "/" + truncation_marker); rc < 0) {
+            return std::error_code(-rc, std::system_category());
+        }
+        if (int rc = sync_dir(dir); rc < 0) {
+            return std::error_code(-rc, std::system_category());
+        }
+    }
     return log_ptr;
 }
 
@@ -180,11 +238,13 @@ result<append_outcome> partition_log::append(std::span<uint8_t> batch, int64_t n
     if (_failed) {
         return errc::storage_error;
     }
+    if (_truncating) {
+        return errc::busy;
+    }
     CHRONIK_TRY(auto h, record::read_header(batch));
-    bool idempotent = h.producer_id >= 0 && h.base_sequence >= 0 && !h.control();
-    int32_t last_seq = idempotent ? producer_state::last_sequence(h.base_sequence, h.record_count) : -1;
-    if (idempotent) {
-        auto v = _producers.check(h.producer_id, h.producer_epoch, h.base_sequence, last_seq);
+    if (is_idempotent(h)) {
+        auto v = _producers.check(h.producer_id, h.producer_epoch, h.base_sequence,
+                                  producer_state::last_sequence(h.base_sequence, h.record_count));
         switch (v.check) {
             case sequence_check::accept:
                 break;
@@ -196,6 +256,45 @@ result<append_outcome> partition_log::append(std::span<uint8_t> batch, int64_t n
                 return errc::producer_fenced;
         }
     }
+    record::set_base_offset_and_epoch(batch.data(), _next_offset, _leader_epoch);
+    h.base_offset = _next_offset;
+    h.partition_leader_epoch = _leader_epoch;
+    int64_t append_time = -1;
+    if (_cfg.log_append_time) {
+        record::set_log_append_time(batch, now_ms);
+        h.max_timestamp = now_ms;
+        append_time = now_ms;
+    }
+    CHRONIK_TRY(auto out, write(batch, h, now_ms));
+    out.log_append_time = append_time;
+    return out;
+}
+
+result<append_outcome> partition_log::append_exact(std::span<const uint8_t> batch, int64_t now_ms) {
+    _owner.check_owner("partition_log");
+    if (_failed) {
+        return errc::storage_error;
+    }
+    if (_truncating) {
+        return errc::busy;
+    }
+    CHRONIK_TRY(auto h, record::read_header(batch));
+    CHRONIK_ASSERT(h.base_offset == _next_offset, "base == next on append");
+    CHRONIK_ASSERT(h.partition_leader_epoch >= _epochs.latest_epoch(), "leader epochs only move forward");
+    return write(batch, h, now_ms);
+}
+
+void partition_log::set_leader_epoch(int32_t epoch) {
+    _owner.check_owner("partition_log");
+    CHRONIK_ASSERT(epoch >= _leader_epoch && epoch >= _epochs.latest_epoch(),
+                   "leader epochs only move forward");
+    _leader_epoch = epoch;
+    // A Kafka leader records its epoch when elected, data or not.
+    _epochs.assign(epoch, _next_offset);
+}
+
+result<append_outcome> partition_log::write(std::span<const uint8_t> batch, const record::batch_header& h,
+                                            int64_t now_ms) {
     segment* act = &active();
     bool full = act->size() > 0 && act->size() + batch.size() > _cfg.segment_bytes;
     bool old =
@@ -207,16 +306,10 @@ result<append_outcome> partition_log::append(std::span<uint8_t> batch, int64_t n
         }
         act = &active();
     }
-    const int64_t base = _next_offset;
+    const int64_t base = h.base_offset;
+    CHRONIK_ASSERT(base == _next_offset, "base == next on append");
     CHRONIK_ASSERT(act->next_offset() <= base, "the active segment ends at or below the log end");
-    record::set_base_offset_and_epoch(batch.data(), base, _leader_epoch);
     append_outcome out{ base, record::wrapping_add(base, h.last_offset_delta), -1, false };
-    h.base_offset = base;
-    if (_cfg.log_append_time) {
-        record::set_log_append_time(batch, now_ms);
-        h.max_timestamp = now_ms;
-        out.log_append_time = now_ms;
-    }
     if (auto r = act->append(batch, h); !r) {
         log.warn("{}: append failed: {}", _dir, r.error().message());
         if (is_device_failure(r.error())) {
@@ -225,7 +318,7 @@ result<append_outcome> partition_log::append(std::span<uint8_t> batch, int64_t n
         return errc::storage_error;
     }
     act->note_append(now_ms);
-    _epochs.assign(_leader_epoch, base);
+    _epochs.assign(h.partition_leader_epoch, base);
     CHRONIK_ASSERT(out.last_offset >= base && out.last_offset + 1 > _next_offset,
                    "next offset moves forward");
     _next_offset = out.last_offset + 1;
@@ -233,14 +326,142 @@ result<append_outcome> partition_log::append(std::span<uint8_t> batch, int64_t n
     if (_unsynced.empty() || _unsynced.back().get() != act) {
         _unsynced.push_back(_segments.back());
     }
-    if (idempotent) {
-        _producers.record(h.producer_id, h.producer_epoch,
-                          { h.base_sequence, last_seq, base, out.last_offset, h.max_timestamp });
-    }
+    note_producer(_producers, h);
     return out;
 }
 
-result<read_result> partition_log::read(int64_t offset, size_t max_bytes, bool min_one, bool zero_copy) {
+result<truncation> partition_log::begin_truncate(model::offset offset) {
+    _owner.check_owner("partition_log");
+    if (_failed) {
+        return errc::storage_error;
+    }
+    if (_truncating || _compacting) {
+        return errc::busy;
+    }
+    const int64_t o = offset();
+    if (o < _high_watermark || o > _next_offset) {
+        return errc::offset_out_of_range;
+    }
+    // The segment holding the cut: the last one starting at or below it.
+    auto it =
+      std::upper_bound(_segments.begin(), _segments.end(), o,
+                       [](int64_t v, const std::shared_ptr<segment>& s) { return v < s->base_offset(); });
+    CHRONIK_ASSERT(it != _segments.begin(), "the log starts at or below its high watermark");
+    --it;
+    auto pos = (*it)->position_of(o);
+    if (!pos) {
+        return errc::storage_error;
+    }
+    if (!pos.value()) {
+        return errc::offset_out_of_range; // not a batch boundary
+    }
+    truncation t;
+    t.offset = offset;
+    t.dir = _dir;
+    t.cut = *it;
+    t.cut_position = *pos.value();
+    for (auto r = _segments.end(); r != it + 1;) {
+        --r;
+        t.removed.push_back(*r);
+    }
+    for (auto k = _segments.begin(); k != it + 1; ++k) {
+        t.kept.push_back({ (*k)->path(), (*k)->base_offset(), k == it ? t.cut_position : (*k)->size() });
+    }
+    t.epochs = _epochs;
+    t.epochs.truncate_from(o);
+    _truncating = true;
+    return t;
+}
+
+void partition_log::run_truncation(file_ops& ops, truncation& t) {
+    auto failed = [&t](int rc) {
+        t.ec = from_errno(rc);
+        return rc < 0;
+    };
+    // 1. The marker: from here on, an open completes the cut.
+    const std::string marker = t.dir + "/" + truncation_marker;
+    const std::string text = std::to_string(t.offset()) + "\n";
+    if (failed(replace_file(ops, marker, text.data(), text.size())) || failed(sync_dir(t.dir))) {
+        return;
+    }
+    // 2. Whole segments above the cut, newest first (so a crash leaves a prefix).
+    for (const auto& s : t.removed) {
+        if (int rc = ops.unlink(index_path_for(s->path())); rc < 0 && rc != -ENOENT && failed(rc)) {
+            return;
+        }
+        if (int rc = ops.unlink(s->path()); rc < 0 && rc != -ENOENT && failed(rc)) {
+            return;
+        }
+    }
+    // 3. The segment holding the cut (its summary first: it would describe the old size).
+    if (int rc = ops.unlink(index_path_for(t.cut->path())); rc < 0 && rc != -ENOENT && failed(rc)) {
+        return;
+    }
+    if (failed(ops.ftruncate(t.cut->fd(), off_t(t.cut_position))) || failed(ops.fdatasync(t.cut->fd()))) {
+        return;
+    }
+    // 4. The epochs, and every removal made durable.
+    if (auto stored = t.epochs.store(ops, t.dir); !stored) {
+        t.ec = stored.error();
+        return;
+    }
+    if (failed(sync_dir(t.dir)) || failed(ops.unlink(marker)) || failed(sync_dir(t.dir))) {
+        return;
+    }
+    // 5. Producer state at the cut: each kept segment's summary where one is
+    // current, else its batch headers (the cut segment always), in log order.
+    for (const auto& k : t.kept) {
+        auto summary =
+          k.path == t.cut->path() ? std::optional<segment_summary>() : load_summary(ops, k.path, k.size);
+        if (!summary) {
+            auto scanned = summarize_segment(ops, k.path, k.base_offset);
+            if (!scanned) {
+                t.ec = scanned.error();
+                return;
+            }
+            summary = std::move(scanned).value();
+        }
+        for (const auto& e : summary->producers) {
+            t.producers.record(e.producer_id, e.epoch, e.batch);
+        }
+    }
+}
+
+void partition_log::finish_truncate(truncation t) {
+    _owner.check_owner("partition_log");
+    CHRONIK_ASSERT(_truncating, "finish_truncate after begin_truncate");
+    _truncating = false;
+    if (t.ec) {
+        // The files are somewhere between the two sides; the next open completes the cut.
+        fail(t.ec);
+        return;
+    }
+    const int64_t o = t.offset();
+    auto it = std::find(_segments.begin(), _segments.end(), t.cut);
+    CHRONIK_ASSERT(it != _segments.end(), "the cut segment is still the log's");
+    _segments.erase(it + 1, _segments.end());
+    std::erase_if(_unsynced, [&t](const std::shared_ptr<segment>& s) {
+        return std::find(t.removed.begin(), t.removed.end(), s) != t.removed.end();
+    });
+    t.cut->forget_from(o, t.cut_position);
+    _next_offset = o;
+    _cleaned_upto = std::min(_cleaned_upto, o);
+    _epochs.truncate_from(o);
+    if (_epochs.entries() == t.epochs.entries()) {
+        _epochs.mark_stored();
+    }
+    _producers = std::move(t.producers);
+    _producers.trim(_log_start);
+    CHRONIK_ASSERT(_high_watermark <= _next_offset, "high watermark above the log end");
+}
+
+void partition_log::cancel_truncate() {
+    _owner.check_owner("partition_log");
+    _truncating = false;
+}
+
+result<read_result> partition_log::read(int64_t offset, size_t max_bytes, bool min_one, bool zero_copy,
+                                        std::optional<int64_t> upto) {
     _owner.check_owner("partition_log");
     if (_failed) {
         return errc::storage_error;
@@ -248,9 +469,10 @@ result<read_result> partition_log::read(int64_t offset, size_t max_bytes, bool m
     if (offset < _log_start || offset > _next_offset) {
         return errc::offset_out_of_range;
     }
+    const int64_t bound = upto ? std::min(*upto, _next_offset) : _high_watermark;
     read_result empty;
     empty.next_offset = offset;
-    if (offset >= _high_watermark) {
+    if (offset >= bound) {
         return empty;
     }
     auto it =
@@ -260,7 +482,7 @@ result<read_result> partition_log::read(int64_t offset, size_t max_bytes, bool m
         --it;
     }
     for (; it != _segments.end(); ++it) {
-        auto r = (*it)->read(offset, _high_watermark, max_bytes, min_one,
+        auto r = (*it)->read(offset, bound, max_bytes, min_one,
                              zero_copy ? std::shared_ptr<const void>(*it) : nullptr);
         if (!r) {
             if (is_device_failure(r.error())) {
@@ -339,7 +561,7 @@ result<std::optional<timestamp_offset>> partition_log::max_timestamp() {
 std::vector<std::shared_ptr<segment>> partition_log::start_compaction(int64_t now_ms) {
     _owner.check_owner("partition_log");
     std::vector<std::shared_ptr<segment>> out;
-    if (!_cfg.compact || _compacting || _failed || _segments.size() < 2) {
+    if (!_cfg.compact || _compacting || _truncating || _failed || _segments.size() < 2) {
         return out;
     }
     // Sealed and synced segments old enough for min.compaction.lag.ms.
@@ -384,8 +606,8 @@ void partition_log::finish_compaction(const std::vector<std::shared_ptr<segment>
 std::vector<std::shared_ptr<segment>> partition_log::collect_garbage(int64_t now_ms) {
     _owner.check_owner("partition_log");
     std::vector<std::shared_ptr<segment>> removed;
-    if (_compacting) {
-        return removed; // segments are being rewritten; the next check removes them
+    if (_compacting || _truncating) {
+        return removed; // segments are being rewritten or cut; the next check removes them
     }
     auto drop_front = [&] {
         removed.push_back(_segments.front());

@@ -7,6 +7,7 @@
 // consumer has seen is never reused after a crash.
 #include "base/bytes.h"
 #include "base/result.h"
+#include "model/model.h"
 #include "record/batch.h"
 #include "runtime/owner.h"
 #include "storage/epoch_cache.h"
@@ -62,6 +63,29 @@ struct timestamp_offset {
     int64_t timestamp;
 };
 
+// A suffix truncation, planned on the shard and carried out on the I/O worker
+// (partition_log::begin_truncate, run_truncation, finish_truncate). Crash-safe: a
+// durable `truncate.pending` naming the cut is written before any file is touched
+// and removed after the last change is durable; an open that finds it completes
+// the truncation, so a kill -9 at any point recovers to the whole log or to the
+// truncated one, never to anything between.
+struct truncation {
+    model::offset offset; // the log keeps the offsets below this
+    std::string dir;
+    std::vector<std::shared_ptr<segment>> removed; // wholly at or above the cut, newest first
+    std::shared_ptr<segment> cut;                  // the segment holding the cut
+    uint64_t cut_position = 0;                     // its size after the cut
+    struct kept_segment {
+        std::string path;
+        int64_t base_offset;
+        uint64_t size;
+    };
+    std::vector<kept_segment> kept; // what stays, in order (the cut one last)
+    epoch_cache epochs;             // the checkpoint after the cut
+    producer_state producers;       // rebuilt at the cut by run_truncation
+    std::error_code ec;             // run_truncation's outcome
+};
+
 class partition_log {
 public:
     partition_log(file_ops& ops, std::string dir, log_config cfg);
@@ -77,12 +101,37 @@ public:
                                                        int64_t log_start_checkpoint,
                                                        int32_t leader_epoch = 0);
 
-    // Appends one validated v2 batch (mutable: offsets are patched into it).
+    // Appends one validated v2 batch (mutable: offsets are patched into it): the
+    // idempotence check, then offsets from the log end and this replica's epoch.
     result<append_outcome> append(std::span<uint8_t> batch, int64_t now_ms);
+    // Appends a batch whose offsets and leader epoch the caller set (a replica
+    // copying its leader's log). Its base offset must be the log end and its epoch
+    // no older than the log's latest (both asserted: the caller checks them).
+    result<append_outcome> append_exact(std::span<const uint8_t> batch, int64_t now_ms);
+    // Appends as leader of `epoch` from now on (a Raft term; never goes back).
+    void set_leader_epoch(int32_t epoch);
 
-    // Whole batches from `offset` below the high watermark (see segment::read).
+    // Whole batches from `offset` below `upto` (the high watermark unless given; a
+    // leader reads up to the log end to feed followers), see segment::read.
     // zero_copy: the batches come back as a file extent to send with sendfile.
-    result<read_result> read(int64_t offset, size_t max_bytes, bool min_one, bool zero_copy = false);
+    result<read_result> read(int64_t offset, size_t max_bytes, bool min_one, bool zero_copy = false,
+                             std::optional<int64_t> upto = std::nullopt);
+
+    // Suffix truncation (see `truncation`): the log will keep the offsets below
+    // `offset`, which must be a batch boundary at or above the high watermark
+    // (committed data is never cut). Appends, compaction and retention wait (busy)
+    // until finish_truncate; the caller (log_manager::truncate) keeps group commits
+    // of this log out of the way meanwhile.
+    result<truncation> begin_truncate(model::offset offset);
+    // Blocking (I/O worker): the file changes, in crash-safe order, and the producer
+    // state rebuilt at the cut; the outcome is in t.ec.
+    static void run_truncation(file_ops& ops, truncation& t);
+    // Applies the cut in memory. A failed run leaves the files to the next open
+    // (which completes it) and takes the partition offline.
+    void finish_truncate(truncation t);
+    // A planned truncation that never ran (the I/O worker refused it).
+    void cancel_truncate();
+    bool truncating() const noexcept { return _truncating; }
 
     // ListOffsets by timestamp: the first record with timestamp >= ts.
     result<std::optional<timestamp_offset>> offset_for_timestamp(int64_t ts);
@@ -143,8 +192,14 @@ public:
     }
     std::vector<unsigned> take_watchers() { return std::exchange(_watchers, {}); }
 
+    // The file that marks a suffix truncation as under way.
+    static constexpr const char* truncation_marker = "truncate.pending";
+
 private:
     result<void> roll(int64_t now_ms);
+    // Writes an offset-assigned batch (header h) at the log end.
+    result<append_outcome> write(std::span<const uint8_t> batch, const record::batch_header& h,
+                                 int64_t now_ms);
     segment& active() { return *_segments.back(); }
     result<std::optional<timestamp_offset>> record_at_or_after(segment& s, int64_t batch_offset, int64_t ts,
                                                                bool want_max);
@@ -165,6 +220,7 @@ private:
     std::error_code _failed;
     std::vector<unsigned> _watchers;
     bool _compacting = false;
+    bool _truncating = false;
     int64_t _cleaned_upto = 0;   // offsets below this were covered by the last pass
     runtime::shard_owned _owner; // bound by the first shard that uses the log
 };

@@ -137,7 +137,8 @@ void segment::note_batch(const record::batch_header& h, uint64_t position) {
 }
 
 result<uint64_t> segment::recover(bool verify_crc, int64_t min_offset,
-                                  const std::function<void(const record::batch_header&)>& on_batch) {
+                                  const std::function<void(const record::batch_header&)>& on_batch,
+                                  int64_t end_limit) {
     _index.clear();
     _time_index.clear();
     _bytes_since_index = 0;
@@ -168,6 +169,10 @@ result<uint64_t> segment::recover(bool verify_crc, int64_t min_offset,
         }
         if (h->base_offset < _next_offset || h->last_offset_delta < 0) {
             why = "batch out of order";
+            break;
+        }
+        if (h->last_offset() >= end_limit) {
+            why = "suffix truncation to complete";
             break;
         }
         if (verify_crc) {
@@ -293,6 +298,40 @@ std::optional<int64_t> segment::offset_for_timestamp(int64_t ts) const {
 
 result<read_result> segment::read_batch_at(int64_t offset) {
     return read(offset, _next_offset, 1, true);
+}
+
+result<std::optional<uint64_t>> segment::position_of(int64_t offset) {
+    if (offset == _next_offset) {
+        return std::optional<uint64_t>(_size);
+    }
+    if (offset < _base_offset || offset > _next_offset) {
+        return std::optional<uint64_t>();
+    }
+    header_walker walker(_ops, _fd, _size);
+    for (uint64_t pos = index_position_for(offset);;) {
+        CHRONIK_TRY(auto h, walker.at(pos));
+        if (!h || h->base_offset > offset) {
+            return std::optional<uint64_t>();
+        }
+        if (h->base_offset == offset) {
+            return std::optional<uint64_t>(pos);
+        }
+        pos += h->size;
+    }
+}
+
+void segment::forget_from(int64_t offset, uint64_t position) {
+    CHRONIK_ASSERT(offset >= _base_offset && offset <= _next_offset && position <= _size,
+                   "a segment is cut inside itself");
+    auto at_or_after = [offset](const auto& e) { return e.offset >= offset; };
+    _index.erase(std::find_if(_index.begin(), _index.end(), at_or_after), _index.end());
+    _time_index.erase(std::find_if(_time_index.begin(), _time_index.end(), at_or_after), _time_index.end());
+    _max_timestamp = _time_index.empty() ? -1 : _time_index.back().timestamp;
+    _max_timestamp_offset = _time_index.empty() ? -1 : _time_index.back().offset;
+    _bytes_since_index = _index.empty() ? 0 : position - _index.back().position;
+    _next_offset = offset;
+    _size = position;
+    _index_stored = false;
 }
 
 } // namespace chronik::storage

@@ -64,9 +64,11 @@ public:
     // Walks every batch from the start, rebuilding the indexes. With verify_crc, each
     // batch's CRC is checked too. The file is cut at the first batch that is torn,
     // corrupt, or out of order; on_batch sees every batch that is kept. Returns the
-    // number of bytes cut. Blocking: start-up only.
+    // number of bytes cut. Batches reaching `end_limit` or beyond are cut too (a
+    // suffix truncation that a crash interrupted). Blocking: start-up only.
     result<uint64_t> recover(bool verify_crc, int64_t min_offset,
-                             const std::function<void(const record::batch_header&)>& on_batch);
+                             const std::function<void(const record::batch_header&)>& on_batch,
+                             int64_t end_limit = INT64_MAX);
 
     // Appends one offset-assigned batch at the end. A failed write leaves the segment
     // as it was (the tail is cut back); the error is the negated errno as an error_code.
@@ -85,6 +87,12 @@ public:
     std::optional<int64_t> offset_for_timestamp(int64_t ts) const;
     // Reads the batch that starts at or covers `offset` (for record-level lookups).
     result<read_result> read_batch_at(int64_t offset);
+    // The file position of the batch that starts at `offset` (the size when `offset`
+    // is the segment's end); nullopt if no batch starts there.
+    result<std::optional<uint64_t>> position_of(int64_t offset);
+    // Forgets every batch from `offset` (at file position `position`, see
+    // position_of) on; the caller has cut the file itself (partition_log::truncate).
+    void forget_from(int64_t offset, uint64_t position);
 
     int64_t base_offset() const noexcept { return _base_offset; }
     int64_t next_offset() const noexcept { return _next_offset; }

@@ -89,8 +89,7 @@ struct server::per_shard {
     std::unordered_set<std::shared_ptr<connection>> live;
 };
 
-server::server(const runtime::config& cfg, runtime::shard_group& shards, cluster::topic_store& store,
-               runtime::io_worker& io)
+server::server(const runtime::config& cfg, runtime::shard_group& shards, cluster::topic_store& store)
   : _cfg(cfg), _shards(shards) {
     int64_t check_ms = 300000;
     if (auto it = cfg.kafka.find("log.retention.check.interval.ms"); it != cfg.kafka.end()) {
@@ -100,9 +99,10 @@ server::server(const runtime::config& cfg, runtime::shard_group& shards, cluster
         auto wake = [this](unsigned s) {
             asio::post(_shards.at(s).executor(), [this, s] { _brokers[s]->wake_fetchers(); });
         };
-        auto logs = std::make_unique<storage::log_manager>(cfg.data_dir, io, storage::file_ops::real(),
-                                                           shards.at(i).executor(), wake,
-                                                           std::chrono::milliseconds(check_ms));
+        _io.push_back(std::make_unique<runtime::io_worker>());
+        auto logs = std::make_unique<storage::log_manager>(cfg.data_dir, *_io.back(),
+                                                           storage::file_ops::real(), shards.at(i).executor(),
+                                                           wake, std::chrono::milliseconds(check_ms));
         _brokers.push_back(std::make_unique<broker>(cfg, shards, i, store, std::move(logs)));
         _per_shard.push_back(std::make_unique<per_shard>(shards.at(i).executor(), cfg.request_memory_bytes));
     }

@@ -17,8 +17,9 @@ namespace chronik::kafka {
 
 class server {
 public:
-    server(const runtime::config& cfg, runtime::shard_group& shards, cluster::topic_store& store,
-           runtime::io_worker& io);
+    // Each shard gets its own I/O worker for its partitions' blocking file work, so
+    // one shard's slow fsync never queues behind another's.
+    server(const runtime::config& cfg, runtime::shard_group& shards, cluster::topic_store& store);
     ~server();
 
     // Binds every shard's acceptor and starts accepting. With port 0 the first shard
@@ -41,6 +42,7 @@ private:
     const runtime::config& _cfg;
     int _port_claim = -1; // see claim_port in server.cc; closed when the server is destroyed
     runtime::shard_group& _shards;
+    std::vector<std::unique_ptr<runtime::io_worker>> _io; // outlive the brokers' logs
     std::vector<std::unique_ptr<broker>> _brokers;
     std::vector<std::unique_ptr<per_shard>> _per_shard;
 };

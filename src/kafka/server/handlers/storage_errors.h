@@ -21,6 +21,9 @@ inline protocol::error_code to_kafka_error(std::error_code ec) noexcept {
                 return error_code::out_of_order_sequence_number;
             case storage::errc::producer_fenced:
                 return error_code::invalid_producer_epoch;
+            case storage::errc::busy:
+                // Only a replica that is not (yet) the leader truncates its log.
+                return error_code::not_leader_or_follower;
             case storage::errc::corrupt_log:
             case storage::errc::corrupt_checkpoint:
             case storage::errc::storage_error:
