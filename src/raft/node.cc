@@ -13,6 +13,13 @@ bool is_vote(msg_type t) {
 bool from_leader(msg_type t) {
     return t == msg_type::append || t == msg_type::heartbeat || t == msg_type::snapshot;
 }
+raft_log make_log(const options& o, restored_state& st) {
+    if (st.reader == nullptr) {
+        return raft_log(st.snapshot.meta, std::move(st.entries));
+    }
+    return raft_log(st.snapshot.meta, std::move(st.terms), st.last_index, std::move(st.entries), st.reader,
+                    o.cache_bytes);
+}
 } // namespace
 
 const char* to_string(role r) noexcept {
@@ -31,17 +38,17 @@ const char* to_string(role r) noexcept {
 
 node::node(options opts, restored_state st)
   : _opts(opts), _rng(opts.seed ^ (uint64_t(uint32_t(opts.id())) * 0x9E3779B97F4A7C15ULL)),
-    _hs(st.hard_state), _handed_hs(st.hard_state), _log(st.snapshot.meta, std::move(st.entries)),
+    _hs(st.hard_state), _handed_hs(st.hard_state), _log(make_log(opts, st)),
     _snapshot(std::move(st.snapshot)) {
     CHRONIK_ASSERT(_opts.election_timeout > 2 && _opts.heartbeat_interval > 0 &&
                    _opts.heartbeat_interval < _opts.election_timeout);
     _commit = _applied = _log.snapshot().index;
-    for (log_index i = _log.first_index(); i <= _log.last_index(); ++i) {
-        const auto& e = _log.at(i);
-        if (e.type == entry_type::config) {
+    auto configs = st.reader == nullptr ? _log.between(_log.snapshot().index, _log.last_index()) : st.configs;
+    for (const auto& e : configs) {
+        if (e.type == entry_type::config && e.index > _log.snapshot().index && e.index <= _log.last_index()) {
             auto c = decode_config(e.data ? std::span<const uint8_t>(*e.data) : std::span<const uint8_t>());
             CHRONIK_ASSERT(c.has_value(), "a config entry in our own log does not decode");
-            _config_log[i] = std::move(c.value());
+            _config_log[e.index] = std::move(c.value());
         }
     }
     apply_config_from_log();
@@ -331,6 +338,14 @@ void node::on_vote_response(const message& m) {
 }
 
 void node::on_append(message m) {
+    // Entries must continue `prev` and each other; anything else is malformed.
+    log_index expect = m.index + 1;
+    for (const auto& e : m.entries) {
+        if (e.count < 1 || e.base() != expect) {
+            return;
+        }
+        expect = e.index + 1;
+    }
     heard_from_leader(m.from);
     message r;
     r.type = msg_type::append_response;
@@ -354,7 +369,7 @@ void node::on_append(message m) {
         send(std::move(r));
         return;
     }
-    log_index last_new = m.index + int64_t(m.entries.size());
+    log_index last_new = m.entries.empty() ? m.index : m.entries.back().index;
     bool has_config = std::any_of(m.entries.begin(), m.entries.end(),
                                   [](const entry& e) { return e.type == entry_type::config; });
     auto changed = _log.merge(std::move(m.entries));
@@ -362,13 +377,12 @@ void node::on_append(message m) {
         CHRONIK_ASSERT(*changed > _commit, "a committed entry was overwritten");
         if (has_config || _config_log.lower_bound(*changed) != _config_log.end()) {
             _config_log.erase(_config_log.lower_bound(*changed), _config_log.end());
-            for (log_index i = *changed; i <= _log.last_index(); ++i) {
-                const auto& e = _log.at(i);
+            for (const auto& e : _log.between(*changed - 1, _log.last_index())) {
                 if (e.type == entry_type::config) {
                     auto c =
                       decode_config(e.data ? std::span<const uint8_t>(*e.data) : std::span<const uint8_t>());
                     if (c) {
-                        _config_log[i] = std::move(c.value());
+                        _config_log[e.index] = std::move(c.value());
                     }
                 }
             }
@@ -613,6 +627,13 @@ void node::maybe_send_append(node_id to, bool send_empty) {
             (p.st == progress::state::replicate && p.inflight.size() >= _opts.max_inflight)) {
             return;
         }
+        std::vector<entry> es;
+        if (p.next > _log.snapshot().index && p.next <= _log.last_index()) {
+            es = _log.slice(p.next, _opts.max_msg_bytes, _opts.max_msg_entries);
+            if (!es.empty()) {
+                p.next = es.front().base(); // a back-off may land inside an entry: send all of it
+            }
+        }
         log_index prev = p.next - 1;
         auto prev_term = _log.term_at(prev);
         if (!prev_term) {
@@ -628,9 +649,7 @@ void node::maybe_send_append(node_id to, bool send_empty) {
         m.to = to;
         m.index = prev;
         m.log_term = *prev_term;
-        if (p.next <= _log.last_index()) {
-            m.entries = _log.slice(p.next, _opts.max_msg_bytes, _opts.max_msg_entries);
-        }
+        m.entries = std::move(es);
         if (m.entries.empty() && !send_empty) {
             return;
         }
@@ -726,8 +745,8 @@ bool node::maybe_commit() {
 }
 
 void node::advance_commit(log_index c) {
-    for (log_index i = std::max(_commit + 1, _log.first_index()); i <= c && i <= _log.last_index(); ++i) {
-        _uncommitted_bytes -= std::min(_uncommitted_bytes, _log.at(i).size_bytes());
+    for (const auto& e : _log.between(_commit, c)) {
+        _uncommitted_bytes -= std::min(_uncommitted_bytes, e.size_bytes());
     }
     _commit = c;
     if (_role != role::leader) {
@@ -854,9 +873,12 @@ void node::on_read_index_response(const message& m) {
 
 // ---- the driver's calls ---------------------------------------------------------------
 
-result<log_index> node::propose(payload data) {
+result<log_index> node::propose(payload data, int64_t count) {
     if (_role != role::leader) {
         return errc::not_leader;
+    }
+    if (count < 1) {
+        return errc::proposal_dropped;
     }
     if (_transfer_target != no_node) {
         return errc::transfer_in_progress;
@@ -865,8 +887,8 @@ result<log_index> node::propose(payload data) {
     if (_uncommitted_bytes > 0 && _uncommitted_bytes + n > _opts.max_uncommitted_bytes) {
         return errc::proposal_dropped;
     }
-    log_index i = _log.last_index() + 1;
-    append_local({ entry{ _hs.term, i, entry_type::normal, std::move(data) } });
+    log_index i = _log.last_index() + count;
+    append_local({ entry{ _hs.term, i, entry_type::normal, std::move(data), count } });
     _need_broadcast = true;
     return i;
 }
@@ -992,11 +1014,13 @@ ready node::take_ready() {
     // Apply only what is committed and durable here (a restart re-applies from the
     // snapshot, so applying ahead of our own disk would gain nothing).
     log_index bound = faulty(&fault_points::ack_before_persist) ? _commit : std::min(_commit, _log.stable());
-    for (log_index i = _applied + 1; i <= bound; ++i) {
-        r.committed.push_back(_log.at(i));
-    }
     if (bound > _applied) {
+        if (_opts.apply_entries) {
+            r.committed = _log.between(_applied, bound);
+        }
+        r.applied = bound;
         _applied = bound;
+        _log.applied(bound);
     }
     return r;
 }

@@ -62,14 +62,26 @@ struct options {
     size_t max_msg_entries = 4096;           // ... and in count
     size_t max_uncommitted_bytes = 64 << 20; // proposals beyond this are dropped
     size_t snapshot_chunk_bytes = 1 << 20;
+    // With an entry_reader: durable, applied entries kept in memory beyond this go
+    // (followers that fall behind are fed from the reader).
+    size_t cache_bytes = 4 << 20;
+    // Off: ready.committed stays empty and only ready.applied says how far the log
+    // may be applied (a partition's state is its log: nothing to read back).
+    bool apply_entries = true;
     uint64_t seed = 0; // randomized election timeouts; the core reads no other randomness
     fault_points faults;
 };
 
 struct restored_state {
     raft::hard_state hard_state;
-    raft::snapshot snapshot;    // index 0 and the initial configuration for a new group
-    std::vector<entry> entries; // everything durable after the snapshot
+    raft::snapshot snapshot; // index 0 and the initial configuration for a new group
+    // Without a reader: everything durable after the snapshot. With one: a tail of
+    // it to hold in memory (possibly empty); the rest is described below.
+    std::vector<entry> entries;
+    entry_reader* reader = nullptr;
+    std::vector<term_start> terms; // with a reader: where each term after the snapshot starts
+    log_index last_index{ 0 };     // with a reader: the last durable index
+    std::vector<entry> configs;    // with a reader: the config entries after the snapshot
 };
 
 enum class role : uint8_t { follower, pre_candidate, candidate, leader };
@@ -97,9 +109,10 @@ public:
     // A message from a peer. Malformed or stale messages are dropped.
     void step(message m);
 
-    // Leader only: appends a command; its index, or not_leader / transfer_in_progress
-    // / proposal_dropped.
-    result<log_index> propose(payload data);
+    // Leader only: appends a command covering `count` indexes (a batch of `count`
+    // records: its offsets are the returned index's last `count`); the entry's
+    // (last) index, or not_leader / transfer_in_progress / proposal_dropped.
+    result<log_index> propose(payload data, int64_t count = 1);
     // Leader only: the next membership (at most one voter added or removed).
     result<log_index> propose_config(configuration next);
     // A linearizable read; its read_state arrives in a later ready.

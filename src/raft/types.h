@@ -35,12 +35,38 @@ enum class entry_type : uint8_t {
     config = 1, // an encoded `configuration` (see encode_config)
 };
 
+// An entry covers `count` consecutive indexes ending at `index`: in a partition's
+// Raft group the log is the partition log itself, an entry is one RecordBatch and
+// its indexes are the batch's Kafka offsets (its term is the batch's partition
+// leader epoch). Entries are contiguous: each starts right after the one before.
+// Messages, acks and the commit index name an entry by its last index.
 struct entry {
     term_id term;
-    log_index index;
+    log_index index; // the last index the entry covers
     entry_type type = entry_type::normal;
-    payload data; // may be null: an empty entry
+    payload data;      // may be null: an empty entry
+    int64_t count = 1; // indexes covered, >= 1
+    log_index base() const noexcept { return index - (count - 1); }
     size_t size_bytes() const noexcept { return data ? data->size() : 0; }
+};
+
+// Where a term's entries begin in the log (Kafka's leader-epoch cache has the same
+// shape). A log's terms are strictly increasing, and so are their starts.
+struct term_start {
+    term_id term;
+    log_index start;
+    bool operator==(const term_start&) const = default;
+};
+
+// The driver's stored log, for entries the core no longer holds in memory (a
+// follower catching up, or committed entries to apply after a restart). The core
+// asks only for entries that are durable and committed, which never change.
+class entry_reader {
+public:
+    virtual ~entry_reader() = default;
+    // Entries holding indexes >= `from` (the first may begin before it), in order,
+    // at most max_bytes (but at least one) and max_count. Empty if none can be read.
+    virtual std::vector<entry> read(log_index from, size_t max_bytes, size_t max_count) = 0;
 };
 
 // Membership. Voters elect and count towards commit; learners only receive the log
@@ -152,11 +178,13 @@ struct ready {
     std::vector<entry> entries;
     std::vector<message> messages;
     std::vector<message> messages_after_persist;
-    std::vector<entry> committed;
+    std::vector<entry> committed; // unless options::apply_entries is off
+    log_index applied{ 0 };       // when non-zero: everything up to here may be applied now
     std::vector<read_state> reads;
     bool empty() const noexcept {
         return !hard_state && !snapshot && entries.empty() && messages.empty() &&
-               messages_after_persist.empty() && committed.empty() && reads.empty();
+               messages_after_persist.empty() && committed.empty() && applied == log_index{ 0 } &&
+               reads.empty();
     }
 };
 

@@ -84,11 +84,12 @@ int main(int argc, char** argv) {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("%llu seeds from %llu: %llu failed; %llu events, %llu entries committed, %llu writes acked, "
                 "%llu linearizable reads, %llu elections, %llu snapshots installed, %llu membership changes, "
-                "%llu crashes; %.1f s\n",
+                "%llu crashes, %llu wide entries, %llu disk reads; %.1f s\n",
                 (unsigned long long)count, (unsigned long long)first, (unsigned long long)failures,
                 (unsigned long long)total.events, (unsigned long long)total.commits,
                 (unsigned long long)total.writes_acked, (unsigned long long)total.reads_done,
                 (unsigned long long)total.elections, (unsigned long long)total.snapshots_installed,
-                (unsigned long long)total.config_changes, (unsigned long long)total.crashes, secs);
+                (unsigned long long)total.config_changes, (unsigned long long)total.crashes,
+                (unsigned long long)total.wide_entries, (unsigned long long)total.disk_reads, secs);
     return failures == 0 ? 0 : 1;
 }

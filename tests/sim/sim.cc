@@ -30,7 +30,7 @@ struct prng {
 };
 
 uint64_t hash_entry(const raft::entry& e) {
-    uint64_t h = 1469598103934665603ULL ^ uint64_t(e.type);
+    uint64_t h = (1469598103934665603ULL ^ uint64_t(e.type)) * 1099511628211ULL ^ uint64_t(e.count);
     if (e.data) {
         for (auto b : *e.data) {
             h = (h ^ b) * 1099511628211ULL;
@@ -95,7 +95,7 @@ struct image {
                     log.clear();
                 } else {
                     std::erase_if(log, [&](const raft::entry& e) { return e.index <= snap.meta.index; });
-                    if (!log.empty() && log.front().index != snap.meta.index + 1) {
+                    if (!log.empty() && log.front().base() != snap.meta.index + 1) {
                         log.clear();
                     }
                 }
@@ -104,7 +104,7 @@ struct image {
                 if (w.es.empty() || keep == 0) {
                     break;
                 }
-                log_index from = w.es.front().index;
+                log_index from = w.es.front().base();
                 std::erase_if(log, [&](const raft::entry& e) { return e.index >= from; });
                 if (from != last_index() + 1) {
                     break; // a gap can only follow an earlier torn write: nothing after it survives
@@ -118,6 +118,28 @@ struct image {
     }
 };
 
+// The node's stored log as the core reads it back (the partition log's role):
+// whatever the disk holds durably now.
+struct disk_reader final : raft::entry_reader {
+    const image* disk = nullptr;
+    uint64_t reads = 0;
+    std::vector<raft::entry> read(log_index from, size_t max_bytes, size_t max_count) override {
+        ++reads;
+        std::vector<raft::entry> out;
+        auto it = std::lower_bound(disk->log.begin(), disk->log.end(), from,
+                                   [](const raft::entry& e, log_index v) { return e.index < v; });
+        size_t bytes = 0;
+        for (; it != disk->log.end() && out.size() < max_count; ++it) {
+            if (!out.empty() && bytes + it->size_bytes() > max_bytes) {
+                break;
+            }
+            bytes += it->size_bytes();
+            out.push_back(*it);
+        }
+        return out;
+    }
+};
+
 struct sim_node {
     node_id id{ 0 };
     bool created = false;
@@ -125,6 +147,7 @@ struct sim_node {
     uint64_t epoch = 0;
     std::unique_ptr<raft::node> core;
     image durable;
+    disk_reader reader;
     std::deque<write_op> pending; // written, not yet synced
     uint64_t written = 0;
     uint64_t synced = 0;
@@ -192,6 +215,9 @@ public:
         _opts.max_msg_entries = size_t(_rng.range(1, 16));
         _opts.max_msg_bytes = size_t(_rng.range(128, 1024));
         _opts.snapshot_chunk_bytes = size_t(_rng.range(8, 64));
+        // Entries leave memory once durable and applied beyond this: lagging
+        // followers are fed from the disk.
+        _opts.cache_bytes = size_t(_rng.range(0, 4096));
         _opts.faults = s.faults;
         if (s.leader_hunt) {
             _opts.max_msg_entries = 1;
@@ -243,6 +269,9 @@ public:
         if (_out.ok && !_live) {
             fail("liveness: the simulation ran out of events");
         }
+        for (int n = 1; n <= max_nodes; ++n) {
+            _out.disk_reads += _nodes[n].reader.reads;
+        }
         return _out;
     }
 
@@ -282,7 +311,25 @@ private:
         sn.created = true;
         sn.up = true;
         ++sn.epoch;
-        raft::restored_state st{ sn.durable.hs, sn.durable.snap, sn.durable.log };
+        // Restarted as a partition's group is: term starts, the last index and the
+        // config entries from the disk, a random tail of it in memory, the rest read
+        // back through the reader when needed.
+        raft::restored_state st;
+        st.hard_state = sn.durable.hs;
+        st.snapshot = sn.durable.snap;
+        st.reader = &sn.reader;
+        sn.reader.disk = &sn.durable;
+        st.last_index = sn.durable.last_index();
+        for (const auto& e : sn.durable.log) {
+            if (st.terms.empty() || e.term > st.terms.back().term) {
+                st.terms.push_back({ e.term, e.base() });
+            }
+            if (e.type == raft::entry_type::config) {
+                st.configs.push_back(e);
+            }
+        }
+        size_t tail = size_t(_rng.range(0, int64_t(sn.durable.log.size())));
+        st.entries.assign(sn.durable.log.end() - ptrdiff_t(tail), sn.durable.log.end());
         sn.core = std::make_unique<raft::node>(options_for(n), std::move(st));
         sn.sm = decode_sm(sn.durable.snap.data);
         sn.sm.index = sn.durable.snap.meta.index; // index 0 has no image
@@ -475,9 +522,9 @@ private:
     // ---- the state machine and the clients --------------------------------------------
     void apply(int n, const raft::entry& e) {
         auto& sn = _nodes[n];
-        if (e.index != sn.sm.index + 1) {
-            fail("node " + std::to_string(n) + " applied index " + std::to_string(e.index()) + " after " +
-                 std::to_string(sn.sm.index()));
+        if (e.base() != sn.sm.index + 1) {
+            fail("node " + std::to_string(n) + " applied an entry starting at " + std::to_string(e.base()()) +
+                 " after " + std::to_string(sn.sm.index()));
             return;
         }
         uint64_t h = hash_entry(e);
@@ -490,6 +537,7 @@ private:
         }
         if (fresh) {
             ++_out.commits;
+            _out.wide_entries += e.count > 1 ? 1 : 0;
             if (e.type == raft::entry_type::config) {
                 ++_out.config_changes;
             }
@@ -578,7 +626,8 @@ private:
         auto& sn = _nodes[n];
         uint64_t id = ++_next_op;
         if (_rng.chance(0.6) && _now < _fault_end) { // then only reads, and the liveness probe
-            if (sn.core->propose(command(id))) {
+            // An entry covers 1-4 indexes, as a batch covers its records' offsets.
+            if (sn.core->propose(command(id), _rng.range(1, 4))) {
                 _ops[id] = op_record{ false, n, sn.epoch, _now, -1, log_index{ 0 } };
             }
         } else if (sn.core->read_index(id)) {

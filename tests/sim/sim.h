@@ -51,6 +51,8 @@ struct outcome {
     uint64_t snapshots_installed = 0;
     uint64_t config_changes = 0;
     uint64_t crashes = 0;
+    uint64_t disk_reads = 0;   // entries the cores read back from the disk (left memory)
+    uint64_t wide_entries = 0; // entries covering more than one index, applied
 
     void add(const outcome& o) {
         events += o.events;
@@ -61,6 +63,8 @@ struct outcome {
         snapshots_installed += o.snapshots_installed;
         config_changes += o.config_changes;
         crashes += o.crashes;
+        disk_reads += o.disk_reads;
+        wide_entries += o.wide_entries;
     }
 };
 

@@ -36,6 +36,8 @@ TEST(raft_sim, scenarios_exercise_every_mechanism) {
     EXPECT_GT(total.snapshots_installed, 50u);
     EXPECT_GT(total.config_changes, 50u);
     EXPECT_GT(total.crashes, 300u);
+    EXPECT_GT(total.wide_entries, 300u * 5);
+    EXPECT_GT(total.disk_reads, 300u);
 }
 
 // Each fault point is a real Raft bug; the checkers must notice it. The bound is

@@ -15,6 +15,28 @@ entry e(int64_t index, int64_t term) {
     return entry{ term_id{ term }, log_index{ index }, entry_type::normal, nullptr };
 }
 
+// An entry covering [base, last], as a batch covers its offsets.
+entry wide(int64_t base, int64_t last, int64_t term) {
+    return entry{ term_id{ term }, log_index{ last }, entry_type::normal, make_payload(bytes(8, 1)),
+                  last - base + 1 };
+}
+
+// A stored log the core reads back entries from, counting the reads.
+struct vector_reader final : entry_reader {
+    std::vector<entry> stored;
+    int reads = 0;
+    std::vector<entry> read(log_index from, size_t, size_t max_count) override {
+        ++reads;
+        std::vector<entry> out;
+        for (const auto& x : stored) {
+            if (x.index >= from && out.size() < max_count) {
+                out.push_back(x);
+            }
+        }
+        return out;
+    }
+};
+
 // A driver with instant, perfect disks and network: enough to see a group elect
 // and commit.
 struct cluster {
@@ -115,6 +137,87 @@ TEST(raft_log, merge_drops_a_conflicting_suffix) {
     EXPECT_EQ(l.take_unstable().size(), 3u);
     EXPECT_FALSE(l.merge({ e(4, 3) })); // already held: nothing changes
     EXPECT_EQ(l.first_index_of_term(log_index{ 5 }), log_index{ 3 });
+}
+
+TEST(raft_log, entries_cover_ranges_of_indexes) {
+    // Batches at offsets [1,3] [4,4] in term 1 and [5,9] in term 2.
+    raft_log l({}, { wide(1, 3, 1), wide(4, 4, 1), wide(5, 9, 2) });
+    EXPECT_EQ(l.last_index(), log_index{ 9 });
+    EXPECT_EQ(l.term_at(log_index{ 2 }), term_id{ 1 }); // inside an entry: the entry's term
+    EXPECT_EQ(l.term_at(log_index{ 7 }), term_id{ 2 });
+    EXPECT_EQ(l.terms(), (std::vector<term_start>{ { term_id{ 1 }, log_index{ 1 } },
+                                                   { term_id{ 2 }, log_index{ 5 } } }));
+    EXPECT_EQ(l.first_index_of_term(log_index{ 8 }), log_index{ 5 });
+    EXPECT_EQ(l.last_index_of_term_at_most(term_id{ 1 }), log_index{ 4 });
+    // A slice from inside an entry starts with that whole entry.
+    auto s = l.slice(log_index{ 6 }, 1 << 20, 10);
+    ASSERT_EQ(s.size(), 1u);
+    EXPECT_EQ(s[0].base(), log_index{ 5 });
+    // A conflicting entry from a new leader replaces the suffix from its base.
+    auto changed = l.merge({ wide(5, 6, 3) });
+    ASSERT_TRUE(changed);
+    EXPECT_EQ(*changed, log_index{ 5 });
+    EXPECT_EQ(l.last_index(), log_index{ 6 });
+    EXPECT_EQ(l.stable(), log_index{ 4 });
+    EXPECT_EQ(l.terms().back(), (term_start{ term_id{ 3 }, log_index{ 5 } }));
+    EXPECT_FALSE(l.merge({ wide(5, 6, 3) })); // held already
+}
+
+TEST(raft_log, durable_applied_entries_leave_memory_and_are_read_back) {
+    vector_reader disk;
+    raft_log l({}, {}, log_index{ 0 }, {}, &disk, 0);
+    std::vector<entry> es = { wide(1, 2, 1), wide(3, 5, 1), wide(6, 6, 2) };
+    disk.stored = es;
+    l.append(es);
+    (void)l.take_unstable();
+    EXPECT_EQ(l.tail_entries(), 3u);
+    l.persisted(log_index{ 6 }, term_id{ 2 });
+    EXPECT_EQ(l.tail_entries(), 3u); // durable, but not applied yet
+    l.applied(log_index{ 5 });
+    EXPECT_EQ(l.tail_entries(), 1u); // the cache is 0 bytes: what is durable and applied goes
+    auto s = l.slice(log_index{ 4 }, 1 << 20, 10);
+    ASSERT_EQ(s.size(), 1u); // read back up to the tail, which stays authoritative
+    EXPECT_EQ(s[0].base(), log_index{ 3 });
+    EXPECT_EQ(disk.reads, 1);
+    EXPECT_EQ(l.between(log_index{ 0 }, log_index{ 6 }).size(), 3u);
+    // A restart holds no entries: term starts and the last index describe the log.
+    raft_log r({}, { { term_id{ 1 }, log_index{ 1 } }, { term_id{ 2 }, log_index{ 6 } } }, log_index{ 6 }, {},
+               &disk, 0);
+    EXPECT_EQ(r.term_at(log_index{ 4 }), term_id{ 1 });
+    EXPECT_TRUE(r.matches(log_index{ 6 }, term_id{ 2 }));
+    // A conflict below anything held in memory still cuts there.
+    ASSERT_TRUE(r.merge({ wide(3, 4, 3) }));
+    EXPECT_EQ(r.last_index(), log_index{ 4 });
+    EXPECT_EQ(r.term_at(log_index{ 2 }), term_id{ 1 });
+    EXPECT_EQ(r.take_unstable().size(), 1u);
+}
+
+TEST(raft_node, a_one_voter_group_commits_entries_of_many_indexes) {
+    options o;
+    o.id = node_id{ 1 };
+    o.apply_entries = false;
+    restored_state st;
+    st.snapshot.meta.config.voters = { node_id{ 1 } };
+    node n(o, st);
+    for (int t = 0; t < 40 && n.role() != role::leader; ++t) {
+        n.tick();
+    }
+    ASSERT_EQ(n.role(), role::leader);
+    auto r = n.take_ready();
+    ASSERT_EQ(r.entries.size(), 1u); // the new leader's no-op at index 1
+    n.persisted(r.entries.back().index, r.entries.back().term);
+    auto last = n.propose(make_payload(bytes(10, 0)), 5); // a batch of five records
+    ASSERT_TRUE(last);
+    EXPECT_EQ(last.value(), log_index{ 6 });
+    r = n.take_ready();
+    ASSERT_EQ(r.entries.size(), 1u);
+    EXPECT_EQ(r.entries[0].base(), log_index{ 2 });
+    n.persisted(r.entries.back().index, r.entries.back().term);
+    r = n.take_ready();
+    EXPECT_EQ(n.commit(), log_index{ 6 });
+    EXPECT_EQ(r.applied, log_index{ 6 });
+    EXPECT_TRUE(r.committed.empty()); // apply_entries off: the log is the state
+    EXPECT_EQ(n.propose(nullptr, 0).error(), make_error_code(errc::proposal_dropped));
 }
 
 TEST(raft_log, a_stale_persisted_report_is_ignored) {
