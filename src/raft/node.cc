@@ -147,6 +147,13 @@ void node::become_leader() {
     set_config(_config); // progress for every member
     // No config change until everything before our term is committed.
     _pending_config = _log.last_index();
+    if (sole_voter()) {
+        // One voter: what it holds durably is on every majority there can be, so
+        // it is committed as it stands and no no-op is needed (a restarted
+        // single-node partition keeps its log end where it was).
+        maybe_commit();
+        return;
+    }
     // A no-op of our term: commits the entries of earlier terms (§5.4.2) and makes
     // ReadIndex possible (thesis §6.4).
     append_local({ entry{ _hs.term, _log.last_index() + 1, entry_type::normal, nullptr } });
@@ -736,8 +743,10 @@ bool node::maybe_commit() {
     if (c <= _commit) {
         return false;
     }
-    // §5.4.2: only an entry of the current term is committed by counting replicas.
-    if (_log.term_at(c) != _hs.term && !faulty(&fault_points::commit_previous_term_by_count)) {
+    // §5.4.2: only an entry of the current term is committed by counting replicas
+    // (a sole voter's count is its own disk: nobody else can hold another log).
+    if (_log.term_at(c) != _hs.term && !sole_voter() &&
+        !faulty(&fault_points::commit_previous_term_by_count)) {
         return false;
     }
     advance_commit(c);
@@ -745,9 +754,7 @@ bool node::maybe_commit() {
 }
 
 void node::advance_commit(log_index c) {
-    for (const auto& e : _log.between(_commit, c)) {
-        _uncommitted_bytes -= std::min(_uncommitted_bytes, e.size_bytes());
-    }
+    _uncommitted_bytes -= std::min(_uncommitted_bytes, _log.bytes_in_memory(_commit, c));
     _commit = c;
     if (_role != role::leader) {
         return;
@@ -768,7 +775,7 @@ void node::advance_commit(log_index c) {
 // ---- reads --------------------------------------------------------------------------
 
 bool node::committed_in_current_term() const noexcept {
-    return _log.term_at(_commit) == _hs.term;
+    return _log.term_at(_commit) == _hs.term || (sole_voter() && _commit == _log.last_index());
 }
 
 bool node::lease_valid() const noexcept {
@@ -967,6 +974,16 @@ result<void> node::transfer_leadership(node_id target) {
         send(std::move(t));
     } else {
         maybe_send_append(target, false);
+    }
+    return outcome::success();
+}
+
+result<void> node::campaign() {
+    if (!_config.is_voter(_opts.id)) {
+        return errc::invalid_config;
+    }
+    if (_role != role::leader) {
+        campaign(_opts.pre_vote, false);
     }
     return outcome::success();
 }

@@ -119,6 +119,9 @@ public:
     result<void> read_index(uint64_t context);
     // Leader only: hands leadership to `target` once it is caught up.
     result<void> transfer_leadership(node_id target);
+    // Starts an election now rather than at the election timeout (a group that
+    // has just been opened, or a preferred leader). A sole voter leads at once.
+    result<void> campaign();
 
     // The driver made the log durable up to `index` (which has term `term`).
     void persisted(log_index index, term_id term);
@@ -184,6 +187,8 @@ private:
     void fail_pending_reads();
     bool lease_valid() const noexcept;
     bool committed_in_current_term() const noexcept;
+    // The configuration has one voter, this node.
+    bool sole_voter() const noexcept { return _config.voters.size() == 1 && _config.is_voter(_opts.id); }
     log_index self_match() const noexcept;
 
     void apply_config_from_log();

@@ -127,6 +127,16 @@ std::vector<entry> raft_log::between(log_index after, log_index upto) const {
     return out;
 }
 
+size_t raft_log::bytes_in_memory(log_index after, log_index upto) const noexcept {
+    size_t n = 0;
+    auto it = std::upper_bound(_tail.begin(), _tail.end(), after,
+                               [](log_index v, const entry& e) { return v < e.index; });
+    for (; it != _tail.end() && it->index <= upto; ++it) {
+        n += it->size_bytes();
+    }
+    return n;
+}
+
 void raft_log::append(std::vector<entry> es) {
     for (auto& e : es) {
         push(std::move(e));

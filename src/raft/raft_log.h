@@ -54,6 +54,9 @@ public:
     std::vector<entry> slice(log_index from, size_t max_bytes, size_t max_count) const;
     // The entries ending in (after, upto], in order (the tail, else the reader).
     std::vector<entry> between(log_index after, log_index upto) const;
+    // The payload bytes of the entries in memory ending in (after, upto]; nothing is
+    // read back (what a leader counts against max_uncommitted_bytes is in memory).
+    size_t bytes_in_memory(log_index after, log_index upto) const noexcept;
 
     // Leader path: appends entries continuing the log.
     void append(std::vector<entry> es);

@@ -199,25 +199,48 @@ TEST(raft_node, a_one_voter_group_commits_entries_of_many_indexes) {
     restored_state st;
     st.snapshot.meta.config.voters = { node_id{ 1 } };
     node n(o, st);
-    for (int t = 0; t < 40 && n.role() != role::leader; ++t) {
-        n.tick();
-    }
+    ASSERT_TRUE(n.campaign()); // a sole voter leads at once, no timeout
     ASSERT_EQ(n.role(), role::leader);
+    EXPECT_EQ(n.term(), term_id{ 1 });
     auto r = n.take_ready();
-    ASSERT_EQ(r.entries.size(), 1u); // the new leader's no-op at index 1
-    n.persisted(r.entries.back().index, r.entries.back().term);
+    EXPECT_TRUE(r.entries.empty());                       // no no-op: nothing of an earlier term to commit
     auto last = n.propose(make_payload(bytes(10, 0)), 5); // a batch of five records
     ASSERT_TRUE(last);
-    EXPECT_EQ(last.value(), log_index{ 6 });
+    EXPECT_EQ(last.value(), log_index{ 5 });
     r = n.take_ready();
     ASSERT_EQ(r.entries.size(), 1u);
-    EXPECT_EQ(r.entries[0].base(), log_index{ 2 });
+    EXPECT_EQ(r.entries[0].base(), log_index{ 1 });
     n.persisted(r.entries.back().index, r.entries.back().term);
     r = n.take_ready();
-    EXPECT_EQ(n.commit(), log_index{ 6 });
-    EXPECT_EQ(r.applied, log_index{ 6 });
+    EXPECT_EQ(n.commit(), log_index{ 5 });
+    EXPECT_EQ(r.applied, log_index{ 5 });
     EXPECT_TRUE(r.committed.empty()); // apply_entries off: the log is the state
     EXPECT_EQ(n.propose(nullptr, 0).error(), make_error_code(errc::proposal_dropped));
+}
+
+TEST(raft_node, a_restarted_sole_voter_leads_a_new_term_with_its_log_committed) {
+    vector_reader disk;
+    disk.stored = { wide(1, 3, 1), wide(4, 9, 2) };
+    options o;
+    o.id = node_id{ 7 };
+    o.apply_entries = false;
+    restored_state st;
+    st.hard_state.term = term_id{ 2 };
+    st.snapshot.meta.config.voters = { node_id{ 7 } };
+    st.reader = &disk;
+    st.terms = { { term_id{ 1 }, log_index{ 1 } }, { term_id{ 2 }, log_index{ 4 } } };
+    st.last_index = log_index{ 9 };
+    node n(o, st);
+    ASSERT_TRUE(n.campaign());
+    EXPECT_EQ(n.role(), role::leader);
+    EXPECT_EQ(n.term(), term_id{ 3 }); // a restart is a new term
+    EXPECT_EQ(n.commit(), log_index{ 9 });
+    auto r = n.take_ready();
+    EXPECT_TRUE(r.entries.empty()); // the log end stays where it was
+    EXPECT_EQ(r.applied, log_index{ 9 });
+    ASSERT_TRUE(r.hard_state);
+    EXPECT_EQ(r.hard_state->term, term_id{ 3 });
+    EXPECT_EQ(disk.reads, 0); // nothing was read back to get there
 }
 
 TEST(raft_log, a_stale_persisted_report_is_ignored) {
