@@ -89,6 +89,17 @@ void epoch_cache::assign(int32_t epoch, int64_t base) {
     _dirty = true;
 }
 
+int32_t epoch_cache::epoch_at(int64_t offset) const noexcept {
+    int32_t found = -1;
+    for (const auto& e : _entries) {
+        if (e.start_offset > offset) {
+            break;
+        }
+        found = e.epoch;
+    }
+    return found;
+}
+
 void epoch_cache::truncate_from(int64_t offset) {
     auto it = std::find_if(_entries.begin(), _entries.end(),
                            [&](const epoch_entry& e) { return e.start_offset >= offset; });

@@ -59,6 +59,9 @@ public:
     void truncate_to_start(int64_t offset);
 
     epoch_end end_offset_for(int32_t epoch, int64_t log_end) const noexcept;
+    // The epoch whose batches hold `offset` (the last starting at or before it), -1
+    // if none does.
+    int32_t epoch_at(int64_t offset) const noexcept;
     // The latest epoch, -1 if the log never had one.
     int32_t latest_epoch() const noexcept { return _entries.empty() ? -1 : _entries.back().epoch; }
     const std::vector<epoch_entry>& entries() const noexcept { return _entries; }

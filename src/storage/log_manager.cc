@@ -147,7 +147,7 @@ void log_manager::appended(const std::shared_ptr<partition_log>& p) {
     const auto& cfg = p->config();
     if (cfg.relaxed_flush) {
         // Page-cache durability: readable and acknowledged now, synced later.
-        p->set_high_watermark(p->log_end_offset());
+        p->persisted(p->log_end_offset());
         for (unsigned s : p->take_watchers()) {
             _wake(s);
         }
@@ -292,7 +292,7 @@ awaitable<void> log_manager::flush_loop(runtime::gate::holder) {
             if (rc < 0) {
                 it.p->fail(std::error_code(-rc, std::system_category()));
             } else {
-                it.p->set_high_watermark(it.end);
+                it.p->persisted(it.end);
             }
             for (unsigned s : it.p->take_watchers()) {
                 _wake(s);
@@ -349,6 +349,14 @@ awaitable<std::error_code> log_manager::truncate(std::shared_ptr<partition_log> 
     }
     _flushed.notify_all(); // waiters see a failure
     co_return ec ? std::error_code(errc::storage_error) : std::error_code();
+}
+
+void log_manager::committed(partition_log& p) {
+    _owner.check_owner("log_manager");
+    for (unsigned s : p.take_watchers()) {
+        _wake(s);
+    }
+    _flushed.notify_all();
 }
 
 void log_manager::watch(const partition_log& p, unsigned shard) {

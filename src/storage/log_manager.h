@@ -54,14 +54,17 @@ public:
 
     // After an append: makes sure a group-commit round will cover it.
     void appended(const std::shared_ptr<partition_log>& p);
-    // Waits until `last_offset` is durable (below the high watermark); the error if
-    // the partition failed first.
+    // Waits until `last_offset` is below the high watermark (durable and, through
+    // the partition's Raft group, committed); the error if the partition failed first.
     [[nodiscard]] awaitable<std::error_code> wait_durable(std::shared_ptr<partition_log> p,
                                                           int64_t last_offset);
     // Cuts p's log to the offsets below `offset` (partition_log::begin_truncate),
     // crash-safely, with the file work on the I/O worker. A group-commit round
     // that holds p's segments finishes first, and no round takes them until done.
     [[nodiscard]] awaitable<std::error_code> truncate(std::shared_ptr<partition_log> p, model::offset offset);
+    // p's high watermark rose outside a group-commit round (its Raft group
+    // committed): wakes its fetchers and durability waiters.
+    void committed(partition_log& p);
     // `shard` is woken (once) when p's high watermark next rises.
     void watch(const partition_log& p, unsigned shard);
 

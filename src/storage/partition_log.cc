@@ -482,8 +482,9 @@ result<read_result> partition_log::read(int64_t offset, size_t max_bytes, bool m
         --it;
     }
     for (; it != _segments.end(); ++it) {
+        // Consumers (no bound given) are not sent the Raft group's control batches.
         auto r = (*it)->read(offset, bound, max_bytes, min_one,
-                             zero_copy ? std::shared_ptr<const void>(*it) : nullptr);
+                             zero_copy ? std::shared_ptr<const void>(*it) : nullptr, !upto.has_value());
         if (!r) {
             if (is_device_failure(r.error())) {
                 fail(r.error());
@@ -689,6 +690,15 @@ std::optional<epoch_cache> partition_log::take_epoch_checkpoint() {
     }
     _epochs.mark_stored();
     return _epochs;
+}
+
+void partition_log::persisted(int64_t end) {
+    _owner.check_owner("partition_log");
+    if (_on_persisted) {
+        _on_persisted(end);
+    } else {
+        set_high_watermark(end);
+    }
 }
 
 void partition_log::set_high_watermark(int64_t hw) noexcept {

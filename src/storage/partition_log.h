@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -114,6 +115,10 @@ public:
     // Whole batches from `offset` below `upto` (the high watermark unless given; a
     // leader reads up to the log end to feed followers), see segment::read.
     // zero_copy: the batches come back as a file extent to send with sendfile.
+    // A consumer read (no `upto`) leaves out the Raft group's control batches (its
+    // leaders' no-ops and configurations): not every client skips control batches
+    // that are not transaction markers (kafka-python 2.0.2 hands them out as
+    // records), so they never leave the broker; offsets skip over them.
     result<read_result> read(int64_t offset, size_t max_bytes, bool min_one, bool zero_copy = false,
                              std::optional<int64_t> upto = std::nullopt);
 
@@ -161,6 +166,12 @@ public:
     // A round that could not run gives back what it took (in front of anything
     // appended since), so the next round syncs it.
     void return_unsynced(std::vector<std::shared_ptr<segment>> segs, bool sync_dir, bool epochs);
+    // The group commit made everything below `end` durable. Reported to the
+    // listener (the partition's Raft group, which decides what is committed and
+    // moves the high watermark); without one, `end` is the high watermark, as a
+    // group of one voter would make it.
+    void persisted(int64_t end);
+    void set_persisted_listener(std::function<void(int64_t end)> l) { _on_persisted = std::move(l); }
     void set_high_watermark(int64_t hw) noexcept;
     void fail(std::error_code ec);
     // The topic was deleted: refuse further use, quietly.
@@ -219,6 +230,7 @@ private:
     int64_t _high_watermark = 0;
     std::error_code _failed;
     std::vector<unsigned> _watchers;
+    std::function<void(int64_t)> _on_persisted;
     bool _compacting = false;
     bool _truncating = false;
     int64_t _cleaned_upto = 0;   // offsets below this were covered by the last pass

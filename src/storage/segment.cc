@@ -22,21 +22,26 @@ std::error_code from_errno(long rc) {
     return { int(-rc), std::system_category() };
 }
 
-// The fields of a batch's fixed header that locate it: base offset, length and
-// last offset delta (bytes 0..27).
+// The fields of a batch's fixed header that locate it: base offset, length,
+// attributes and last offset delta (bytes 0..27).
 constexpr size_t locate_bytes = 27;
 
 struct located {
     int64_t base_offset;
     uint64_t size; // whole batch, log overhead included
     int64_t last_offset;
+    int16_t attributes;
+    // A control batch that is not a transaction marker: a Raft leader's no-op or
+    // configuration, which consumers are not sent.
+    bool raft_control() const noexcept { return (attributes & 0x30) == 0x20; }
 };
 
 located locate(const uint8_t* p) {
     int64_t base = load_be<int64_t>(p);
     int32_t len = load_be<int32_t>(p + 8);
+    int16_t attributes = load_be<int16_t>(p + 21);
     int32_t delta = load_be<int32_t>(p + 23);
-    return { base, record::log_overhead + uint64_t(std::max(len, 0)), base + delta };
+    return { base, record::log_overhead + uint64_t(std::max(len, 0)), base + delta, attributes };
 }
 
 // Reads batch headers one after another through a window, so walking many small
@@ -228,13 +233,13 @@ uint64_t segment::index_position_for(int64_t offset) const {
 }
 
 result<read_result> segment::read(int64_t offset, int64_t upto, size_t max_bytes, bool min_one,
-                                  std::shared_ptr<const void> keep_alive) {
+                                  std::shared_ptr<const void> keep_alive, bool hide_control) {
     read_result out;
     out.next_offset = offset;
     if (offset >= _next_offset || offset >= upto) {
         return out;
     }
-    // Find the first batch that holds `offset`.
+    // Find the first batch that holds `offset` (past any hidden control batches).
     header_walker walker(_ops, _fd, _size);
     uint64_t start = index_position_for(offset);
     for (;;) {
@@ -246,16 +251,20 @@ result<read_result> segment::read(int64_t offset, int64_t upto, size_t max_bytes
             if (h->base_offset >= upto) {
                 return out;
             }
-            break;
+            if (!(hide_control && h->raft_control())) {
+                break;
+            }
+            out.next_offset = h->last_offset + 1;
         }
         start += h->size;
     }
-    // Whole batches from there, within max_bytes and below `upto`.
+    // Whole batches from there, within max_bytes and below `upto`; a hidden control
+    // batch ends the run (the next read starts past it).
     uint64_t end = start;
     int64_t next = offset;
     for (;;) {
         CHRONIK_TRY(auto h, walker.at(end));
-        if (!h || h->base_offset >= upto || end + h->size > _size) {
+        if (!h || h->base_offset >= upto || end + h->size > _size || (hide_control && h->raft_control())) {
             break;
         }
         if (end - start + h->size > max_bytes && !(min_one && end == start)) {

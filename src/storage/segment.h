@@ -79,8 +79,10 @@ public:
     // when `min_one` is set. Empty data when nothing qualifies.
     // With `keep_alive` (the shared_ptr that owns this segment) the data is not read
     // but returned as a file extent for zero-copy sending (byte_slice::in_file).
+    // With hide_control, a Raft leader's control batches (control, not transactional)
+    // are left out: a read starting at one starts after it, and one ends a run.
     result<read_result> read(int64_t offset, int64_t upto, size_t max_bytes, bool min_one,
-                             std::shared_ptr<const void> keep_alive = nullptr);
+                             std::shared_ptr<const void> keep_alive = nullptr, bool hide_control = false);
 
     // The base offset of the first batch whose records may have timestamp >= ts,
     // from the time index; nullopt if every batch is older.

@@ -22,8 +22,8 @@ size_t session_slots(const runtime::config& cfg) {
 broker::broker(const runtime::config& cfg, runtime::shard_group& shards, unsigned shard,
                cluster::topic_store& store, std::unique_ptr<storage::log_manager> logs)
   : _cfg(cfg), _shards(shards), _shard(shard), _store(store), _settings(cfg.kafka), _logs(std::move(logs)),
-    _fetch_sessions(shard, session_slots(cfg)), _fetch_event(shards.at(shard).executor()),
-    _topics_changed(shards.at(shard).executor()), _owner(shard) {
+    _partitions(*_logs, model::node_id{ cfg.node_id }), _fetch_sessions(shard, session_slots(cfg)),
+    _fetch_event(shards.at(shard).executor()), _topics_changed(shards.at(shard).executor()), _owner(shard) {
     cache_settings();
 }
 
@@ -52,6 +52,12 @@ void broker::set_topics(std::shared_ptr<const cluster::topic_table> t) {
     _logs->retain_only([&](std::string_view name, const protocol::uuid& id) {
         const auto* info = table.find(name);
         return info != nullptr && info->id == id;
+    });
+    _partitions.forget_closed();
+    std::erase_if(_leader_epochs, [&](const auto& kv) {
+        model::uuid id;
+        id.bytes = kv.first;
+        return table.find(id) == nullptr;
     });
     // Topic and broker settings may have changed: open partitions take them now.
     _logs->for_each_open([&](std::string_view name, storage::partition_log& p) {
@@ -121,14 +127,45 @@ const storage::log_config& broker::log_config_for(const cluster::topic_info& t) 
     return _log_configs.emplace(t.name, c).first->second;
 }
 
-awaitable<std::shared_ptr<storage::partition_log>> broker::partition(const cluster::topic_info& t,
-                                                                     int32_t p) {
+awaitable<std::shared_ptr<cluster::partition>> broker::partition(const cluster::topic_info& t, int32_t p) {
     _owner.check_owner("broker");
-    if (auto found = _logs->find(t.name, p)) {
+    if (auto found = _partitions.find(t.name, p)) {
         co_return found;
     }
-    auto opened = _logs->get(t.name, t.id, p, log_config_for(t));
-    co_return co_await std::move(opened);
+    auto opened = _partitions.get(t.name, t.id, p, log_config_for(t));
+    auto replica = co_await std::move(opened);
+    if (replica && leader_epoch_of(t.id, p) != replica->leader_epoch()) {
+        // A new term (the group just opened): every shard's Metadata learns it.
+        for (unsigned s = 0; s < _shards.size(); ++s) {
+            asio::post(_shards.at(s).executor(),
+                       [peer = &peer(s), id = t.id, p, e = replica->leader_epoch()] {
+                           peer->note_leader_epoch(id, p, e);
+                       });
+        }
+    }
+    co_return replica;
+}
+
+int32_t broker::leader_epoch_of(const model::uuid& topic, int32_t partition) const {
+    _owner.check_owner("broker leader epochs");
+    auto it = _leader_epochs.find(topic.bytes);
+    if (it == _leader_epochs.end() || partition < 0 || size_t(partition) >= it->second.size()) {
+        return -1;
+    }
+    return it->second[size_t(partition)];
+}
+
+void broker::note_leader_epoch(const model::uuid& topic, int32_t partition, int32_t epoch) {
+    _owner.check_owner("broker leader epochs");
+    const auto* info = _topics->find(topic);
+    if (info == nullptr || partition < 0 || partition >= info->partitions) {
+        return; // deleted meanwhile
+    }
+    auto& epochs = _leader_epochs[topic.bytes];
+    if (epochs.size() < size_t(info->partitions)) {
+        epochs.resize(size_t(info->partitions), -1);
+    }
+    epochs[size_t(partition)] = std::max(epochs[size_t(partition)], epoch);
 }
 
 std::string broker::broker_setting(std::string_view name) const {

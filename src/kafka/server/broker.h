@@ -3,6 +3,7 @@
 // belongs to one shard (a partition, a group) is reached from another shard only
 // through shards().invoke_on. The topic store lives on shard 0.
 #include "cluster/config_catalog.h"
+#include "cluster/partition.h"
 #include "cluster/topic_store.h"
 #include "cluster/topic_table.h"
 #include "kafka/server/fetch_sessions.h"
@@ -13,6 +14,7 @@
 #include "runtime/shard.h"
 #include "storage/log_manager.h"
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -94,8 +96,14 @@ public:
     // reference is valid until the next call.
     const storage::log_config& log_config_for(const cluster::topic_info& t);
     // The partition on this shard (which must own it), opened on first use; null if
-    // it cannot be opened.
-    awaitable<std::shared_ptr<storage::partition_log>> partition(const cluster::topic_info& t, int32_t p);
+    // it cannot be opened. Every partition is a Raft group (cluster/partition.h).
+    awaitable<std::shared_ptr<cluster::partition>> partition(const cluster::topic_info& t, int32_t p);
+
+    // The leader epoch of every partition, on every shard, so Metadata answers
+    // without asking the owner: the owner shard publishes a partition's epoch when
+    // its Raft group takes a new term. -1 while not known (not opened yet).
+    int32_t leader_epoch_of(const model::uuid& topic, int32_t partition) const;
+    void note_leader_epoch(const model::uuid& topic, int32_t partition, int32_t epoch);
 
     // The consumer groups this shard coordinates (see groups/group_manager.h).
     groups::group_manager& groups() noexcept {
@@ -135,6 +143,8 @@ private:
     advertised_address _advertised;
     advertised_address _listener;
     std::unique_ptr<storage::log_manager> _logs;
+    cluster::partition_manager _partitions;
+    std::map<std::array<uint8_t, 16>, std::vector<int32_t>> _leader_epochs; // by topic id
     const std::vector<std::unique_ptr<broker>>* _peers = nullptr;
     fetch_session_cache _fetch_sessions;
     groups::group_manager _groups;

@@ -9,6 +9,7 @@ void fetch_session::upsert(const session_partition& p) {
         if (q.same(p.topic, p.topic_id, p.partition)) {
             q.fetch_offset = p.fetch_offset;
             q.max_bytes = p.max_bytes;
+            q.current_leader_epoch = p.current_leader_epoch;
             return;
         }
     }

@@ -26,6 +26,7 @@ struct session_partition {
     int32_t partition = 0;
     int64_t fetch_offset = 0;
     int32_t max_bytes = 0;
+    int32_t current_leader_epoch = -1; // the client's view (v9+), checked on every read
     // What the last response said, to leave out partitions with nothing new.
     int64_t sent_high_watermark = -2;
     int64_t sent_log_start = -2;

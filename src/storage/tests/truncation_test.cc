@@ -387,3 +387,38 @@ TEST(truncation, log_manager_keeps_group_commit_out_of_the_cut) {
         co_return 0;
     }());
 }
+
+TEST(truncation, consumer_reads_leave_out_raft_control_batches) {
+    temp_dir d;
+    auto log = partition_log::open(file_ops::real(), d.str() + "/p", {}, 0).value();
+    append(*log, make_batch(2)); // 0..1
+    // A leader's no-op: a control batch that is not a transaction marker.
+    record::record_input r;
+    r.key = bytes{ 0, 0, 0, 2 };
+    r.value = bytes{};
+    record::batch_options o;
+    o.base_offset = 2;
+    o.partition_leader_epoch = 0;
+    o.control = true;
+    bytes noop = record::build_batch({ r }, o).value();
+    ASSERT_TRUE(log->append_exact(std::span<const uint8_t>(noop), 0));
+    append(*log, make_batch(2)); // 3..4
+    log->set_high_watermark(5);
+    auto bases = [](const read_result& rr) {
+        std::vector<int64_t> out;
+        (void)record::for_each_batch(rr.data,
+                                     [&](const record::batch_header& h, const byte_slice&) -> result<void> {
+                                         out.push_back(h.base_offset);
+                                         return outcome::success();
+                                     });
+        return out;
+    };
+    // A consumer's read stops before the control batch, and one starting there starts after it.
+    auto first = log->read(0, 1 << 20, true).value();
+    EXPECT_EQ(bases(first), (std::vector<int64_t>{ 0 }));
+    auto second = log->read(2, 1 << 20, true).value();
+    EXPECT_EQ(bases(second), (std::vector<int64_t>{ 3 }));
+    // A replica's read (bounded by the caller) gets everything.
+    auto all = log->read(0, 1 << 20, true, false, 5).value();
+    EXPECT_EQ(bases(all), (std::vector<int64_t>{ 0, 2, 3 }));
+}

@@ -194,7 +194,8 @@ awaitable<bool> ensure_loaded(broker& b, placement where) {
     }
     gm.set_state(where.partition, group_manager::load_state::loading);
     auto opened = b.partition(where.offsets, where.partition);
-    auto p = co_await std::move(opened);
+    auto replica = co_await std::move(opened);
+    auto p = replica ? replica->log_ptr() : nullptr;
     bool ok = p != nullptr && !p->failure();
     size_t records = 0;
     int64_t at = ok ? p->log_start_offset() : 0;
@@ -247,7 +248,8 @@ namespace {
 awaitable<error_code> append_durably(broker& b, placement where, std::string group,
                                      std::vector<record::record_input> recs) {
     auto opened = b.partition(where.offsets, where.partition);
-    auto p = co_await std::move(opened);
+    auto replica = co_await std::move(opened);
+    auto p = replica ? replica->log_ptr() : nullptr;
     if (!p || p->failure()) {
         co_return error_code::coordinator_not_available;
     }
@@ -257,13 +259,12 @@ awaitable<error_code> append_durably(broker& b, placement where, std::string gro
     }
     bytes batch = std::move(built).value();
     // A write that cannot be stored is retriable for the client, as in Kafka.
-    auto appended = p->append(std::span<uint8_t>(batch), now_ms());
+    auto appended = replica->replicate(std::span<uint8_t>(batch), now_ms());
     if (!appended) {
         log.warn("cannot store offsets of group {}: {}", group, appended.error().message());
         co_return error_code::coordinator_not_available;
     }
-    b.logs().appended(p);
-    auto durable = b.logs().wait_durable(p, appended.value().last_offset);
+    auto durable = replica->wait_committed(appended.value().last_offset);
     if (auto ec = co_await std::move(durable)) {
         co_return error_code::coordinator_not_available;
     }

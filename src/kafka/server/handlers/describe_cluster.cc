@@ -54,7 +54,8 @@ awaitable<std::vector<size_out>> sizes_on_shard(broker& b, std::vector<partition
     std::vector<size_out> out(items.size());
     for (size_t i = 0; i < items.size(); ++i) {
         auto opened = b.partition(items[i].topic, items[i].partition);
-        auto p = co_await std::move(opened);
+        auto replica = co_await std::move(opened);
+        auto p = replica ? replica->log_ptr() : nullptr;
         if (p && !p->failure()) {
             out[i] = { true, int64_t(p->size_bytes()) };
         }
@@ -153,7 +154,8 @@ awaitable<std::vector<producers_out>> producers_on_shard(broker& b, std::vector<
     std::vector<producers_out> out(items.size());
     for (size_t i = 0; i < items.size(); ++i) {
         auto opened = b.partition(items[i].topic, items[i].partition);
-        auto p = co_await std::move(opened);
+        auto replica = co_await std::move(opened);
+        auto p = replica ? replica->log_ptr() : nullptr;
         if (!p || p->failure()) {
             out[i].error = error_code::kafka_storage_error;
             continue;

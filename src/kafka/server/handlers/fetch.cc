@@ -18,6 +18,7 @@ constexpr size_t max_down_conversion = 256u << 20;
 
 struct read_item : partition_ref {
     int64_t offset = 0;
+    int32_t current_leader_epoch = -1;
     size_t max_bytes = 0;
     bool watch = false;
     bool zero_copy = false; // sent from the file (no down-conversion needed)
@@ -37,9 +38,15 @@ awaitable<std::vector<read_out>> read_on_shard(broker& b, std::vector<read_item>
         auto& it = items[i];
         auto& o = out[i];
         auto opened = b.partition(it.topic, it.partition);
-        auto p = co_await std::move(opened);
+        auto replica = co_await std::move(opened);
+        auto p = replica ? replica->log_ptr() : nullptr;
         if (!p) {
             o.error = error_code::kafka_storage_error;
+            continue;
+        }
+        if (auto e = check_leader_epoch(it.current_leader_epoch, replica->leader_epoch());
+            e != error_code::none) {
+            o.error = e;
             continue;
         }
         o.high_watermark = p->high_watermark();
@@ -74,6 +81,7 @@ std::vector<session_partition> requested(const fetch_handler::api::request& req,
             sp.partition = p.partition;
             sp.fetch_offset = p.fetch_offset;
             sp.max_bytes = std::max(p.partition_max_bytes, 0);
+            sp.current_leader_epoch = p.current_leader_epoch;
             out.push_back(std::move(sp));
         }
     }
@@ -171,6 +179,7 @@ awaitable<fetch_handler::api::response> fetch_handler::handle(request_context& c
         const auto* info = w.topic.empty() ? nullptr : topics->find(w.topic);
         if (auto* it = fan.admit(b, info, w.partition, 0, i)) {
             it->offset = w.fetch_offset;
+            it->current_leader_epoch = w.current_leader_epoch;
             it->max_bytes = std::min(size_t(w.max_bytes), max_bytes);
             it->watch = req.max_wait_ms > 0;
             it->zero_copy = ctx.api_version >= 4;

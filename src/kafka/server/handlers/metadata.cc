@@ -25,7 +25,7 @@ response::MetadataResponseTopic describe(const broker& b, const cluster::topic_i
         part.error_code = +error_code::none;
         part.partition_index = p;
         part.leader_id = b.node_id();
-        part.leader_epoch = 0;
+        part.leader_epoch = b.leader_epoch_of(t.id, p);
         part.replica_nodes = { b.node_id() };
         part.isr_nodes = { b.node_id() };
     }

@@ -12,6 +12,7 @@ namespace {
 
 struct offset_item : partition_ref {
     int64_t timestamp = 0;
+    int32_t current_leader_epoch = -1;
 };
 
 struct offset_out {
@@ -29,9 +30,15 @@ awaitable<std::vector<offset_out>> list_on_shard(broker& b, std::vector<offset_i
         auto& it = items[i];
         auto& o = out[i];
         auto opened = b.partition(it.topic, it.partition);
-        auto p = co_await std::move(opened);
+        auto replica = co_await std::move(opened);
+        auto p = replica ? replica->log_ptr() : nullptr;
         if (!p || p->failure()) {
             o.error = error_code::kafka_storage_error;
+            continue;
+        }
+        if (auto e = check_leader_epoch(it.current_leader_epoch, replica->leader_epoch());
+            e != error_code::none) {
+            o.error = e;
             continue;
         }
         switch (it.timestamp) {
@@ -67,6 +74,10 @@ awaitable<std::vector<offset_out>> list_on_shard(broker& b, std::vector<offset_i
                 }
             }
         }
+        if (o.error == error_code::none && o.offset >= 0) {
+            o.leader_epoch =
+              it.timestamp == latest ? p->epochs().latest_epoch() : p->epochs().epoch_at(o.offset);
+        }
     }
     co_return out;
 }
@@ -93,6 +104,7 @@ awaitable<list_offsets_handler::api::response> list_offsets_handler::handle(requ
                 continue;
             }
             it->timestamp = p.timestamp;
+            it->current_leader_epoch = p.current_leader_epoch;
         }
     }
     auto lookups = run_on_owners<offset_out>(b, std::move(fan.items), &list_on_shard);
@@ -102,7 +114,7 @@ awaitable<list_offsets_handler::api::response> list_offsets_handler::handle(requ
         pr.error_code = +r.error;
         pr.offset = r.offset;
         pr.timestamp = r.timestamp;
-        pr.leader_epoch = r.error == error_code::none ? 0 : -1;
+        pr.leader_epoch = r.error == error_code::none ? r.leader_epoch : -1;
         if (ctx.api_version == 0 && r.error == error_code::none && r.offset >= 0) {
             pr.old_style_offsets.push_back(r.offset);
         }
@@ -114,18 +126,23 @@ namespace {
 
 struct epoch_item : partition_ref {
     int32_t epoch = 0;
+    int32_t current_leader_epoch = -1;
 };
 
 awaitable<std::vector<offset_out>> end_offset_on_shard(broker& b, std::vector<epoch_item> items) {
     std::vector<offset_out> out(items.size());
     for (size_t i = 0; i < items.size(); ++i) {
         auto opened = b.partition(items[i].topic, items[i].partition);
-        auto p = co_await std::move(opened);
+        auto replica = co_await std::move(opened);
+        auto p = replica ? replica->log_ptr() : nullptr;
         if (!p) {
             out[i].error = error_code::kafka_storage_error;
+        } else if (auto e = check_leader_epoch(items[i].current_leader_epoch, replica->leader_epoch());
+                   e != error_code::none) {
+            out[i].error = e;
         } else {
             // From the leader-epoch checkpoint.
-            auto end = p->epochs().end_offset_for(items[i].epoch, p->log_end_offset());
+            auto end = replica->last_offset_of_epoch(items[i].epoch);
             out[i].offset = end.end_offset;
             out[i].leader_epoch = end.epoch;
         }
@@ -153,12 +170,8 @@ awaitable<offset_for_leader_epoch_handler::api::response> offset_for_leader_epoc
                 pr.error_code = +error_code::unknown_topic_or_partition;
                 continue;
             }
-            if (p.current_leader_epoch > 0) {
-                fan.refuse_last();
-                pr.error_code = +error_code::unknown_leader_epoch;
-                continue;
-            }
             it->epoch = p.leader_epoch;
+            it->current_leader_epoch = p.current_leader_epoch;
         }
     }
     auto lookups = run_on_owners<offset_out>(b, std::move(fan.items), &end_offset_on_shard);
@@ -182,7 +195,8 @@ awaitable<std::vector<offset_out>> delete_on_shard(broker& b, std::vector<delete
     std::vector<offset_out> out(items.size());
     for (size_t i = 0; i < items.size(); ++i) {
         auto opened = b.partition(items[i].topic, items[i].partition);
-        auto p = co_await std::move(opened);
+        auto replica = co_await std::move(opened);
+        auto p = replica ? replica->log_ptr() : nullptr;
         if (!p || p->failure()) {
             out[i].error = error_code::kafka_storage_error;
             continue;

@@ -159,9 +159,8 @@ awaitable<std::vector<append_result>> append_on_shard(broker& b, std::vector<app
             r.error = error_code::kafka_storage_error;
             continue;
         }
-        bool appended = false;
         for (auto& batch : it.batches) {
-            auto a = p->append(std::span<uint8_t>(batch), now);
+            auto a = p->replicate(std::span<uint8_t>(batch), now);
             if (!a) {
                 r.error = to_kafka_error(a.error());
                 break;
@@ -171,12 +170,8 @@ awaitable<std::vector<append_result>> append_on_shard(broker& b, std::vector<app
                 r.log_append_time = a.value().log_append_time;
             }
             r.last_offset = a.value().last_offset;
-            appended = appended || !a.value().duplicate;
         }
-        if (appended) {
-            b.logs().appended(p);
-        }
-        r.log_start_offset = p->log_start_offset();
+        r.log_start_offset = p->log().log_start_offset();
     }
     co_return out;
 }
@@ -188,12 +183,13 @@ awaitable<std::vector<append_result>> await_durable_on_shard(broker& b, std::vec
         if (items[i].wait_for_offset < 0) {
             continue;
         }
-        auto p = b.logs().find(items[i].topic.name, items[i].partition);
+        auto opened = b.partition(items[i].topic, items[i].partition);
+        auto p = co_await std::move(opened);
         if (!p) {
             out[i].error = error_code::kafka_storage_error;
             continue;
         }
-        auto wait = b.logs().wait_durable(p, items[i].wait_for_offset);
+        auto wait = p->wait_committed(items[i].wait_for_offset);
         out[i].error = to_kafka_error(co_await std::move(wait));
     }
     co_return out;

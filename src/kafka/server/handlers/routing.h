@@ -18,6 +18,17 @@ struct partition_ref {
     int32_t partition = 0;
 };
 
+// KIP-320: a request naming the leader epoch it believes in. -1: no check. An
+// older epoch than the partition's is fenced (the client refreshes its metadata);
+// a newer one is not known here yet (the client retries).
+inline protocol::error_code check_leader_epoch(int32_t client, int32_t current) noexcept {
+    if (client < 0 || client == current) {
+        return protocol::error_code::none;
+    }
+    return client < current ? protocol::error_code::fenced_leader_epoch
+                            : protocol::error_code::unknown_leader_epoch;
+}
+
 // Runs fn(that shard's broker, args...) on `shard`. `fn` is a plain coroutine
 // function, so its arguments live in its own frame (see runtime/shard.h on GCC 12).
 template<class R, class... A>

@@ -1,5 +1,6 @@
 #pragma once
 // Storage errors as Kafka error codes.
+#include "cluster/errc.h"
 #include "kafka/protocol/error_code.h"
 #include "record/errc.h"
 #include "storage/errc.h"
@@ -28,6 +29,13 @@ inline protocol::error_code to_kafka_error(std::error_code ec) noexcept {
             case storage::errc::corrupt_checkpoint:
             case storage::errc::storage_error:
                 return error_code::kafka_storage_error;
+        }
+    }
+    if (ec.category() == cluster::error_category()) {
+        switch (cluster::errc(ec.value())) {
+            case cluster::errc::not_leader:
+            case cluster::errc::shutting_down:
+                return error_code::not_leader_or_follower;
         }
     }
     if (ec.category() == record::error_category()) {

@@ -1,0 +1,20 @@
+#pragma once
+// Cluster-layer errors as values; the Kafka layer maps them to protocol error codes.
+#include <system_error>
+
+namespace chronik::cluster {
+
+enum class [[nodiscard]] errc{
+    not_leader = 1, // this replica does not lead the partition now: NOT_LEADER_OR_FOLLOWER
+    shutting_down,  // the partition is closing
+};
+
+const std::error_category& error_category() noexcept;
+inline std::error_code make_error_code(errc e) noexcept {
+    return { int(e), error_category() };
+}
+
+} // namespace chronik::cluster
+
+template<>
+struct std::is_error_code_enum<chronik::cluster::errc> : std::true_type {};
