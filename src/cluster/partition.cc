@@ -113,9 +113,11 @@ partition::partition(std::shared_ptr<storage::partition_log> log, storage::log_m
     const auto& epochs = _log->epochs().entries();
     for (size_t k = 0; k < epochs.size(); ++k) {
         const auto& ep = epochs[k];
-        bool empty = ep.start_offset >= end || (k + 1 < epochs.size() && epochs[k + 1].start_offset <= ep.start_offset);
+        bool empty =
+          ep.start_offset >= end || (k + 1 < epochs.size() && epochs[k + 1].start_offset <= ep.start_offset);
         if (!empty) {
-            st.terms.push_back({ raft::term_id{ ep.epoch }, raft::log_index{ std::max(ep.start_offset, start) + 1 } });
+            st.terms.push_back(
+              { raft::term_id{ ep.epoch }, raft::log_index{ std::max(ep.start_offset, start) + 1 } });
         }
     }
     if (end > start && (st.terms.empty() || st.terms.front().start != raft::log_index{ start + 1 })) {
@@ -125,11 +127,12 @@ partition::partition(std::shared_ptr<storage::partition_log> log, storage::log_m
             st.terms.erase(st.terms.begin() + 1);
         }
     }
-    st.snapshot.meta.term = st.terms.empty() ? raft::term_id{ std::max(_log->epochs().latest_epoch(), 0) }
-                                             : st.terms.front().term;
+    st.snapshot.meta.term =
+      st.terms.empty() ? raft::term_id{ std::max(_log->epochs().latest_epoch(), 0) } : st.terms.front().term;
     // The current term: at least the newest epoch the log knows (stored with the
     // first batch written in it), so the election below starts a newer one.
-    st.hard_state.term = raft::term_id{ std::max({ _log->epochs().latest_epoch(), _log->leader_epoch(), 0 }) };
+    st.hard_state.term =
+      raft::term_id{ std::max({ _log->epochs().latest_epoch(), _log->leader_epoch(), 0 }) };
     raft::options o;
     o.id = self;
     o.apply_entries = false; // the log is the state
@@ -186,8 +189,9 @@ void partition::write_entry(const raft::entry& e) {
     bytes control;
     std::span<const uint8_t> batch;
     if (e.type == raft::entry_type::config) {
-        control = make_control_batch(offset, epoch, control_voters,
-                                     e.data ? std::span<const uint8_t>(*e.data) : std::span<const uint8_t>(), 0);
+        control =
+          make_control_batch(offset, epoch, control_voters,
+                             e.data ? std::span<const uint8_t>(*e.data) : std::span<const uint8_t>(), 0);
         batch = control;
     } else if (!e.data) {
         control = make_control_batch(offset, epoch, control_leader_change, {}, 0);
@@ -197,7 +201,8 @@ void partition::write_entry(const raft::entry& e) {
     }
     auto r = _log->append_exact(batch, 0);
     if (!r) {
-        clog.error("{}: cannot write a Raft entry at offset {}: {}", _log->dir(), offset, r.error().message());
+        clog.error("{}: cannot write a Raft entry at offset {}: {}", _log->dir(), offset,
+                   r.error().message());
         return;
     }
     _logs.appended(_log);
@@ -224,8 +229,8 @@ void partition::drain() {
     }
 }
 
-awaitable<std::shared_ptr<partition>> partition_manager::get(std::string topic, model::uuid topic_id, int32_t p,
-                                                             storage::log_config cfg) {
+awaitable<std::shared_ptr<partition>> partition_manager::get(std::string topic, model::uuid topic_id,
+                                                             int32_t p, storage::log_config cfg) {
     _owner.check_owner("partition_manager");
     if (auto found = find(topic, p)) {
         co_return found;
