@@ -233,7 +233,7 @@ result<void> partition_log::roll(int64_t now_ms) {
     return outcome::success();
 }
 
-result<append_outcome> partition_log::append(std::span<uint8_t> batch, int64_t now_ms) {
+result<void> partition_log::writable() const {
     _owner.check_owner("partition_log");
     if (_failed) {
         return errc::storage_error;
@@ -241,6 +241,11 @@ result<append_outcome> partition_log::append(std::span<uint8_t> batch, int64_t n
     if (_truncating) {
         return errc::busy;
     }
+    return outcome::success();
+}
+
+result<append_outcome> partition_log::append(std::span<uint8_t> batch, int64_t now_ms) {
+    CHRONIK_TRY(writable());
     CHRONIK_TRY(auto h, record::read_header(batch));
     if (is_idempotent(h)) {
         auto v = _producers.check(h.producer_id, h.producer_epoch, h.base_sequence,
@@ -271,13 +276,7 @@ result<append_outcome> partition_log::append(std::span<uint8_t> batch, int64_t n
 }
 
 result<append_outcome> partition_log::append_exact(std::span<const uint8_t> batch, int64_t now_ms) {
-    _owner.check_owner("partition_log");
-    if (_failed) {
-        return errc::storage_error;
-    }
-    if (_truncating) {
-        return errc::busy;
-    }
+    CHRONIK_TRY(writable());
     CHRONIK_TRY(auto h, record::read_header(batch));
     CHRONIK_ASSERT(h.base_offset == _next_offset, "base == next on append");
     CHRONIK_ASSERT(h.partition_leader_epoch >= _epochs.latest_epoch(), "leader epochs only move forward");

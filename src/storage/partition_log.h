@@ -207,6 +207,8 @@ public:
     static constexpr const char* truncation_marker = "truncate.pending";
 
 private:
+    // Whether an append may run now (not failed, not truncating).
+    result<void> writable() const;
     result<void> roll(int64_t now_ms);
     // Writes an offset-assigned batch (header h) at the log end.
     result<append_outcome> write(std::span<const uint8_t> batch, const record::batch_header& h,

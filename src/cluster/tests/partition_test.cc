@@ -5,29 +5,17 @@
 #include "cluster/partition.h"
 #include "record/batch.h"
 #include "runtime/io_worker.h"
-
-#include <filesystem>
-#include <random>
+#include "storage/tests/run_coroutine.h"
+#include "storage/tests/temp_dir.h"
 
 #include <gtest/gtest.h>
 
 using namespace chronik;
 using namespace chronik::cluster;
+using chronik::storage::testing::run;
+using chronik::storage::testing::temp_dir;
 
 namespace {
-
-struct temp_dir {
-    temp_dir() {
-        std::random_device rd;
-        path = std::filesystem::temp_directory_path() / ("chronik-partition-" + std::to_string(rd()));
-        std::filesystem::create_directories(path);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-    std::filesystem::path path;
-};
 
 bytes make_batch(int n) {
     std::vector<record::record_input> recs;
@@ -38,23 +26,6 @@ bytes make_batch(int n) {
         recs.push_back(std::move(r));
     }
     return record::build_batch(recs, {}).value();
-}
-
-template<class T>
-T run(asio::io_context& ctx, awaitable<T> aw) {
-    std::optional<T> out;
-    asio::co_spawn(ctx, std::move(aw), [&](std::exception_ptr e, T v) {
-        if (e) {
-            std::rethrow_exception(e);
-        }
-        out = std::move(v);
-    });
-    auto guard = asio::make_work_guard(ctx);
-    ctx.restart();
-    while (!out) {
-        ctx.run_one();
-    }
-    return std::move(*out);
 }
 
 model::uuid topic_id() {
@@ -84,7 +55,7 @@ struct node_fixture {
 
 TEST(partition, a_sole_voter_leads_replicates_and_commits) {
     temp_dir d;
-    node_fixture n(d.path.string());
+    node_fixture n(d.str());
     auto p = n.open();
     ASSERT_TRUE(p);
     EXPECT_TRUE(p->is_leader());
@@ -108,7 +79,7 @@ TEST(partition, a_sole_voter_leads_replicates_and_commits) {
 TEST(partition, every_open_is_a_new_term_and_the_log_end_stays) {
     temp_dir d;
     for (int round = 1; round <= 3; ++round) {
-        node_fixture n(d.path.string());
+        node_fixture n(d.str());
         auto p = n.open();
         ASSERT_TRUE(p);
         EXPECT_EQ(p->leader_epoch(), round);
@@ -119,7 +90,7 @@ TEST(partition, every_open_is_a_new_term_and_the_log_end_stays) {
         ASSERT_TRUE(a);
         EXPECT_FALSE(run(n.ctx, p->wait_committed(a.value().last_offset)));
     }
-    node_fixture n(d.path.string());
+    node_fixture n(d.str());
     auto p = n.open();
     // OffsetForLeaderEpoch: each earlier term ends where the next began.
     EXPECT_EQ(p->last_offset_of_epoch(1), (storage::epoch_end{ 1, 2 }));
@@ -131,7 +102,7 @@ TEST(partition, every_open_is_a_new_term_and_the_log_end_stays) {
 
 TEST(partition, flush_ms_topics_commit_at_append) {
     temp_dir d;
-    node_fixture n(d.path.string());
+    node_fixture n(d.str());
     storage::log_config cfg;
     cfg.relaxed_flush = true;
     cfg.flush_messages = 1000;

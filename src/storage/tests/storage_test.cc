@@ -2,6 +2,7 @@
 #include "storage/errc.h"
 #include "storage/log_manager.h"
 #include "storage/partition_log.h"
+#include "storage/tests/run_coroutine.h"
 #include "storage/tests/temp_dir.h"
 
 #include <atomic>
@@ -17,6 +18,7 @@
 
 using namespace chronik;
 using namespace chronik::storage;
+using chronik::storage::testing::run;
 using chronik::storage::testing::temp_dir;
 namespace fs = std::filesystem;
 
@@ -251,30 +253,6 @@ TEST(partition_log, a_failed_write_leaves_the_log_intact) {
     EXPECT_EQ(log->log_end_offset(), 3);
     EXPECT_EQ(append(*log, make_batch(1)).base_offset, 3);
 }
-
-namespace {
-
-// Runs a coroutine to completion on a fresh io_context on this thread.
-template<class T>
-T run(asio::io_context& ctx, awaitable<T> aw) {
-    std::optional<T> out;
-    asio::co_spawn(ctx, std::move(aw), [&](std::exception_ptr e, T v) {
-        if (e) {
-            std::rethrow_exception(e);
-        }
-        out = std::move(v);
-    });
-    // Turn the loop until the coroutine is done (background timers may remain), with
-    // a guard so waiting for the I/O worker does not end the loop early.
-    auto guard = asio::make_work_guard(ctx);
-    ctx.restart();
-    while (!out) {
-        ctx.run_one();
-    }
-    return std::move(*out);
-}
-
-} // namespace
 
 TEST(log_manager, group_commit_raises_the_high_watermark_and_wakes_waiters) {
     temp_dir d;

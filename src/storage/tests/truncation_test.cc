@@ -6,6 +6,7 @@
 #include "storage/log_manager.h"
 #include "storage/partition_log.h"
 #include "storage/segment_index.h"
+#include "storage/tests/run_coroutine.h"
 #include "storage/tests/temp_dir.h"
 
 #include <atomic>
@@ -18,6 +19,7 @@
 
 using namespace chronik;
 using namespace chronik::storage;
+using chronik::storage::testing::run;
 using chronik::storage::testing::temp_dir;
 namespace fs = std::filesystem;
 
@@ -333,23 +335,6 @@ TEST(truncation, a_damaged_marker_refuses_to_open) {
 }
 
 namespace {
-
-template<class T>
-T run(asio::io_context& ctx, awaitable<T> aw) {
-    std::optional<T> out;
-    asio::co_spawn(ctx, std::move(aw), [&](std::exception_ptr e, T v) {
-        if (e) {
-            std::rethrow_exception(e);
-        }
-        out = std::move(v);
-    });
-    auto guard = asio::make_work_guard(ctx);
-    ctx.restart();
-    while (!out) {
-        ctx.run_one();
-    }
-    return std::move(*out);
-}
 
 model::uuid topic_id() {
     model::uuid u;
