@@ -1,8 +1,14 @@
 #include "runtime/io_worker.h"
 
+#include <algorithm>
+
 namespace chronik::runtime {
 
-io_worker::io_worker(size_t capacity) : _capacity(capacity), _thread([this] { loop(); }) {}
+io_worker::io_worker(size_t capacity, unsigned threads) : _capacity(capacity) {
+    for (unsigned i = 0; i < std::max(threads, 1u); ++i) {
+        _threads.emplace_back([this] { loop(); });
+    }
+}
 
 io_worker::~io_worker() {
     {
@@ -10,7 +16,9 @@ io_worker::~io_worker() {
         _stop = true;
     }
     _ready.notify_all();
-    _thread.join();
+    for (auto& t : _threads) {
+        t.join();
+    }
 }
 
 bool io_worker::try_submit(std::unique_ptr<job>& j) {

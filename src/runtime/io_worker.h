@@ -12,6 +12,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 namespace chronik::runtime {
 
@@ -21,7 +22,9 @@ public:
         queue_full() : std::runtime_error("I/O worker queue full") {}
     };
 
-    explicit io_worker(size_t capacity = 1024);
+    // `threads` > 1 runs that many jobs at once (a shard's group-commit rounds
+    // overlap); jobs then may finish out of the order they were queued in.
+    explicit io_worker(size_t capacity = 1024, unsigned threads = 1);
     ~io_worker();
     io_worker(const io_worker&) = delete;
     io_worker& operator=(const io_worker&) = delete;
@@ -85,7 +88,7 @@ private:
     std::condition_variable _ready;
     std::deque<std::unique_ptr<job>> _jobs;
     bool _stop = false;
-    std::thread _thread;
+    std::vector<std::thread> _threads;
 };
 
 } // namespace chronik::runtime

@@ -75,7 +75,7 @@ unsigned owner_shard(std::string_view topic, int32_t partition, unsigned shard_c
 log_manager::log_manager(std::string data_dir, runtime::io_worker& io, file_ops& ops,
                          asio::any_io_executor ex, wake_fn wake, std::chrono::milliseconds retention_check)
   : _data_dir(std::move(data_dir)), _io(io), _ops(ops), _ex(ex), _wake(std::move(wake)),
-    _retention_check(retention_check), _flushed(ex), _stop(ex) {}
+    _retention_check(retention_check), _flushed(ex), _round_done(ex), _stop(ex) {}
 
 log_manager::~log_manager() = default;
 
@@ -163,13 +163,162 @@ void log_manager::queue_flush(const std::shared_ptr<partition_log>& p) {
     if (_queued.insert(p.get()).second) {
         _dirty.push_back(p);
     }
-    if (!_flushing) {
+    start_rounds();
+}
+
+void log_manager::start_rounds() {
+    while (_rounds.size() < max_rounds && !_dirty.empty()) {
         auto holder = _gate.try_enter();
         if (!holder) {
-            return; // closing: close() runs the final round itself
+            return; // closing: close() drives the final rounds itself
         }
-        _flushing = true;
-        asio::co_spawn(_ex, flush_loop(std::move(*holder)), asio::detached);
+        auto r = take_round();
+        if (!r) {
+            return; // what is queued waits for a running round (see take_round)
+        }
+        asio::co_spawn(_ex, run_round(std::move(r), std::move(*holder)), asio::detached);
+    }
+}
+
+std::shared_ptr<log_manager::round> log_manager::take_round() {
+    auto r = std::make_shared<round>();
+    r->seq = _next_round;
+    std::vector<std::shared_ptr<partition_log>> later;
+    for (auto& p : std::exchange(_dirty, {})) {
+        _queued.erase(p.get());
+        if (p->truncating()) {
+            continue; // truncate() queues it again when done
+        }
+        // A checkpoint or a directory sync is one file per partition: two rounds
+        // must not write it at once, so that part waits for p's running round.
+        if (_in_round.contains(p.get()) && (p->epochs_dirty() || p->dir_dirty())) {
+            later.push_back(std::move(p));
+            continue;
+        }
+        ++_in_round[p.get()];
+        int64_t end = 0;
+        bool sync_dir_too = false;
+        auto s = p->take_unsynced(end, sync_dir_too);
+        // A new leader epoch: its checkpoint is stored in the same round as the
+        // batches, so what is acknowledged never outruns it (the rename makes the
+        // directory dirty).
+        auto epochs = p->take_epoch_checkpoint();
+        sync_dir_too = sync_dir_too || epochs.has_value();
+        r->items.push_back({ p, end, r->segs.size(), s.size(), epochs.has_value(), sync_dir_too, false });
+        r->segs.insert(r->segs.end(), s.begin(), s.end());
+        if (epochs) {
+            r->checkpoints.push_back({ std::move(*epochs), p->dir() });
+        }
+        if (sync_dir_too) {
+            r->dirs.push_back(p->dir());
+        }
+    }
+    for (auto& p : later) {
+        _queued.insert(p.get());
+        _dirty.push_back(std::move(p));
+    }
+    if (r->items.empty()) {
+        return nullptr;
+    }
+    ++_next_round;
+    _rounds.push_back(r);
+    return r;
+}
+
+awaitable<void> log_manager::run_round(std::shared_ptr<round> r, runtime::gate::holder) {
+    file_ops* ops = &_ops;
+    // One result per segment, per checkpoint, then per directory: 0 or -errno.
+    auto job = [ops, segs = r->segs, checkpoints = r->checkpoints, dirs = r->dirs]() -> std::vector<int> {
+        std::vector<int> rcs;
+        rcs.reserve(segs.size() + checkpoints.size() + dirs.size());
+        for (const auto& s : segs) {
+            rcs.push_back(ops->fdatasync(s->fd()));
+        }
+        for (const auto& c : checkpoints) {
+            auto stored = c.epochs.store(*ops, c.dir);
+            rcs.push_back(stored ? 0 : -(stored.error().value() > 0 ? stored.error().value() : EIO));
+        }
+        for (const auto& d : dirs) {
+            rcs.push_back(sync_dir(d));
+        }
+        return rcs;
+    };
+    const size_t total = r->segs.size() + r->checkpoints.size() + r->dirs.size();
+    std::vector<int> rcs;
+    try {
+        rcs = co_await _io.run(std::move(job));
+    } catch (const runtime::io_worker::queue_full&) {
+        rcs.assign(total, -EAGAIN);
+    }
+    // Rounds take effect in the order they were taken: a later round's fdatasync
+    // covers the pages an earlier one wrote only for the segments it took itself.
+    while (_rounds.front() != r) {
+        co_await _round_done.wait();
+    }
+    size_t checkpoint_i = r->segs.size();
+    size_t dir_i = r->segs.size() + r->checkpoints.size();
+    for (auto& it : r->items) {
+        int rc = 0;
+        for (size_t i = it.first_seg; i < it.first_seg + it.seg_count && rc == 0; ++i) {
+            rc = rcs[i];
+        }
+        if (it.has_checkpoint && rc == 0) {
+            rc = rcs[checkpoint_i];
+        }
+        checkpoint_i += it.has_checkpoint ? 1 : 0;
+        if (it.has_dir && rc == 0) {
+            rc = rcs[dir_i];
+        }
+        dir_i += it.has_dir ? 1 : 0;
+        if (it.voided && rc == 0) {
+            rc = -EAGAIN; // an earlier round handed p's work back: this one's end is not covered
+        }
+        if (rc == -EAGAIN) {
+            if (!it.voided) {
+                log.warn("I/O worker busy; group commit retried");
+                asio::steady_timer t(_ex, std::chrono::milliseconds(1));
+                boost::system::error_code ec;
+                co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+            }
+            // What this round took is handed back, or the next round would raise
+            // the high watermark over segments nobody synced; so is what the later
+            // running rounds took of p, whose ends assumed this round's sync.
+            void_later_rounds(*r, it.p.get());
+            it.p->return_unsynced({ r->segs.begin() + ptrdiff_t(it.first_seg),
+                                    r->segs.begin() + ptrdiff_t(it.first_seg + it.seg_count) },
+                                  it.has_dir, it.has_checkpoint);
+        } else if (rc < 0) {
+            void_later_rounds(*r, it.p.get());
+            it.p->fail(std::error_code(-rc, std::system_category()));
+        } else if (!it.p->failure()) {
+            it.p->persisted(it.end);
+        }
+        if (--_in_round[it.p.get()] == 0) {
+            _in_round.erase(it.p.get());
+        }
+        if (rc == -EAGAIN && !it.p->failure()) {
+            appended(it.p);
+        }
+        for (unsigned s : it.p->take_watchers()) {
+            _wake(s);
+        }
+    }
+    _rounds.pop_front();
+    _round_done.notify_all();
+    _flushed.notify_all();
+    start_rounds();
+}
+
+void log_manager::void_later_rounds(const round& r, const partition_log* p) {
+    for (auto& later : _rounds) {
+        if (later->seq <= r.seq) {
+            continue;
+        }
+        for (auto& it : later->items) {
+            if (it.p.get() == p) {
+                it.voided = true;
+            }
+        }
     }
 }
 
@@ -194,115 +343,6 @@ void log_manager::arm_flush_timer(const std::shared_ptr<partition_log>& p) {
           }
       }(*this, p, std::chrono::milliseconds(std::min<int64_t>(ms, int64_t(1) << 40)), std::move(*holder)),
       asio::detached);
-}
-
-awaitable<void> log_manager::flush_loop(runtime::gate::holder) {
-    while (!_dirty.empty()) {
-        auto parts = std::exchange(_dirty, {});
-        _queued.clear();
-        struct item {
-            std::shared_ptr<partition_log> p;
-            int64_t end;
-            size_t first_seg, seg_count;
-            bool has_checkpoint, has_dir;
-        };
-        struct checkpoint {
-            epoch_cache epochs;
-            std::string dir;
-        };
-        std::vector<item> items;
-        std::vector<std::shared_ptr<segment>> segs;
-        std::vector<checkpoint> checkpoints;
-        std::vector<std::string> dirs;
-        for (auto& p : parts) {
-            if (p->truncating()) {
-                continue; // truncate() queues it again when done
-            }
-            _in_round.insert(p.get());
-            int64_t end = 0;
-            bool sync_dir_too = false;
-            auto s = p->take_unsynced(end, sync_dir_too);
-            // A new leader epoch: its checkpoint is stored in the same round as the
-            // batches, so what is acknowledged never outruns it (the rename makes the
-            // directory dirty).
-            auto epochs = p->take_epoch_checkpoint();
-            sync_dir_too = sync_dir_too || epochs.has_value();
-            items.push_back({ p, end, segs.size(), s.size(), epochs.has_value(), sync_dir_too });
-            segs.insert(segs.end(), s.begin(), s.end());
-            if (epochs) {
-                checkpoints.push_back({ std::move(*epochs), p->dir() });
-            }
-            if (sync_dir_too) {
-                dirs.push_back(p->dir());
-            }
-        }
-        file_ops* ops = &_ops;
-        // One result per segment, per checkpoint, then per directory: 0 or -errno.
-        auto job = [ops, segs, checkpoints, dirs]() -> std::vector<int> {
-            std::vector<int> rcs;
-            rcs.reserve(segs.size() + checkpoints.size() + dirs.size());
-            for (const auto& s : segs) {
-                rcs.push_back(ops->fdatasync(s->fd()));
-            }
-            for (const auto& c : checkpoints) {
-                auto stored = c.epochs.store(*ops, c.dir);
-                rcs.push_back(stored ? 0 : -(stored.error().value() > 0 ? stored.error().value() : EIO));
-            }
-            for (const auto& d : dirs) {
-                rcs.push_back(sync_dir(d));
-            }
-            return rcs;
-        };
-        const size_t total = segs.size() + checkpoints.size() + dirs.size();
-        std::vector<int> rcs;
-        try {
-            rcs = co_await _io.run(std::move(job));
-        } catch (const runtime::io_worker::queue_full&) {
-            rcs.assign(total, -EAGAIN);
-        }
-        size_t checkpoint_i = segs.size();
-        size_t dir_i = segs.size() + checkpoints.size();
-        for (auto& it : items) {
-            int rc = 0;
-            for (size_t i = it.first_seg; i < it.first_seg + it.seg_count && rc == 0; ++i) {
-                rc = rcs[i];
-            }
-            if (it.has_checkpoint && rc == 0) {
-                rc = rcs[checkpoint_i];
-            }
-            checkpoint_i += it.has_checkpoint ? 1 : 0;
-            if (it.has_dir && rc == 0) {
-                rc = rcs[dir_i];
-            }
-            dir_i += it.has_dir ? 1 : 0;
-            if (rc == -EAGAIN) {
-                // The I/O worker was full: keep the work for the next round.
-                log.warn("I/O worker busy; group commit retried");
-                asio::steady_timer t(_ex, std::chrono::milliseconds(1));
-                boost::system::error_code ec;
-                co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
-                // What this round took is handed back, or the next round would raise
-                // the high watermark over segments nobody synced.
-                it.p->return_unsynced({ segs.begin() + ptrdiff_t(it.first_seg),
-                                        segs.begin() + ptrdiff_t(it.first_seg + it.seg_count) },
-                                      it.has_dir, it.has_checkpoint);
-                appended(it.p);
-                continue;
-            }
-            if (rc < 0) {
-                it.p->fail(std::error_code(-rc, std::system_category()));
-            } else {
-                it.p->persisted(it.end);
-            }
-            for (unsigned s : it.p->take_watchers()) {
-                _wake(s);
-            }
-        }
-        _in_round.clear();
-        _flushed.notify_all();
-    }
-    _flushing = false;
-    _flushed.notify_all();
 }
 
 awaitable<std::error_code> log_manager::wait_durable(std::shared_ptr<partition_log> p, int64_t last_offset) {
@@ -593,20 +633,15 @@ awaitable<void> log_manager::close() {
     _owner.check_owner("log_manager");
     _closed = true;
     _stop.notify_all();
-    while (_flushing) {
-        co_await _flushed.wait();
-    }
     // Whatever relaxed (flush.ms / flush.messages) appends are still unsynced.
     for (auto& [k, s] : _partitions) {
         if (s.log->dirty() && !s.log->failure() && _queued.insert(s.log.get()).second) {
             _dirty.push_back(s.log);
         }
     }
-    if (!_dirty.empty()) {
-        if (auto holder = _gate.try_enter()) {
-            _flushing = true;
-            co_await flush_loop(std::move(*holder));
-        }
+    start_rounds();
+    while (!_rounds.empty()) {
+        co_await _flushed.wait();
     }
     // Summaries of the sealed segments, now all synced, so the next start is quick.
     co_await store_summaries();

@@ -21,10 +21,12 @@
 #include "storage/partition_log.h"
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -86,6 +88,10 @@ public:
     const std::string& data_dir() const noexcept { return _data_dir; }
     runtime::io_worker& io() noexcept { return _io; }
 
+    // Group-commit rounds that may run at once (see start_rounds); the I/O worker
+    // needs as many threads for them to overlap.
+    static constexpr size_t max_rounds = 2;
+
 private:
     struct slot {
         std::shared_ptr<partition_log> log;
@@ -93,7 +99,37 @@ private:
     };
     using key = std::pair<std::string, int32_t>;
 
-    awaitable<void> flush_loop(runtime::gate::holder);
+    // Group commit. A round takes every queued partition's unsynced segments (and
+    // its epoch checkpoint and directory sync, if due) and syncs them on the I/O
+    // worker. Up to max_rounds run at once, so an append that arrives while one
+    // round syncs starts its own at once rather than waiting for that one to end
+    // (with a client's requests in flight one after another, that wait is most of
+    // an acks=all request's time). They take effect in the order they were taken.
+    struct round {
+        struct item {
+            std::shared_ptr<partition_log> p;
+            int64_t end;
+            size_t first_seg, seg_count;
+            bool has_checkpoint, has_dir;
+            bool voided; // an earlier round handed p's work back: hand this back too
+        };
+        struct checkpoint {
+            epoch_cache epochs;
+            std::string dir;
+        };
+        uint64_t seq = 0;
+        std::vector<item> items;
+        std::vector<std::shared_ptr<segment>> segs;
+        std::vector<checkpoint> checkpoints;
+        std::vector<std::string> dirs;
+    };
+    // Starts rounds while fewer than max_rounds run and something can be taken.
+    void start_rounds();
+    // The next round, or null when every queued partition must wait for its
+    // running round first.
+    std::shared_ptr<round> take_round();
+    awaitable<void> run_round(std::shared_ptr<round> r, runtime::gate::holder);
+    void void_later_rounds(const round& r, const partition_log* p);
     awaitable<void> retention_loop(runtime::gate::holder);
     awaitable<void> compact_due(int64_t now);
     awaitable<void> store_summaries();
@@ -111,15 +147,17 @@ private:
     wake_fn _wake;
     std::chrono::milliseconds _retention_check;
     std::unordered_set<const partition_log*> _queued;
-    std::unordered_set<const partition_log*> _in_round; // the running group-commit round's
+    std::unordered_map<const partition_log*, unsigned> _in_round; // running rounds holding each
     std::unordered_set<const partition_log*> _flush_timers;
     std::map<key, slot, std::less<>> _partitions;
     std::map<key, std::shared_ptr<runtime::event>> _opening;
     std::vector<std::shared_ptr<partition_log>> _dirty;
-    bool _flushing = false;
+    std::deque<std::shared_ptr<round>> _rounds; // running, oldest first
+    uint64_t _next_round = 0;
     bool _retention_armed = false;
     bool _closed = false;
     runtime::event _flushed;
+    runtime::event _round_done;
     runtime::event _stop;
     runtime::gate _gate;
     runtime::shard_owned _owner;

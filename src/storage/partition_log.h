@@ -192,6 +192,9 @@ public:
     int32_t leader_epoch() const noexcept { return _leader_epoch; }
     const std::vector<std::shared_ptr<segment>>& segments() const noexcept { return _segments; }
     bool dirty() const noexcept { return !_unsynced.empty() || _dir_dirty; }
+    // The next group-commit round must sync the directory, or store the epochs.
+    bool dir_dirty() const noexcept { return _dir_dirty; }
+    bool epochs_dirty() const noexcept { return _epochs.dirty(); }
     // Records appended since the last take_unsynced (flush.messages).
     int64_t unsynced_records() const noexcept { return _unsynced_records; }
 

@@ -99,7 +99,8 @@ server::server(const runtime::config& cfg, runtime::shard_group& shards, cluster
         auto wake = [this](unsigned s) {
             asio::post(_shards.at(s).executor(), [this, s] { _brokers[s]->wake_fetchers(); });
         };
-        _io.push_back(std::make_unique<runtime::io_worker>());
+        // A thread for each group-commit round that may run at once.
+        _io.push_back(std::make_unique<runtime::io_worker>(1024, unsigned(storage::log_manager::max_rounds)));
         auto logs = std::make_unique<storage::log_manager>(cfg.data_dir, *_io.back(),
                                                            storage::file_ops::real(), shards.at(i).executor(),
                                                            wake, std::chrono::milliseconds(check_ms));
