@@ -55,6 +55,7 @@ struct options {
     std::string compression = "none";
     int linger_ms = 5;
     int batch_size = 1000000;
+    int max_in_flight = 0; // 0: librdkafka's default (1,000,000 per connection)
     double rate_limit = 0; // messages/s over all producers; 0: as fast as possible
     std::string key_pattern = "none";
     std::string payload_pattern = "random";
@@ -73,6 +74,7 @@ struct options {
       "  [--replication-factor N] [--mode produce|consume|round-trip|metadata]\n"
       "  [--message-count N | --duration S] [--warmup-duration S] [--message-size B] [--concurrency N]\n"
       "  [--acks 0|1|-1|all] [--compression none|gzip|snappy|lz4|zstd] [--linger-ms N] [--batch-size B]\n"
+      "  [--max-in-flight N]\n"
       "  [--rate-limit MSG/S] [--key-pattern none|sequential|random] [--payload-pattern random|zeros]\n"
       "  [--validate] [--min-throughput MSG/S] [--report-interval-secs S] [--json-output F]\n"
       "  [--csv-output F]\n",
@@ -129,6 +131,8 @@ options parse(int argc, char** argv) {
             o.linger_ms = int(number());
         else if (a == "--batch-size")
             o.batch_size = int(number());
+        else if (a == "--max-in-flight")
+            o.max_in_flight = std::max(1, int(number()));
         else if (a == "--rate-limit")
             o.rate_limit = number();
         else if (a == "--key-pattern")
@@ -246,6 +250,9 @@ void producer_worker(const options& o, int id, totals& t, uint64_t start_ns, uin
     set("linger.ms", std::to_string(o.linger_ms));
     set("batch.size", std::to_string(o.batch_size));
     set("queue.buffering.max.messages", "1000000");
+    if (o.max_in_flight > 0) {
+        set("max.in.flight.requests.per.connection", std::to_string(o.max_in_flight));
+    }
     rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
     rd_kafka_t* p = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
     if (p == nullptr) {

@@ -35,7 +35,7 @@ record::decode_limits produce_limits(const storage::log_config& cfg) {
 
 struct append_item : partition_ref {
     std::vector<bytes> batches;
-    int64_t wait_for_offset = -1; // acks=-1: the last offset that must be durable
+    bool wait_committed = false; // acks=-1
 };
 
 struct append_result {
@@ -44,6 +44,8 @@ struct append_result {
     int64_t last_offset = -1;
     int64_t log_append_time = -1;
     int64_t log_start_offset = -1;
+
+    static append_result failed() { return { .error = error_code::unknown_server_error }; }
 };
 
 int64_t now_ms() {
@@ -146,9 +148,14 @@ error_code prepare(const byte_slice& records, const storage::log_config& cfg, in
     return out.empty() ? error_code::invalid_record : error_code::none;
 }
 
-// On the owner shard: append every item's batches.
-awaitable<std::vector<append_result>> append_on_shard(broker& b, std::vector<append_item> items) {
+using produce_fanout = staged_fanout<append_result>;
+
+// On the owner shard, in one hop: appends every item's batches and reports that
+// (the first stage), then, for acks=-1, waits until each append is committed and
+// reports that too.
+awaitable<void> produce_on_shard(broker& b, std::vector<append_item> items, produce_fanout::reporter* rep) {
     std::vector<append_result> out(items.size());
+    std::vector<std::shared_ptr<cluster::partition>> held(items.size());
     int64_t now = now_ms();
     for (size_t i = 0; i < items.size(); ++i) {
         auto& it = items[i];
@@ -172,27 +179,18 @@ awaitable<std::vector<append_result>> append_on_shard(broker& b, std::vector<app
             r.last_offset = a.value().last_offset;
         }
         r.log_start_offset = p->log().log_start_offset();
+        held[i] = std::move(p);
     }
-    co_return out;
-}
-
-// On the owner shard: wait until each successful append is durable.
-awaitable<std::vector<append_result>> await_durable_on_shard(broker& b, std::vector<append_item> items) {
-    std::vector<append_result> out(items.size());
+    rep->first(out);
+    std::vector<append_result> committed(items.size());
     for (size_t i = 0; i < items.size(); ++i) {
-        if (items[i].wait_for_offset < 0) {
+        if (!items[i].wait_committed || out[i].error != error_code::none || !held[i]) {
             continue;
         }
-        auto opened = b.partition(items[i].topic, items[i].partition);
-        auto p = co_await std::move(opened);
-        if (!p) {
-            out[i].error = error_code::kafka_storage_error;
-            continue;
-        }
-        auto wait = p->wait_committed(items[i].wait_for_offset);
-        out[i].error = to_kafka_error(co_await std::move(wait));
+        auto wait = held[i]->wait_committed(out[i].last_offset);
+        committed[i].error = to_kafka_error(co_await std::move(wait));
     }
-    co_return out;
+    rep->second(std::move(committed));
 }
 
 } // namespace
@@ -236,24 +234,19 @@ awaitable<handle_result<produce_handler::api::response>> produce_handler::handle
 
     std::vector<append_result> results;
     if (!fan.items.empty()) {
-        // The durability pass needs only where each item went, not its bytes.
-        std::vector<append_item> placed(fan.items.size());
-        for (size_t i = 0; i < placed.size(); ++i) {
-            static_cast<partition_ref&>(placed[i]) = fan.items[i];
+        for (auto& it : fan.items) {
+            it.wait_committed = req.acks == -1;
         }
-        auto appends = run_on_owners<append_result>(b, std::move(fan.items), &append_on_shard);
-        results = co_await std::move(appends);
+        produce_fanout staged(b, std::move(fan.items), &produce_on_shard);
+        auto appended = staged.first();
+        results = *co_await std::move(appended);
         // Appended: the connection's next request may act while this one waits for
-        // durability, so pipelined acks=all requests share group commits.
+        // its commit, so pipelined acks=all requests share group commits.
         ctx.end_ordered_phase();
         if (req.acks == -1) {
-            for (size_t i = 0; i < placed.size(); ++i) {
-                placed[i].wait_for_offset =
-                  results[i].error == error_code::none ? results[i].last_offset : -1;
-            }
-            auto durable = run_on_owners<append_result>(b, std::move(placed), &await_durable_on_shard);
-            auto synced = co_await std::move(durable);
-            for (size_t i = 0; i < synced.size(); ++i) {
+            auto committed = staged.second();
+            const auto& synced = *co_await std::move(committed);
+            for (size_t i = 0; i < synced.size() && i < results.size(); ++i) {
                 if (results[i].error == error_code::none && synced[i].error != error_code::none) {
                     results[i].error = synced[i].error;
                 }

@@ -5,8 +5,10 @@
 // taking (broker& owner, std::vector<Item>) by value, so nothing it uses lives in
 // a lambda's captures across a suspension (see runtime/shard.h on GCC 12).
 #include "kafka/server/broker.h"
+#include "runtime/event.h"
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace chronik::kafka {
@@ -75,6 +77,121 @@ awaitable<std::vector<R>> run_on_owners(broker& b, std::vector<Item> items,
     }
     co_return out;
 }
+
+// A fan-out in two stages, one hop per owner shard (Produce: appended, then
+// durable). Each owner's call reports a first result for each of its items as soon
+// as it has them and a second when its wait ends; the caller acts between the two
+// (ends its ordered phase) without a second round trip to the owners. `fn` is a
+// plain coroutine function taking (broker&, std::vector<Item>, reporter*) by value
+// (the reporter outlives the call), and calls first() once, then second() once. R::failed() is
+// what an item gets when its owner's call throws.
+template<class R>
+class staged_fanout {
+    struct state {
+        explicit state(asio::any_io_executor ex) : home(ex), changed(ex) {}
+        asio::any_io_executor home;
+        runtime::event changed; // on the home shard
+        std::vector<std::vector<size_t>> where;
+        std::vector<R> first, second;
+        size_t first_pending = 0, second_pending = 0;
+    };
+
+public:
+    // An owner's handle on its group's answers, in the order of its items. Used on
+    // the owner shard; the answers travel to the home shard by post.
+    class reporter {
+    public:
+        void first(std::vector<R> rs) { report(std::move(rs), true); }
+        void second(std::vector<R> rs) { report(std::move(rs), false); }
+        bool first_sent() const noexcept { return _first_sent; }
+        size_t size() const noexcept { return _size; }
+
+    private:
+        friend class staged_fanout;
+        reporter(std::shared_ptr<state> s, size_t group, size_t size)
+          : _s(std::move(s)), _group(group), _size(size) {}
+        void report(std::vector<R> rs, bool first) {
+            _first_sent = _first_sent || first;
+            asio::post(_s->home, [s = _s, group = _group, first, rs = std::move(rs)]() mutable {
+                auto& out = first ? s->first : s->second;
+                for (size_t k = 0; k < rs.size() && k < s->where[group].size(); ++k) {
+                    out[s->where[group][k]] = std::move(rs[k]);
+                }
+                --(first ? s->first_pending : s->second_pending);
+                s->changed.notify_all();
+            });
+        }
+        std::shared_ptr<state> _s;
+        size_t _group;
+        size_t _size;
+        bool _first_sent = false;
+    };
+
+    // Starts fn on every owner shard of `items` at once.
+    template<class Item>
+    staged_fanout(broker& b, std::vector<Item> items,
+                  awaitable<void> (*fn)(broker&, std::vector<Item>, reporter*))
+      : _s(std::make_shared<state>(b.shards().at(runtime::this_shard_id()).executor())) {
+        unsigned n = b.shards().size();
+        std::vector<std::vector<Item>> per(n);
+        std::vector<std::vector<size_t>> where(n);
+        for (size_t i = 0; i < items.size(); ++i) {
+            unsigned sh = items[i].shard;
+            where[sh].push_back(i);
+            per[sh].push_back(std::move(items[i]));
+        }
+        _s->first.resize(items.size());
+        _s->second.resize(items.size());
+        for (unsigned sh = 0; sh < n; ++sh) {
+            if (per[sh].empty()) {
+                continue;
+            }
+            size_t group = _s->where.size();
+            _s->where.push_back(std::move(where[sh]));
+            ++_s->first_pending;
+            ++_s->second_pending;
+            reporter rep(_s, group, per[sh].size());
+            b.shards().spawn_on(sh, run<Item>(&b.peer(sh), fn, std::move(per[sh]), std::move(rep)));
+        }
+    }
+
+    // Every owner's first answers, in the order of the items.
+    awaitable<std::vector<R>*> first() {
+        while (_s->first_pending > 0) {
+            co_await _s->changed.wait();
+        }
+        co_return &_s->first;
+    }
+    // Every owner's second answers (all calls have ended).
+    awaitable<std::vector<R>*> second() {
+        while (_s->second_pending > 0) {
+            co_await _s->changed.wait();
+        }
+        co_return &_s->second;
+    }
+
+private:
+    template<class Item>
+    static awaitable<void> run(broker* owner, awaitable<void> (*fn)(broker&, std::vector<Item>, reporter*),
+                               std::vector<Item> items, reporter rep) {
+        bool failed = false;
+        try {
+            auto call = fn(*owner, std::move(items), &rep);
+            co_await std::move(call);
+        } catch (...) {
+            failed = true;
+        }
+        if (failed) {
+            std::vector<R> bad(rep.size(), R::failed());
+            if (!rep.first_sent()) {
+                rep.first(bad);
+            }
+            rep.second(std::move(bad));
+        }
+    }
+
+    std::shared_ptr<state> _s;
+};
 
 // The common walk of a partition request: the caller builds every response entry;
 // each partition that exists gets an Item routed to its owner shard, remembered
