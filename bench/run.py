@@ -211,6 +211,40 @@ def scenarios(quick):
     return out
 
 
+SMALL_BATCHES = ["--mode", "produce", "--warmup-duration", "1", "--message-size", "1024", "--concurrency", "1",
+                 "--partitions", "1", "--batch-size", "16384", "--linger-ms", "5", "--max-in-flight", "5",
+                 "--buffer-kbytes", "32768"]
+
+
+def small_batch_ratio(bootstrap, quick):
+    """The way most clients produce: one producer, small batches (16 KiB, linger 5 ms,
+    5 requests in flight, 32 MiB of buffer: the Java client's defaults), acks=all against acks=1, run
+    alternately in pairs (the median ratio), and acks=all on a topic that syncs
+    only by flush.messages (page-cache durability, as Apache Kafka by default): the
+    control that shows what of the difference is the fdatasync itself."""
+    from confluent_kafka.admin import AdminClient, NewTopic  # Debian's python3-confluent-kafka
+    d = "5" if quick else "15"
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    topics = {"sb-synced": {}, "sb-relaxed": {"flush.messages": str(2**62)}}
+    for f in admin.create_topics([NewTopic(t, 1, 1, config=c) for t, c in topics.items()]).values():
+        f.result(timeout=60)
+    runs = {"acks=1": [], "acks=all": [], "acks=all, no fdatasync": []}
+    for _ in range(3):
+        for label, topic, acks in [("acks=1", "sb-synced", "1"), ("acks=all", "sb-synced", "all"),
+                                   ("acks=all, no fdatasync", "sb-relaxed", "all")]:
+            os.sync()
+            r = bench(bootstrap, f"small batches {label}", "--topic", topic, "--duration", d, "--acks", acks,
+                      *SMALL_BATCHES)
+            runs[label].append(r.get("msg_per_sec", 0))
+    for t in topics:
+        delete_topic(bootstrap, t)
+    ratios = [a / b if b else 0 for a, b in zip(runs["acks=all"], runs["acks=1"])]
+    return {"msg_per_sec": runs, "acks_all_over_acks_1": statistics.median(ratios),
+            "no_fdatasync_over_acks_1": statistics.median(
+                [a / b if b else 0 for a, b in zip(runs["acks=all, no fdatasync"], runs["acks=1"])]),
+            "command": " ".join(["chronik-bench", "--duration", d, "--acks", "all|1", *SMALL_BATCHES])}
+
+
 def recovery_after_kill9(smp, gigabytes):
     """Writes `gigabytes` of 1 KiB messages, kills the broker with SIGKILL, and times the
     restart until it serves again (listening, and a Metadata answer)."""
@@ -347,6 +381,8 @@ def main():
                                           "consume", "--message-count", str(first.get("messages", 0)),
                                           "--message-size", "1024"))
         delete_topic(server.bootstrap, "s0")
+        results["small_batches"] = small_batch_ratio(server.bootstrap, a.quick)
+        print(f"small batches: {results['small_batches']}", flush=True)
         # Idle after the load, still holding the 100 topics.
         time.sleep(2)
         t0, _ = server.usage()
@@ -405,6 +441,14 @@ def main():
                      f"{r.get('mb_per_sec', 0) / ceiling:.0%} | {r.get('mb_per_sec', 0) / pc:.0%} | "
                      f"{lat.get('p50', 0):.0f} | {lat.get('p99', 0):.0f} | "
                      f"{lat.get('p999', 0):.0f} | {r.get('errors', '?')} | {r.get('server_peak_rss_mb', 0):.0f} |")
+    sb = results.get("small_batches")
+    if sb:
+        med = {k: statistics.median(v) for k, v in sb["msg_per_sec"].items()}
+        lines += ["", "One producer, small batches (16 KiB, linger 5 ms, 5 in flight), three alternating runs each "
+                  f"(median msg/s): acks=1 {med['acks=1']:.0f}, acks=all {med['acks=all']:.0f}, acks=all without "
+                  f"fdatasync {med['acks=all, no fdatasync']:.0f}. acks=all / acks=1 (median of the pairs): "
+                  f"{sb['acks_all_over_acks_1']:.0%}; without fdatasync: {sb['no_fdatasync_over_acks_1']:.0%}. "
+                  f"`{sb['command']}`"]
     lines += ["", "Commands: " + "; ".join(f"`{r['command']}`" for r in results["scenarios"][:3]) + " ..."]
     md = os.path.join(a.out, f"{stamp}.md")
     with open(md, "w") as f:

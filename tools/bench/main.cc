@@ -56,6 +56,7 @@ struct options {
     int linger_ms = 5;
     int batch_size = 1000000;
     int max_in_flight = 0; // 0: librdkafka's default (1,000,000 per connection)
+    int buffer_kbytes = 0; // 0: librdkafka's default queue.buffering.max.kbytes (1 GiB)
     double rate_limit = 0; // messages/s over all producers; 0: as fast as possible
     std::string key_pattern = "none";
     std::string payload_pattern = "random";
@@ -74,7 +75,7 @@ struct options {
       "  [--replication-factor N] [--mode produce|consume|round-trip|metadata]\n"
       "  [--message-count N | --duration S] [--warmup-duration S] [--message-size B] [--concurrency N]\n"
       "  [--acks 0|1|-1|all] [--compression none|gzip|snappy|lz4|zstd] [--linger-ms N] [--batch-size B]\n"
-      "  [--max-in-flight N]\n"
+      "  [--max-in-flight N] [--buffer-kbytes KB]\n"
       "  [--rate-limit MSG/S] [--key-pattern none|sequential|random] [--payload-pattern random|zeros]\n"
       "  [--validate] [--min-throughput MSG/S] [--report-interval-secs S] [--json-output F]\n"
       "  [--csv-output F]\n",
@@ -133,6 +134,8 @@ options parse(int argc, char** argv) {
             o.batch_size = int(number());
         else if (a == "--max-in-flight")
             o.max_in_flight = std::max(1, int(number()));
+        else if (a == "--buffer-kbytes")
+            o.buffer_kbytes = std::max(1, int(number()));
         else if (a == "--rate-limit")
             o.rate_limit = number();
         else if (a == "--key-pattern")
@@ -250,6 +253,9 @@ void producer_worker(const options& o, int id, totals& t, uint64_t start_ns, uin
     set("linger.ms", std::to_string(o.linger_ms));
     set("batch.size", std::to_string(o.batch_size));
     set("queue.buffering.max.messages", "1000000");
+    if (o.buffer_kbytes > 0) {
+        set("queue.buffering.max.kbytes", std::to_string(o.buffer_kbytes));
+    }
     if (o.max_in_flight > 0) {
         set("max.in.flight.requests.per.connection", std::to_string(o.max_in_flight));
     }
