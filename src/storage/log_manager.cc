@@ -148,9 +148,7 @@ void log_manager::appended(const std::shared_ptr<partition_log>& p) {
     if (cfg.relaxed_flush) {
         // Page-cache durability: readable and acknowledged now, synced later.
         p->persisted(p->log_end_offset());
-        for (unsigned s : p->take_watchers()) {
-            _wake(s);
-        }
+        wake_watchers(*p);
         if (p->unsynced_records() < cfg.flush_messages) {
             arm_flush_timer(p);
             return;
@@ -299,9 +297,7 @@ awaitable<void> log_manager::run_round(std::shared_ptr<round> r, runtime::gate::
         if (rc == -EAGAIN && !it.p->failure()) {
             appended(it.p);
         }
-        for (unsigned s : it.p->take_watchers()) {
-            _wake(s);
-        }
+        wake_watchers(*it.p);
     }
     _rounds.pop_front();
     _round_done.notify_all();
@@ -393,15 +389,20 @@ awaitable<std::error_code> log_manager::truncate(std::shared_ptr<partition_log> 
 
 void log_manager::committed(partition_log& p) {
     _owner.check_owner("log_manager");
-    for (unsigned s : p.take_watchers()) {
-        _wake(s);
-    }
+    wake_watchers(p);
     _flushed.notify_all();
 }
 
-void log_manager::watch(const partition_log& p, unsigned shard) {
+void log_manager::watch(const partition_log& p, watcher w) {
     _owner.check_owner("log_manager");
-    const_cast<partition_log&>(p).add_watcher(shard);
+    const_cast<partition_log&>(p).add_watcher(w);
+}
+
+void log_manager::wake_watchers(partition_log& p) {
+    auto ws = p.take_watchers();
+    if (!ws.empty()) {
+        _wake(std::move(ws));
+    }
 }
 
 void log_manager::arm_retention() {

@@ -38,7 +38,8 @@ unsigned owner_shard(std::string_view topic, int32_t partition, unsigned shard_c
 class log_manager {
 public:
     // wake(shard) tells a shard that a partition it watches has new committed data.
-    using wake_fn = std::function<void(unsigned shard)>;
+    // Wakes fetches waiting for a partition whose high watermark rose.
+    using wake_fn = std::function<void(std::vector<watcher>)>;
 
     log_manager(std::string data_dir, runtime::io_worker& io, file_ops& ops, asio::any_io_executor ex,
                 wake_fn wake, std::chrono::milliseconds retention_check = std::chrono::minutes(5));
@@ -67,8 +68,8 @@ public:
     // p's high watermark rose outside a group-commit round (its Raft group
     // committed): wakes its fetchers and durability waiters.
     void committed(partition_log& p);
-    // `shard` is woken (once) when p's high watermark next rises.
-    void watch(const partition_log& p, unsigned shard);
+    // `w` is woken (once) when p's high watermark next rises.
+    void watch(const partition_log& p, watcher w);
 
     // Closes partitions whose topic no longer exists (or has another id) and
     // removes their directories in the background.
@@ -130,6 +131,7 @@ private:
     std::shared_ptr<round> take_round();
     awaitable<void> run_round(std::shared_ptr<round> r, runtime::gate::holder);
     void void_later_rounds(const round& r, const partition_log* p);
+    void wake_watchers(partition_log& p);
     awaitable<void> retention_loop(runtime::gate::holder);
     awaitable<void> compact_due(int64_t now);
     awaitable<void> store_summaries();

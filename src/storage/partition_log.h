@@ -87,6 +87,14 @@ struct truncation {
     std::error_code ec;             // run_truncation's outcome
 };
 
+// A fetch long-poll waiting for a partition: the shard it waits on and its key
+// there (a connection's; 0: every waiter on the shard).
+struct watcher {
+    unsigned shard = 0;
+    uint64_t key = 0;
+    bool operator==(const watcher&) const = default;
+};
+
 class partition_log {
 public:
     partition_log(file_ops& ops, std::string dir, log_config cfg);
@@ -198,13 +206,23 @@ public:
     // Records appended since the last take_unsynced (flush.messages).
     int64_t unsynced_records() const noexcept { return _unsynced_records; }
 
-    // Shards with a fetch waiting for this partition's high watermark to rise.
-    void add_watcher(unsigned shard) {
-        if (std::find(_watchers.begin(), _watchers.end(), shard) == _watchers.end()) {
-            _watchers.push_back(shard);
+    // Fetches waiting for this partition's high watermark to rise, by their shard
+    // and waiter key. At most max_watchers keys are kept; beyond that a shard's keys
+    // collapse into key 0 (every waiter on that shard).
+    void add_watcher(watcher w) {
+        for (const auto& x : _watchers) {
+            if (x.shard == w.shard && (x.key == w.key || x.key == 0)) {
+                return;
+            }
         }
+        if (_watchers.size() >= max_watchers) {
+            std::erase_if(_watchers, [&](const watcher& x) { return x.shard == w.shard; });
+            w.key = 0;
+        }
+        _watchers.push_back(w);
     }
-    std::vector<unsigned> take_watchers() { return std::exchange(_watchers, {}); }
+    std::vector<watcher> take_watchers() { return std::exchange(_watchers, {}); }
+    static constexpr size_t max_watchers = 256;
 
     // The file that marks a suffix truncation as under way.
     static constexpr const char* truncation_marker = "truncate.pending";
@@ -234,7 +252,7 @@ private:
     int64_t _next_offset = 0;
     int64_t _high_watermark = 0;
     std::error_code _failed;
-    std::vector<unsigned> _watchers;
+    std::vector<watcher> _watchers;
     std::function<void(int64_t)> _on_persisted;
     bool _compacting = false;
     bool _truncating = false;

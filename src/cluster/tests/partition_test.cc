@@ -40,7 +40,7 @@ struct node_fixture {
     storage::log_manager logs;
     partition_manager parts;
     explicit node_fixture(const std::string& dir)
-      : logs(dir, io, storage::file_ops::real(), ctx.get_executor(), [](unsigned) {}),
+      : logs(dir, io, storage::file_ops::real(), ctx.get_executor(), [](std::vector<storage::watcher>) {}),
         parts(logs, model::node_id{ 1 }) {}
     ~node_fixture() {
         run(ctx, [](storage::log_manager& l) -> awaitable<int> {

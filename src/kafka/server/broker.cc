@@ -2,6 +2,7 @@
 
 #include "cluster/config_catalog.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace chronik::kafka {
@@ -23,8 +24,44 @@ broker::broker(const runtime::config& cfg, runtime::shard_group& shards, unsigne
                cluster::topic_store& store, std::unique_ptr<storage::log_manager> logs)
   : _cfg(cfg), _shards(shards), _shard(shard), _store(store), _settings(cfg.kafka), _logs(std::move(logs)),
     _partitions(*_logs, model::node_id{ cfg.node_id }), _fetch_sessions(shard, session_slots(cfg)),
-    _fetch_event(shards.at(shard).executor()), _topics_changed(shards.at(shard).executor()), _owner(shard) {
+    _topics_changed(shards.at(shard).executor()), _owner(shard) {
     cache_settings();
+}
+
+broker::fetch_waiter::fetch_waiter(broker& b, uint64_t key)
+  : _b(b), _key(key), _event(b.shards().at(b.shard()).executor()) {
+    _b._owner.check_owner("broker fetch waiters");
+    _b._fetch_waiters[key].push_back(this);
+}
+
+broker::fetch_waiter::~fetch_waiter() {
+    auto it = _b._fetch_waiters.find(_key);
+    if (it == _b._fetch_waiters.end()) {
+        return;
+    }
+    std::erase(it->second, this);
+    if (it->second.empty()) {
+        _b._fetch_waiters.erase(it);
+    }
+}
+
+void broker::wake_fetchers(const std::vector<uint64_t>& keys) {
+    _owner.check_owner("broker fetch waiters");
+    auto wake = [](fetch_waiter* w) {
+        ++w->_generation;
+        w->_event.notify_all();
+    };
+    for (uint64_t k : keys) {
+        if (k == 0) {
+            for (auto& [key, ws] : _fetch_waiters) {
+                std::for_each(ws.begin(), ws.end(), wake);
+            }
+            return;
+        }
+        if (auto it = _fetch_waiters.find(k); it != _fetch_waiters.end()) {
+            std::for_each(it->second.begin(), it->second.end(), wake);
+        }
+    }
 }
 
 void broker::cache_settings() {

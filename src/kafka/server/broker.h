@@ -15,10 +15,12 @@
 #include "storage/log_manager.h"
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace chronik::kafka {
@@ -117,15 +119,31 @@ public:
         return _fetch_sessions;
     }
 
-    // Fetch long-poll: a counter bumped, and waiters woken, whenever a partition a
-    // fetch on this shard watches gets new committed data (on any shard).
-    uint64_t fetch_epoch() const noexcept { return _fetch_epoch; }
-    void wake_fetchers() {
-        _owner.check_owner("broker fetch waiters");
-        ++_fetch_epoch;
-        _fetch_event.notify_all();
-    }
-    runtime::event& fetch_event() noexcept { return _fetch_event; }
+    // A Fetch long-poll on this shard. It waits under a key (its connection's), the
+    // key the partitions it reads record (storage::watcher); a partition whose high
+    // watermark rises wakes only the waiters of the keys it recorded, not every
+    // fetch on the shard. Key 0 wakes them all.
+    class fetch_waiter {
+    public:
+        fetch_waiter(broker& b, uint64_t key);
+        ~fetch_waiter();
+        fetch_waiter(const fetch_waiter&) = delete;
+        fetch_waiter& operator=(const fetch_waiter&) = delete;
+        uint64_t key() const noexcept { return _key; }
+        // Bumped by every wake-up: a read that started before one looks again.
+        uint64_t generation() const noexcept { return _generation; }
+        awaitable<bool> wait_for(std::chrono::steady_clock::duration d) { return _event.wait_for(d); }
+
+    private:
+        friend class broker;
+        broker& _b;
+        uint64_t _key;
+        uint64_t _generation = 0;
+        runtime::event _event;
+    };
+    // A key no other waiter on this shard has (a connection's, or one request's).
+    uint64_t new_waiter_key() noexcept { return ++_waiter_keys; }
+    void wake_fetchers(const std::vector<uint64_t>& keys);
 
 private:
     // Parses the settings read on request paths, once per settings change.
@@ -148,8 +166,8 @@ private:
     const std::vector<std::unique_ptr<broker>>* _peers = nullptr;
     fetch_session_cache _fetch_sessions;
     groups::group_manager _groups;
-    uint64_t _fetch_epoch = 0;
-    runtime::event _fetch_event;
+    uint64_t _waiter_keys = 0;
+    std::unordered_map<uint64_t, std::vector<fetch_waiter*>> _fetch_waiters;
     runtime::event _topics_changed;
     runtime::shard_owned _owner;
 };

@@ -33,7 +33,7 @@ std::optional<std::chrono::steady_clock::duration> max_idle(const broker& b) {
 connection::connection(asio::ip::tcp::socket sock, broker& b, connection_limits limits)
   : _sock(std::move(sock)), _broker(b), _limits(limits), _progress(_sock.get_executor()),
     _space(_sock.get_executor()), _order(_sock.get_executor()), _deadline(_sock.get_executor()),
-    _max_idle(max_idle(b)) {
+    _max_idle(max_idle(b)), _waiter_key(b.new_waiter_key()) {
     boost::system::error_code ec;
     auto ep = _sock.remote_endpoint(ec);
     _peer = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -207,7 +207,7 @@ awaitable<void> connection::process(std::shared_ptr<connection> self, uint64_t s
         const auto& h = hdr.value();
         request_context ctx{
             h.api_key, h.api_version, h.correlation_id, h.client_id, runtime::this_shard_id(),
-            &_broker,  _client_host,  &_order,          seq
+            &_broker,  _client_host,  &_order,          seq,         _waiter_key
         };
         out = co_await dispatch(ctx, r);
         if (out.status == dispatch_status::close) {

@@ -111,9 +111,10 @@ private:
     clock::time_point _expiry;                           // the deadline, at or after _armed
     deadline_kind _kind = deadline_kind::none;
     std::optional<clock::duration> _max_idle; // connections.max.idle.ms; none if negative
-    bool _awaiting_frame = false;             // the reader waits for a frame's first byte
-    bool _writing = false;                    // the writer is sending a response
-    bool _closed = false;                     // run() has ended: the timer stays unarmed
+    uint64_t _waiter_key;         // this connection's fetch long-polls wait under it (broker::fetch_waiter)
+    bool _awaiting_frame = false; // the reader waits for a frame's first byte
+    bool _writing = false;        // the writer is sending a response
+    bool _closed = false;         // run() has ended: the timer stays unarmed
 };
 
 } // namespace chronik::kafka

@@ -7,6 +7,7 @@
 #include "kafka/server/request_budget.h"
 #include "runtime/gate.h"
 
+#include <algorithm>
 #include <boost/asio/socket_base.hpp>
 #include <cerrno>
 #include <cstddef>
@@ -96,8 +97,18 @@ server::server(const runtime::config& cfg, runtime::shard_group& shards, cluster
         check_ms = std::stoll(it->second);
     }
     for (unsigned i = 0; i < shards.size(); ++i) {
-        auto wake = [this](unsigned s) {
-            asio::post(_shards.at(s).executor(), [this, s] { _brokers[s]->wake_fetchers(); });
+        // One post per shard with the keys of its waiters to wake.
+        auto wake = [this](std::vector<storage::watcher> ws) {
+            std::sort(ws.begin(), ws.end(), [](const auto& a, const auto& b) { return a.shard < b.shard; });
+            for (size_t i = 0; i < ws.size();) {
+                unsigned s = ws[i].shard;
+                std::vector<uint64_t> keys;
+                for (; i < ws.size() && ws[i].shard == s; ++i) {
+                    keys.push_back(ws[i].key);
+                }
+                asio::post(_shards.at(s).executor(),
+                           [this, s, keys = std::move(keys)] { _brokers[s]->wake_fetchers(keys); });
+            }
         };
         // A thread for each group-commit round that may run at once.
         _io.push_back(std::make_unique<runtime::io_worker>(1024, unsigned(storage::log_manager::max_rounds)));

@@ -259,11 +259,14 @@ TEST(log_manager, group_commit_raises_the_high_watermark_and_wakes_waiters) {
     asio::io_context ctx;
     runtime::io_worker io;
     std::vector<unsigned> woken;
-    log_manager lm(d.str(), io, file_ops::real(), ctx.get_executor(),
-                   [&](unsigned s) { woken.push_back(s); });
+    log_manager lm(d.str(), io, file_ops::real(), ctx.get_executor(), [&](std::vector<watcher> ws) {
+        for (auto w : ws) {
+            woken.push_back(w.shard);
+        }
+    });
     model::uuid id = test_topic_id();
     auto p = run(ctx, lm.get("t", id, 0, {}));
-    lm.watch(*p, 3);
+    lm.watch(*p, { 3, 1 });
     for (int i = 0; i < 5; ++i) {
         bytes b = make_batch(2);
         ASSERT_TRUE(p->append(std::span<uint8_t>(b), 0));
@@ -280,6 +283,25 @@ TEST(log_manager, group_commit_raises_the_high_watermark_and_wakes_waiters) {
     }());
 }
 
+// A partition keeps one watcher per (shard, key), and at most max_watchers: beyond
+// that a shard's keys collapse into key 0, which wakes every fetch on that shard.
+TEST(partition_log, watchers_are_deduplicated_and_bounded) {
+    temp_dir d;
+    auto log = partition_log::open(file_ops::real(), d.str() + "/p", {}, 0).value();
+    log->add_watcher({ 0, 7 });
+    log->add_watcher({ 0, 7 });
+    log->add_watcher({ 1, 7 });
+    EXPECT_EQ(log->take_watchers(), (std::vector<watcher>{ { 0, 7 }, { 1, 7 } }));
+    EXPECT_TRUE(log->take_watchers().empty());
+    for (uint64_t k = 1; k <= partition_log::max_watchers + 10; ++k) {
+        log->add_watcher({ 0, k });
+    }
+    log->add_watcher({ 1, 5 });
+    auto ws = log->take_watchers();
+    EXPECT_LE(ws.size(), partition_log::max_watchers + 1);
+    EXPECT_EQ(ws, (std::vector<watcher>{ { 0, 0 }, { 1, 5 } })) << "shard 0's keys collapse into key 0";
+}
+
 TEST(log_manager, a_failed_sync_is_never_acknowledged) {
     temp_dir d;
     // The file layer outlives everything that may still hold a segment: the I/O
@@ -288,7 +310,7 @@ TEST(log_manager, a_failed_sync_is_never_acknowledged) {
     faulty_ops ops;
     asio::io_context ctx;
     runtime::io_worker io;
-    log_manager lm(d.str(), io, ops, ctx.get_executor(), [](unsigned) {});
+    log_manager lm(d.str(), io, ops, ctx.get_executor(), [](std::vector<watcher>) {});
     auto p = run(ctx, lm.get("t", test_topic_id(), 0, {}));
     ops.sync_errno = EIO;
     bytes b = make_batch(2);
@@ -343,7 +365,7 @@ TEST(log_manager, a_round_the_worker_refused_still_syncs_what_it_took) {
     counting_ops ops; // first in, last out: see a_failed_sync_is_never_acknowledged
     asio::io_context ctx;
     runtime::io_worker io(1);
-    log_manager lm(d.str(), io, ops, ctx.get_executor(), [](unsigned) {});
+    log_manager lm(d.str(), io, ops, ctx.get_executor(), [](std::vector<watcher>) {});
     auto p = run(ctx, lm.get("t", test_topic_id(), 0, {}));
     std::promise<void> open_gate;
     fill_worker(ctx, io, open_gate.get_future().share());
@@ -427,7 +449,7 @@ TEST(log_manager, overlapping_rounds_take_effect_in_order) {
     ops.gate = open_gate.get_future().share();
     asio::io_context ctx;
     runtime::io_worker io(1024, unsigned(log_manager::max_rounds));
-    log_manager lm(d.str(), io, ops, ctx.get_executor(), [](unsigned) {});
+    log_manager lm(d.str(), io, ops, ctx.get_executor(), [](std::vector<watcher>) {});
     auto p = run(ctx, lm.get("t", test_topic_id(), 0, {}));
     EXPECT_EQ(overlap_two_rounds(ops, lm, ctx, p, open_gate), 0);
     EXPECT_FALSE(run(ctx, lm.wait_durable(p, 3)));
@@ -448,7 +470,7 @@ TEST(log_manager, a_later_round_never_acknowledges_past_an_earlier_failed_one) {
     ops.gate = open_gate.get_future().share();
     asio::io_context ctx;
     runtime::io_worker io(1024, unsigned(log_manager::max_rounds));
-    log_manager lm(d.str(), io, ops, ctx.get_executor(), [](unsigned) {});
+    log_manager lm(d.str(), io, ops, ctx.get_executor(), [](std::vector<watcher>) {});
     auto p = run(ctx, lm.get("t", test_topic_id(), 0, {}));
     EXPECT_EQ(overlap_two_rounds(ops, lm, ctx, p, open_gate), 0);
     EXPECT_EQ(run(ctx, lm.wait_durable(p, 3)), make_error_code(errc::storage_error));
@@ -466,14 +488,18 @@ TEST(log_manager, flush_messages_and_flush_ms_relax_the_sync_and_shutdown_syncs_
     asio::io_context ctx;
     runtime::io_worker io;
     std::vector<unsigned> woken;
-    log_manager lm(d.str(), io, ops, ctx.get_executor(), [&](unsigned s) { woken.push_back(s); });
+    log_manager lm(d.str(), io, ops, ctx.get_executor(), [&](std::vector<watcher> ws) {
+        for (auto w : ws) {
+            woken.push_back(w.shard);
+        }
+    });
     log_config cfg;
     cfg.relaxed_flush = true;
     cfg.flush_messages = 6; // records
     cfg.retention_ms = -1;  // the batches are from 1970: retention would delete them (and sync)
     auto p = run(ctx, lm.get("t", test_topic_id(), 0, cfg));
     ops.syncs = 0; // open stored the leader-epoch checkpoint; count the data syncs only
-    lm.watch(*p, 2);
+    lm.watch(*p, { 2, 1 });
     auto append_one = [&] {
         bytes b = make_batch(2);
         ASSERT_TRUE(p->append(std::span<uint8_t>(b), 0));

@@ -348,7 +348,7 @@ TEST(truncation, log_manager_keeps_group_commit_out_of_the_cut) {
     temp_dir d;
     asio::io_context ctx;
     runtime::io_worker io;
-    log_manager lm(d.str(), io, file_ops::real(), ctx.get_executor(), [](unsigned) {});
+    log_manager lm(d.str(), io, file_ops::real(), ctx.get_executor(), [](std::vector<watcher>) {});
     auto p = run(ctx, lm.get("t", topic_id(), 0, {}));
     for (int i = 0; i < 3; ++i) {
         append(*p, make_batch(2));

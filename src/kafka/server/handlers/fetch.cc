@@ -22,7 +22,7 @@ struct read_item : partition_ref {
     size_t max_bytes = 0;
     bool watch = false;
     bool zero_copy = false; // sent from the file (no down-conversion needed)
-    unsigned watcher = 0;
+    storage::watcher watcher;
 };
 
 struct read_out {
@@ -172,6 +172,9 @@ awaitable<fetch_handler::api::response> fetch_handler::handle(request_context& c
     // fetch.max.bytes. Each partition reads at most that much too, so only the first
     // batch of the first non-empty partition can exceed it (KIP-74).
     const size_t max_bytes = std::min<size_t>(size_t(std::max(req.max_bytes, 0)), b.fetch_max_bytes());
+    // Waits under the connection's key: one entry per connection in a partition's
+    // watchers however often its consumer polls (a request's own key outside one).
+    broker::fetch_waiter waiter(b, ctx.waiter_key != 0 ? ctx.waiter_key : b.new_waiter_key());
     // Item i of the fan-out reads wanted[slot.partition]; slot.topic is unused.
     partition_fanout<read_item> fan;
     for (size_t i = 0; i < wanted.size(); ++i) {
@@ -183,7 +186,7 @@ awaitable<fetch_handler::api::response> fetch_handler::handle(request_context& c
             it->max_bytes = std::min(size_t(w.max_bytes), max_bytes);
             it->watch = req.max_wait_ms > 0;
             it->zero_copy = ctx.api_version >= 4;
-            it->watcher = b.shard();
+            it->watcher = { b.shard(), waiter.key() };
         }
     }
 
@@ -191,7 +194,7 @@ awaitable<fetch_handler::api::response> fetch_handler::handle(request_context& c
     auto deadline = clock::now() + std::chrono::milliseconds(std::max(req.max_wait_ms, 0));
     std::vector<read_out> results;
     while (!fan.items.empty()) {
-        uint64_t epoch = b.fetch_epoch();
+        uint64_t generation = waiter.generation();
         auto reads = run_on_owners<read_out>(b, fan.items, &read_on_shard);
         results = co_await std::move(reads);
         // The response limit; the first non-empty partition always counts whole.
@@ -211,11 +214,11 @@ awaitable<fetch_handler::api::response> fetch_handler::handle(request_context& c
         if (error || total >= size_t(std::max(req.min_bytes, 1)) || clock::now() >= deadline) {
             break;
         }
-        if (b.fetch_epoch() != epoch) {
+        if (waiter.generation() != generation) {
             continue; // something committed while we read: look again at once
         }
         ctx.end_ordered_phase(); // only waiting remains (request_order.h)
-        auto wait = b.fetch_event().wait_for(deadline - clock::now());
+        auto wait = waiter.wait_for(deadline - clock::now());
         if (!co_await std::move(wait)) {
             break;
         }
