@@ -245,6 +245,39 @@ def small_batch_ratio(bootstrap, quick):
             "command": " ".join(["chronik-bench", "--duration", d, "--acks", "all|1", *SMALL_BATCHES])}
 
 
+def topic_creation_scaling(smp, levels=(10, 1000, 10000), samples=20):
+    """Creating one topic when 10, 1,000 and 10,000 already exist (a fresh broker
+    of its own): the median of `samples` single-topic CreateTopics, timed at the
+    client until the broker answers. The fill goes 500 topics per request."""
+    from confluent_kafka.admin import AdminClient, NewTopic  # Debian's python3-confluent-kafka
+    server = Server(smp).start()
+    out = {}
+    try:
+        admin = AdminClient({"bootstrap.servers": server.bootstrap})
+        existing = 0
+        t_fill = time.perf_counter()
+        for level in levels:
+            while existing < level:
+                n = min(500, level - existing)
+                fs = admin.create_topics([NewTopic(f"fill-{existing + k}", 1, 1) for k in range(n)],
+                                         operation_timeout=120, request_timeout=300)
+                for f in fs.values():
+                    f.result(timeout=600)
+                existing += n
+            times = []
+            for k in range(samples):
+                t0 = time.perf_counter()
+                admin.create_topics([NewTopic(f"probe-{level}-{k}", 1, 1)])[f"probe-{level}-{k}"].result(timeout=60)
+                times.append((time.perf_counter() - t0) * 1000)
+                existing += 1
+            out[str(level)] = statistics.median(times)
+            print(f"topic creation with {level} topics: {out[str(level)]:.2f} ms "
+                  f"(filled in {time.perf_counter() - t_fill:.0f} s)", flush=True)
+    finally:
+        server.stop()
+    return {"median_ms_by_existing_topics": out}
+
+
 def recovery_after_kill9(smp, gigabytes):
     """Writes `gigabytes` of 1 KiB messages, kills the broker with SIGKILL, and times the
     restart until it serves again (listening, and a Metadata answer)."""
@@ -397,6 +430,7 @@ def main():
     if gb > 0:
         results["recovery"] = recovery_after_kill9(a.smp, gb)
         print(f"recovery after kill -9 with {gb} GB: {results['recovery']}", flush=True)
+    results["topic_creation_scaling"] = topic_creation_scaling(a.smp)
     results["raft_instructions_per_entry"] = raft_instructions_per_entry()
     if not a.no_callgrind:
         results["broker_instructions"] = broker_instructions_per_message(a.smp)
@@ -441,6 +475,10 @@ def main():
                      f"{r.get('mb_per_sec', 0) / ceiling:.0%} | {r.get('mb_per_sec', 0) / pc:.0%} | "
                      f"{lat.get('p50', 0):.0f} | {lat.get('p99', 0):.0f} | "
                      f"{lat.get('p999', 0):.0f} | {r.get('errors', '?')} | {r.get('server_peak_rss_mb', 0):.0f} |")
+    tc = results["topic_creation_scaling"]["median_ms_by_existing_topics"]
+    lines += ["", "Creating one topic (median of 20, at the client) with "
+              + ", ".join(f"{int(k):,} topics existing: {v:.2f} ms" for k, v in tc.items())
+              + f"; at {max(tc, key=int)} / at {min(tc, key=int)}: {tc[max(tc, key=int)] / tc[min(tc, key=int)]:.1f}x."]
     sb = results.get("small_batches")
     if sb:
         med = {k: statistics.median(v) for k, v in sb["msg_per_sec"].items()}

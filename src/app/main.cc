@@ -47,11 +47,12 @@ constexpr auto shutdown_bound = std::chrono::seconds(10);
 void remove_orphan_partitions(const std::string& data_dir, const chronik::cluster::topic_table& table) {
     namespace fs = std::filesystem;
     std::set<std::string> expected;
-    for (const auto& [name, t] : table.all()) {
-        for (int32_t p = 0; p < t.partitions; ++p) {
-            expected.insert(fs::path(chronik::storage::log_manager::partition_dir(data_dir, name, t.id, p))
-                              .filename()
-                              .string());
+    for (const auto* t : table.all()) {
+        for (int32_t p = 0; p < t->partitions; ++p) {
+            expected.insert(
+              fs::path(chronik::storage::log_manager::partition_dir(data_dir, t->name, t->id, p))
+                .filename()
+                .string());
         }
     }
     std::error_code ec;

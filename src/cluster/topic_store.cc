@@ -1,8 +1,14 @@
 #include "cluster/topic_store.h"
 
+#include "base/assert.h"
+#include "base/endian.h"
 #include "base/logger.h"
+#include "record/batch.h"
+#include "storage/segment_index.h"
 
 #include <cerrno>
+#include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -19,7 +25,10 @@ namespace {
 
 logger log{ "cluster" };
 
-constexpr const char* file_name = "topics";
+constexpr const char* file_name =
+  "topics"; // the table before the controller log (read once, then superseded)
+constexpr const char* snapshot_file = "snapshot";
+constexpr const char* controller_dir = "controller";
 constexpr const char* producer_ids_file = "producer_ids";
 constexpr const char* cluster_id_file = "cluster_id";
 constexpr int64_t producer_id_block = 1000;
@@ -64,6 +73,127 @@ int write_durably(const std::string& dir, const std::string& text, const char* n
     return rc;
 }
 
+int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The controller log keeps everything until a snapshot covers it; small segments
+// so that covered ones can be dropped.
+storage::log_config controller_log_config() {
+    storage::log_config c;
+    c.segment_bytes = 1u << 20;
+    c.retention_ms = -1;
+    c.retention_bytes = -1;
+    return c;
+}
+
+using command = topic_store::command;
+
+bytes command_batch(command c, const std::string& value, int64_t now) {
+    record::record_input r;
+    bytes key(2, 0);
+    store_be<int16_t>(key.data(), int16_t(c));
+    r.key = std::move(key);
+    r.value = bytes(value.begin(), value.end());
+    r.timestamp = now;
+    auto built = record::build_batch({ r }, record::batch_options{});
+    CHRONIK_ASSERT(built.has_value(), "a command batch always builds");
+    return std::move(built).value();
+}
+
+std::string put_topics_value(std::vector<topic_info> ts) {
+    std::map<std::string, topic_info> m;
+    for (auto& t : ts) {
+        std::string name = t.name;
+        m.insert_or_assign(std::move(name), std::move(t));
+    }
+    return topic_table(std::move(m)).serialize();
+}
+
+std::string broker_overrides_value(int32_t node, topic_table::settings s) {
+    return std::to_string(node) + "\n" + topic_table().with_broker_overrides(node, std::move(s))->serialize();
+}
+
+// `t` changed by one command of the log; null if the command is malformed.
+std::shared_ptr<const topic_table> apply_command(const topic_table& t, int16_t type, std::string_view value) {
+    switch (command(type)) {
+        case command::put_topics: {
+            auto mini = topic_table::parse(value);
+            if (!mini) {
+                return nullptr;
+            }
+            std::vector<topic_info> ts;
+            for (const auto* info : mini->all()) {
+                ts.push_back(*info);
+            }
+            return t.with_all(std::move(ts));
+        }
+        case command::remove_topic:
+            return t.without(value);
+        case command::broker_overrides: {
+            auto nl = value.find('\n');
+            int32_t node = 0;
+            if (nl == std::string_view::npos) {
+                return nullptr;
+            }
+            auto [end, ec] = std::from_chars(value.data(), value.data() + nl, node);
+            auto mini = topic_table::parse(value.substr(nl + 1));
+            if (ec != std::errc() || end != value.data() + nl || !mini) {
+                return nullptr;
+            }
+            return t.with_broker_overrides(node, mini->broker_overrides(node));
+        }
+    }
+    return nullptr;
+}
+
+// Replays the controller log from `from` onto `t`. Returns false if a command
+// cannot be read or applied (the log is damaged beyond a torn tail).
+bool replay(storage::partition_log& log, int64_t from, std::shared_ptr<const topic_table>& t,
+            std::string& error) {
+    int64_t offset = std::max(from, log.log_start_offset());
+    const int64_t end = log.log_end_offset();
+    while (offset < end) {
+        auto r = log.read(offset, 1u << 20, true, false, end);
+        if (!r || r.value().data.empty() || r.value().next_offset <= offset) {
+            error = "cannot read the controller log at offset " + std::to_string(offset);
+            return false;
+        }
+        bool ok = true;
+        auto walked = record::for_each_batch(
+          r.value().data, [&](const record::batch_header&, const byte_slice& b) -> result<void> {
+              auto recs = record::for_each_record(
+                b.span(), record::decode_limits{ 64u << 20, 64u << 20 }, [&](const record::record_view& rv) {
+                    if (!ok || !rv.key || rv.key->size() != 2) {
+                        ok = false;
+                        return;
+                    }
+                    auto type = load_be<int16_t>(rv.key->data());
+                    std::string_view v;
+                    if (rv.value) {
+                        v =
+                          std::string_view(reinterpret_cast<const char*>(rv.value->data()), rv.value->size());
+                    }
+                    auto next = apply_command(*t, type, v);
+                    if (!next) {
+                        ok = false;
+                        return;
+                    }
+                    t = std::move(next);
+                });
+              return recs;
+          });
+        if (!walked || !ok) {
+            error = "a damaged command in the controller log near offset " + std::to_string(offset);
+            return false;
+        }
+        offset = r.value().next_offset;
+    }
+    return true;
+}
+
 } // namespace
 
 topic_store::topic_store(std::string dir, runtime::io_worker& io, runtime::shard_group& shards,
@@ -77,16 +207,48 @@ result<void> topic_store::load_blocking(std::string& error) {
         error = "cannot create " + _dir + ": " + ec.message();
         return ec;
     }
-    std::ifstream in(_dir + "/" + file_name);
-    if (in) {
+    // The snapshot ("<offset>\n" then the table), or the whole-table file of
+    // versions before the controller log (covering an empty log).
+    std::ifstream snap(_dir + "/" + snapshot_file);
+    std::ifstream legacy(_dir + "/" + file_name);
+    if (snap || legacy) {
         std::stringstream ss;
-        ss << in.rdbuf();
-        auto t = topic_table::parse(ss.str());
+        ss << (snap ? snap.rdbuf() : legacy.rdbuf());
+        std::string text = ss.str();
+        std::string_view body = text;
+        if (snap) {
+            auto nl = body.find('\n');
+            auto [end, ec] =
+              std::from_chars(body.data(), body.data() + std::min(nl, body.size()), _snapshot_offset);
+            if (nl == std::string_view::npos || ec != std::errc() || end != body.data() + nl ||
+                _snapshot_offset < 0) {
+                error = "the topic snapshot in " + _dir + "/" + snapshot_file + " is damaged";
+                return std::make_error_code(std::errc::illegal_byte_sequence);
+            }
+            body.remove_prefix(nl + 1);
+        }
+        auto t = topic_table::parse(body);
         if (!t) {
-            error = "the topic table in " + _dir + "/" + file_name + " is damaged";
+            error = "the topic table in " + _dir + "/" + (snap ? snapshot_file : file_name) + " is damaged";
             return std::make_error_code(std::errc::illegal_byte_sequence);
         }
         _table = std::make_shared<topic_table>(std::move(*t));
+    }
+    auto opened = storage::partition_log::open(storage::file_ops::real(), _dir + "/" + controller_dir,
+                                               controller_log_config(), 0);
+    if (!opened) {
+        error = "cannot open the controller log in " + _dir + "/" + controller_dir + ": " +
+                opened.error().message();
+        return opened.error();
+    }
+    _log = std::move(opened).value();
+    _log->set_high_watermark(_log->log_end_offset()); // one voter: all of its recovered log is committed
+    if (_log->log_start_offset() > _snapshot_offset) {
+        error = "the controller log in " + _dir + " starts after its snapshot";
+        return std::make_error_code(std::errc::illegal_byte_sequence);
+    }
+    if (!replay(*_log, _snapshot_offset, _table, error)) {
+        return std::make_error_code(std::errc::illegal_byte_sequence);
     }
     // The cluster id: made once, at the first start, and kept (Kafka's base64url form).
     std::ifstream cid(_dir + "/" + cluster_id_file);
@@ -132,7 +294,7 @@ awaitable<protocol::error_code> topic_store::remove(std::string name) {
     if (_table->find(name) == nullptr) {
         co_return protocol::error_code::unknown_topic_or_partition;
     }
-    if (!co_await install(_table->without(name))) {
+    if (!co_await install(_table->without(name), command::remove_topic, name)) {
         co_return protocol::error_code::kafka_storage_error;
     }
     co_return protocol::error_code::none;
@@ -154,16 +316,17 @@ awaitable<protocol::error_code> topic_store::add_partitions(std::string name, in
     }
     topic_info grown = *t;
     grown.partitions = count;
-    if (!co_await install(_table->with(std::move(grown)))) {
+    auto value = put_topics_value({ grown });
+    if (!co_await install(_table->with(std::move(grown)), command::put_topics, std::move(value))) {
         co_return protocol::error_code::kafka_storage_error;
     }
     co_return protocol::error_code::none;
 }
 
-awaitable<bool> topic_store::install(std::shared_ptr<const topic_table> next) {
+awaitable<bool> topic_store::install(std::shared_ptr<const topic_table> next, command c, std::string value) {
     auto previous = _table;
     _table = std::move(next);
-    if (!co_await persist_and_publish()) {
+    if (!co_await persist_and_publish(c, std::move(value))) {
         _table = previous;
         co_return false;
     }
@@ -195,7 +358,8 @@ awaitable<topic_store::alter_outcome> topic_store::alter_topic_configs(std::stri
     if (validate_only || next.configs == t->configs) {
         co_return alter_outcome{};
     }
-    if (!co_await install(_table->with(std::move(next)))) {
+    auto value = put_topics_value({ next });
+    if (!co_await install(_table->with(std::move(next)), command::put_topics, std::move(value))) {
         co_return alter_outcome{ protocol::error_code::kafka_storage_error, "cannot store the topic table" };
     }
     co_return alter_outcome{};
@@ -215,7 +379,9 @@ awaitable<topic_store::alter_outcome> topic_store::alter_broker_configs(int32_t 
     if (validate_only || settings == _table->broker_overrides(node)) {
         co_return alter_outcome{};
     }
-    if (!co_await install(_table->with_broker_overrides(node, std::move(settings)))) {
+    auto value = broker_overrides_value(node, settings);
+    if (!co_await install(_table->with_broker_overrides(node, std::move(settings)), command::broker_overrides,
+                          std::move(value))) {
         co_return alter_outcome{ protocol::error_code::kafka_storage_error, "cannot store the topic table" };
     }
     co_return alter_outcome{};
@@ -255,26 +421,128 @@ awaitable<int64_t> topic_store::allocate_producer_id() {
     co_return _next_pid++;
 }
 
-awaitable<bool> topic_store::persist_and_publish() {
+awaitable<bool> topic_store::persist_and_publish(command c, std::string value) {
     auto snapshot = _table;
-    int err = 0;
-    // Named, not a temporary inside the co_await: GCC 12 mishandles non-trivial
-    // temporaries in a co_await full-expression (a double destruction under ASan).
-    auto write = [dir = _dir, text = snapshot->serialize()] { return write_durably(dir, text); };
-    try {
-        err = co_await _io.run(std::move(write));
-    } catch (const runtime::io_worker::queue_full&) {
-        err = EAGAIN;
-    }
-    if (err != 0) {
-        log.error("cannot store the topic table in {}: {}", _dir, std::strerror(err));
+    auto appended = append_command(c, std::move(value));
+    if (!co_await std::move(appended)) {
         co_return false;
     }
     for (unsigned s = 0; s < _shards.size(); ++s) {
         auto install = [this, s, snapshot] { _publish(s, snapshot); };
         co_await _shards.invoke_on(s, std::move(install));
     }
+    maybe_snapshot();
     co_return true;
+}
+
+awaitable<bool> topic_store::append_command(command c, std::string value) {
+    if (!_log || _log->failure()) {
+        co_return false;
+    }
+    int64_t now = now_ms();
+    bytes batch = command_batch(c, value, now);
+    auto appended = _log->append(std::span<uint8_t>(batch), now);
+    if (!appended) {
+        log.error("cannot append to the controller log: {}", appended.error().message());
+        co_return false;
+    }
+    int64_t end = 0;
+    bool sync_dir = false;
+    auto segs = _log->take_unsynced(end, sync_dir);
+    auto epochs = _log->take_epoch_checkpoint();
+    auto* ops = &storage::file_ops::real();
+    auto job = [ops, segs, epochs, sync_dir, dir = _log->dir()]() -> int {
+        for (const auto& s : segs) {
+            if (int rc = ops->fdatasync(s->fd()); rc < 0) {
+                return -rc;
+            }
+        }
+        if (epochs) {
+            if (auto stored = epochs->store(*ops, dir); !stored) {
+                return stored.error().value() > 0 ? stored.error().value() : EIO;
+            }
+        }
+        if (sync_dir || epochs) {
+            int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (dfd < 0) {
+                return errno;
+            }
+            int rc = ::fsync(dfd) == 0 ? 0 : errno;
+            ::close(dfd);
+            return rc;
+        }
+        return 0;
+    };
+    int err = 0;
+    try {
+        err = co_await _io.run(std::move(job));
+    } catch (const runtime::io_worker::queue_full&) {
+        err = EAGAIN;
+    }
+    if (err != 0) {
+        // The command may be in the log, and a restart would replay it: nothing more
+        // is appended behind it until then.
+        log.error("cannot store a controller command in {}: {}", _log->dir(), std::strerror(err));
+        _log->fail(std::error_code(err, std::generic_category()));
+        co_return false;
+    }
+    _log->persisted(end);
+    co_return true;
+}
+
+void topic_store::maybe_snapshot() {
+    if (_snapshotting || _log->high_watermark() - _snapshot_offset < snapshot_every) {
+        return;
+    }
+    auto holder = _background.try_enter();
+    if (!holder) {
+        return;
+    }
+    _snapshotting = true;
+    // The table now is the log applied up to its end: the pair is consistent (this
+    // runs inside the change's turn).
+    asio::co_spawn(_shards.at(0).executor(),
+                   write_snapshot(_table, _log->high_watermark(), std::move(*holder)), asio::detached);
+}
+
+awaitable<void> topic_store::write_snapshot(std::shared_ptr<const topic_table> table, int64_t upto,
+                                            runtime::gate::holder) {
+    // The table is immutable: it is written out on the I/O worker, off the shard.
+    auto write = [dir = _dir, table, upto] {
+        return write_durably(dir, std::to_string(upto) + "\n" + table->serialize(), snapshot_file);
+    };
+    int err = 0;
+    try {
+        err = co_await _io.run(std::move(write));
+    } catch (const runtime::io_worker::queue_full&) {
+        err = EAGAIN;
+    }
+    _snapshotting = false;
+    if (err != 0) {
+        log.warn("cannot store the topic snapshot in {}: {}; the log keeps growing until one is", _dir,
+                 std::strerror(err));
+        co_return;
+    }
+    _snapshot_offset = upto;
+    // The segments the snapshot covers are no longer needed to start.
+    if (_log->delete_records_before(upto)) {
+        auto old = _log->collect_garbage(now_ms());
+        if (!old.empty()) {
+            auto remove = [old = std::move(old)]() mutable {
+                for (auto& s : old) {
+                    ::unlink(s->path().c_str());
+                    ::unlink(storage::index_path_for(s->path()).c_str());
+                }
+                old.clear(); // closes the files here, off the shard
+                return 0;
+            };
+            try {
+                co_await _io.run(std::move(remove));
+            } catch (const runtime::io_worker::queue_full&) {
+                log.warn("cannot remove old controller log segments now; the next snapshot does");
+            }
+        }
+    }
 }
 
 awaitable<protocol::error_code> topic_store::create(topic_info t, bool validate_only) {
@@ -286,7 +554,8 @@ awaitable<protocol::error_code> topic_store::create(topic_info t, bool validate_
     if (validate_only) {
         co_return protocol::error_code::none;
     }
-    if (!co_await install(_table->with(std::move(t)))) {
+    auto value = put_topics_value({ t });
+    if (!co_await install(_table->with(std::move(t)), command::put_topics, std::move(value))) {
         co_return protocol::error_code::kafka_storage_error;
     }
     co_return protocol::error_code::none;
@@ -339,7 +608,8 @@ awaitable<void> topic_store::auto_create(runtime::gate::holder) {
         // One table change for the batch: a request that arrives while it is stored
         // finds these names in _table, so nothing is queued twice.
         size_t n = batch.size();
-        if (!co_await install(_table->with_all(std::move(batch)))) {
+        auto value = put_topics_value(batch);
+        if (!co_await install(_table->with_all(std::move(batch)), command::put_topics, std::move(value))) {
             // The clients' retries queue them again.
             log.warn("could not store {} auto-created topics", n);
         }

@@ -1,8 +1,13 @@
 #pragma once
 // The authoritative topic table, owned by shard 0. A change is applied to the
 // in-memory table in one synchronous step (so two creates of one name cannot both
-// succeed), written to disk through the I/O worker (tmp file, fdatasync, rename,
-// directory fsync), and then published to every shard as a new snapshot.
+// succeed), appended as a typed command to the controller log (a storage log in
+// `<dir>/controller`, synced through the I/O worker), and then published to every
+// shard as a new snapshot. A change costs what its command holds, never a rewrite
+// of every topic: every snapshot_every commands the table is written whole, off
+// the shard, as `<dir>/snapshot` (the offset it covers, then the table), and the
+// log segments below it are dropped. Start-up reads the snapshot and replays the
+// log after it. (The next step runs this log as Raft group 0.)
 #include "base/result.h"
 #include "cluster/config_catalog.h"
 #include "cluster/topic_table.h"
@@ -13,6 +18,7 @@
 #include "runtime/io_worker.h"
 #include "runtime/owner.h"
 #include "runtime/shard.h"
+#include "storage/partition_log.h"
 
 #include <deque>
 #include <functional>
@@ -78,6 +84,18 @@ public:
     // A new producer id for an idempotent producer, or -1 if none can be stored.
     awaitable<int64_t> allocate_producer_id();
 
+    // The controller log's commands (a record's key: the type, big-endian int16;
+    // its value: the text form of a small topic_table, see topic_table::serialize).
+    enum class command : int16_t {
+        put_topics = 1,       // create, or replace (partitions, configs), every topic in the value
+        remove_topic = 2,     // the value is the topic's name
+        broker_overrides = 3, // "<node>\n" then a table holding that node's settings (none: cleared)
+    };
+    static constexpr int64_t snapshot_every = 1000; // commands between snapshots
+    // The log offset the stored snapshot covers (tests).
+    int64_t snapshot_offset() const noexcept { return _snapshot_offset; }
+    int64_t log_end_offset() const noexcept { return _log ? _log->log_end_offset() : 0; }
+
 private:
     // Table changes run one at a time: each is checked against, and built on, the
     // table the one before it left, and a failed store rolls back only itself. (Run
@@ -101,9 +119,17 @@ private:
         topic_store* _s;
     };
     awaitable<change_turn> take_turn();
-    awaitable<bool> persist_and_publish();
-    // Makes `next` current if it can be stored; the previous table stays otherwise.
-    awaitable<bool> install(std::shared_ptr<const topic_table> next);
+    awaitable<bool> persist_and_publish(command c, std::string value);
+    // Makes `next` (the current table changed by command `c`) current if the
+    // command can be stored; the previous table stays otherwise, and the log is
+    // taken offline (the command may be in it: a restart replays it).
+    awaitable<bool> install(std::shared_ptr<const topic_table> next, command c, std::string value);
+    // Appends the command and syncs it; false on any failure.
+    awaitable<bool> append_command(command c, std::string value);
+    // Writes a snapshot in the background once snapshot_every commands followed the last.
+    void maybe_snapshot();
+    awaitable<void> write_snapshot(std::shared_ptr<const topic_table> table, int64_t upto,
+                                   runtime::gate::holder);
     // The background fiber that empties _auto_queue, one batch at a time.
     awaitable<void> auto_create(runtime::gate::holder);
 
@@ -112,6 +138,9 @@ private:
     runtime::shard_group& _shards;
     publish_fn _publish;
     std::shared_ptr<const topic_table> _table = std::make_shared<topic_table>();
+    std::shared_ptr<storage::partition_log> _log; // the controller log, opened by load_blocking
+    int64_t _snapshot_offset = 0;
+    bool _snapshotting = false;
     std::string _cluster_id;
     int64_t _next_pid = 0;
     int64_t _pid_block_end = 0;

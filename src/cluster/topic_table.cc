@@ -1,6 +1,9 @@
 #include "cluster/topic_table.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
+#include <functional>
 #include <random>
 #include <sstream>
 
@@ -10,22 +13,93 @@ namespace chronik::cluster {
 
 topic_table::topic_table(std::map<std::string, topic_info> topics) {
     for (auto& [k, v] : topics) {
-        _topics.emplace(k, std::move(v));
+        put(std::move(v));
     }
+}
+
+size_t topic_table::bucket_of(std::string_view name) noexcept {
+    return std::hash<std::string_view>{}(name) % bucket_count;
+}
+
+size_t topic_table::bucket_of(const model::uuid& id) noexcept {
+    uint64_t h = 0;
+    std::memcpy(&h, id.bytes.data(), sizeof h); // random bits (random_topic_id)
+    return size_t(h % bucket_count);
+}
+
+topic_table::name_bucket& topic_table::own_name_bucket(size_t i) {
+    if (!_name_owned[i]) {
+        _by_name[i] = _by_name[i] ? std::make_shared<const name_bucket>(*_by_name[i])
+                                  : std::make_shared<const name_bucket>();
+        _name_owned[i] = true;
+    }
+    // Owned: no other snapshot shares this bucket, and this table is not yet published.
+    return const_cast<name_bucket&>(*_by_name[i]); // NOLINT(cppcoreguidelines-pro-type-const-cast)
+}
+
+topic_table::id_bucket& topic_table::own_id_bucket(size_t i) {
+    if (!_id_owned[i]) {
+        _by_id[i] =
+          _by_id[i] ? std::make_shared<const id_bucket>(*_by_id[i]) : std::make_shared<const id_bucket>();
+        _id_owned[i] = true;
+    }
+    return const_cast<id_bucket&>(*_by_id[i]); // NOLINT(cppcoreguidelines-pro-type-const-cast)
+}
+
+void topic_table::put(topic_info t) {
+    erase(t.name);
+    auto info = std::make_shared<const topic_info>(std::move(t));
+    own_name_bucket(bucket_of(info->name)).emplace(info->name, info);
+    own_id_bucket(bucket_of(info->id)).emplace(info->id.bytes, info);
+    ++_size;
+}
+
+void topic_table::erase(std::string_view name) {
+    size_t b = bucket_of(name);
+    if (!_by_name[b]) {
+        return;
+    }
+    auto found = _by_name[b]->find(name);
+    if (found == _by_name[b]->end()) {
+        return;
+    }
+    auto info = found->second;
+    auto& names = own_name_bucket(b);
+    names.erase(names.find(name));
+    own_id_bucket(bucket_of(info->id)).erase(info->id.bytes);
+    --_size;
 }
 
 const topic_info* topic_table::find(std::string_view name) const {
-    auto it = _topics.find(name);
-    return it == _topics.end() ? nullptr : &it->second;
+    const auto& b = _by_name[bucket_of(name)];
+    if (!b) {
+        return nullptr;
+    }
+    auto it = b->find(name);
+    return it == b->end() ? nullptr : it->second.get();
 }
 
 const topic_info* topic_table::find(const model::uuid& id) const {
-    for (const auto& [_, t] : _topics) {
-        if (t.id == id) {
-            return &t;
+    const auto& b = _by_id[bucket_of(id)];
+    if (!b) {
+        return nullptr;
+    }
+    auto it = b->find(id.bytes);
+    return it == b->end() ? nullptr : it->second.get();
+}
+
+std::vector<const topic_info*> topic_table::all() const {
+    std::vector<const topic_info*> out;
+    out.reserve(_size);
+    for (const auto& b : _by_name) {
+        if (b) {
+            for (const auto& [_, t] : *b) {
+                out.push_back(t.get());
+            }
         }
     }
-    return nullptr;
+    std::sort(out.begin(), out.end(), [](const auto* a, const auto* b) { return a->name < b->name; });
+    return out;
 }
 
 std::shared_ptr<const topic_table> topic_table::with(topic_info t) const {
@@ -36,9 +110,7 @@ std::shared_ptr<const topic_table> topic_table::with(topic_info t) const {
 
 std::shared_ptr<const topic_table> topic_table::without(std::string_view name) const {
     auto next = std::make_shared<topic_table>(*this);
-    if (auto it = next->_topics.find(name); it != next->_topics.end()) {
-        next->_topics.erase(it);
-    }
+    next->erase(name);
     next->_version = _version + 1;
     return next;
 }
@@ -46,8 +118,7 @@ std::shared_ptr<const topic_table> topic_table::without(std::string_view name) c
 std::shared_ptr<const topic_table> topic_table::with_all(std::vector<topic_info> ts) const {
     auto next = std::make_shared<topic_table>(*this);
     for (auto& t : ts) {
-        std::string name = t.name;
-        next->_topics.insert_or_assign(std::move(name), std::move(t));
+        next->put(std::move(t));
     }
     next->_version = _version + 1;
     return next;
@@ -121,9 +192,9 @@ std::string topic_table::serialize() const {
             }
         }
     }
-    for (const auto& [name, t] : _topics) {
-        out += fmt::format("topic {} {} {}\n", name, hex(t.id), t.partitions);
-        for (const auto& [k, v] : t.configs) {
+    for (const auto* t : all()) {
+        out += fmt::format("topic {} {} {}\n", t->name, hex(t->id), t->partitions);
+        for (const auto& [k, v] : t->configs) {
             if (plain(k) && plain(v)) {
                 out += fmt::format("config {}\t{}\n", k, v);
             }

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <string>
 #include <thread>
@@ -126,6 +127,120 @@ TEST_F(store_test, stop_ends_auto_creation_after_the_batch_being_stored) {
     EXPECT_EQ(queue(named("c-", 10)), 0u);
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     EXPECT_EQ(table()->all().size(), topic_store::auto_create_batch);
+}
+
+// Runs one change on shard 0 (a plain coroutine function: its arguments live in its frame).
+awaitable<bool> apply_changes(topic_store& s) {
+    // Every argument a named local: GCC 12 miscompiles braced temporaries in a co_await.
+    const auto ok = protocol::error_code::none;
+    topic_info a{ "a", random_topic_id(), 2, {} };
+    a.configs["cleanup.policy"] = "compact";
+    topic_info b{ "b", random_topic_id(), 1, {} };
+    topic_info c{ "c", random_topic_id(), 3, {} };
+    std::vector<config_change> topic_change(1), broker_change(1);
+    topic_change[0].name = "retention.ms";
+    topic_change[0].value = "1000";
+    broker_change[0].name = "log.retention.ms";
+    broker_change[0].value = "5000";
+    bool all = true;
+    auto step1 = s.create(a, false);
+    all = all && co_await std::move(step1) == ok;
+    auto step2 = s.create(b, false);
+    all = all && co_await std::move(step2) == ok;
+    auto step3 = s.add_partitions("a", 5, false);
+    all = all && co_await std::move(step3) == ok;
+    auto step4 = s.alter_topic_configs("b", topic_change, false, false);
+    all = all && (co_await std::move(step4)).error == ok;
+    auto step5 = s.alter_broker_configs(topic_table::cluster_default, broker_change, false, false);
+    all = all && (co_await std::move(step5)).error == ok;
+    auto step6 = s.remove("b");
+    all = all && co_await std::move(step6) == ok;
+    auto step7 = s.create(c, false);
+    all = all && co_await std::move(step7) == ok;
+    co_return all;
+}
+
+// Every kind of change is a command in the controller log, and a restart replays
+// them onto the snapshot (here: none yet) into the same table.
+TEST_F(store_test, every_change_survives_a_restart_through_the_controller_log) {
+    ASSERT_TRUE(run_on(shards, apply_changes(store)));
+    auto before = table();
+    EXPECT_EQ(store.snapshot_offset(), 0);
+    EXPECT_EQ(
+      run_on(shards, [](topic_store& s) -> awaitable<int64_t> { co_return s.log_end_offset(); }(store)), 7);
+
+    topic_store reread(dir + "-copy", io, shards, [](unsigned, std::shared_ptr<const topic_table>) {});
+    std::filesystem::copy(dir, dir + "-copy", std::filesystem::copy_options::recursive);
+    std::string error;
+    ASSERT_TRUE(reread.load_blocking(error)) << error;
+    auto after = reread.current();
+    std::filesystem::remove_all(dir + "-copy");
+    ASSERT_EQ(after->size(), 2u);
+    ASSERT_NE(after->find("a"), nullptr);
+    EXPECT_EQ(after->find("a")->id, before->find("a")->id);
+    EXPECT_EQ(after->find("a")->partitions, 5);
+    EXPECT_EQ(after->find("a")->configs, before->find("a")->configs);
+    EXPECT_EQ(after->find("b"), nullptr);
+    EXPECT_EQ(after->find("c")->partitions, 3);
+    EXPECT_EQ(after->broker_overrides(topic_table::cluster_default).at("log.retention.ms"), "5000");
+}
+
+awaitable<bool> create_many(topic_store& s, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+        topic_info t{ "t" + std::to_string(i), random_topic_id(), 1, {} };
+        auto created = s.create(std::move(t), false);
+        if (co_await std::move(created) != protocol::error_code::none) {
+            co_return false;
+        }
+    }
+    co_return true;
+}
+
+// Every snapshot_every commands the table is written whole, off the shard; a
+// restart reads it and replays only what followed.
+TEST_F(store_test, a_snapshot_bounds_what_a_restart_replays) {
+    const size_t n = size_t(topic_store::snapshot_every) + 20;
+    ASSERT_TRUE(run_on(shards, create_many(store, n)));
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (run_on(shards,
+                  [](topic_store& s) -> awaitable<int64_t> { co_return s.snapshot_offset(); }(store)) == 0 &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    const int64_t covered =
+      run_on(shards, [](topic_store& s) -> awaitable<int64_t> { co_return s.snapshot_offset(); }(store));
+    EXPECT_GE(covered, topic_store::snapshot_every);
+    std::filesystem::copy(dir, dir + "-copy", std::filesystem::copy_options::recursive);
+    // Without the log the snapshot alone holds what it covers, and no more.
+    std::filesystem::remove_all(dir + "-copy/controller");
+    {
+        topic_store alone(dir + "-copy", io, shards, [](unsigned, std::shared_ptr<const topic_table>) {});
+        std::string error;
+        ASSERT_TRUE(alone.load_blocking(error)) << error;
+        EXPECT_EQ(alone.current()->size(), size_t(covered));
+    }
+    std::filesystem::remove_all(dir + "-copy");
+    std::filesystem::copy(dir, dir + "-copy", std::filesystem::copy_options::recursive);
+    topic_store reread(dir + "-copy", io, shards, [](unsigned, std::shared_ptr<const topic_table>) {});
+    std::string error;
+    ASSERT_TRUE(reread.load_blocking(error)) << error;
+    EXPECT_EQ(reread.current()->size(), n);
+    EXPECT_EQ(reread.snapshot_offset(), covered);
+    std::filesystem::remove_all(dir + "-copy");
+}
+
+// The whole-table file of earlier versions is read as a snapshot of an empty log.
+TEST_F(store_test, the_old_whole_table_file_is_still_read) {
+    std::string legacy = dir + "-legacy";
+    std::filesystem::create_directories(legacy);
+    auto t = topic_table().with(topic_info{ "old", random_topic_id(), 4, {} });
+    { std::ofstream(legacy + "/topics") << t->serialize(); }
+    topic_store old(legacy, io, shards, [](unsigned, std::shared_ptr<const topic_table>) {});
+    std::string error;
+    ASSERT_TRUE(old.load_blocking(error)) << error;
+    ASSERT_NE(old.current()->find("old"), nullptr);
+    EXPECT_EQ(old.current()->find("old")->partitions, 4);
+    std::filesystem::remove_all(legacy);
 }
 
 } // namespace

@@ -300,10 +300,10 @@ void server::open_partitions() {
           _shards.at(i).executor(),
           [](broker& b) -> awaitable<void> {
               auto table = b.topics();
-              for (const auto& [name, t] : table->all()) {
-                  for (int32_t p = 0; p < t.partitions; ++p) {
-                      if (b.owner_of(name, p) == b.shard()) {
-                          auto opened = b.partition(t, p);
+              for (const auto* t : table->all()) {
+                  for (int32_t p = 0; p < t->partitions; ++p) {
+                      if (b.owner_of(t->name, p) == b.shard()) {
+                          auto opened = b.partition(*t, p);
                           co_await std::move(opened);
                       }
                   }

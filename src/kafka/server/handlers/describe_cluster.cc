@@ -84,12 +84,12 @@ awaitable<describe_log_dirs_handler::api::response> describe_log_dirs_handler::h
     auto topics = b.topics();
     std::vector<std::pair<const cluster::topic_info*, std::vector<int32_t>>> wanted;
     if (!req.topics) {
-        for (const auto& [_, t] : topics->all()) {
-            std::vector<int32_t> all(size_t(t.partitions));
-            for (int32_t p = 0; p < t.partitions; ++p) {
+        for (const auto* t : topics->all()) {
+            std::vector<int32_t> all(size_t(t->partitions));
+            for (int32_t p = 0; p < t->partitions; ++p) {
                 all[size_t(p)] = p;
             }
-            wanted.emplace_back(&t, std::move(all));
+            wanted.emplace_back(t, std::move(all));
         }
     } else {
         for (const auto& t : *req.topics) {

@@ -78,8 +78,9 @@ awaitable<metadata_handler::api::response> metadata_handler::handle(request_cont
 
     bool all = !req.topics.has_value() || (ctx.api_version == 0 && req.topics->empty());
     if (all) {
-        for (const auto& [_, t] : b.topics()->all()) {
-            resp.topics.push_back(describe(b, t));
+        auto topics = b.topics();
+        for (const auto* t : topics->all()) {
+            resp.topics.push_back(describe(b, *t));
         }
         co_return resp;
     }
