@@ -4,7 +4,6 @@
 #include "base/endian.h"
 #include "base/logger.h"
 #include "record/batch.h"
-#include "storage/segment_index.h"
 
 #include <cerrno>
 #include <charconv>
@@ -28,7 +27,10 @@ logger log{ "cluster" };
 constexpr const char* file_name =
   "topics"; // the table before the controller log (read once, then superseded)
 constexpr const char* snapshot_file = "snapshot";
-constexpr const char* controller_dir = "controller";
+// The controller log: Raft group 0, a log of the store's own log manager (under
+// <dir>/logs/), with a fixed topic id.
+constexpr const char* controller_topic = "__controller";
+constexpr model::uuid controller_id{ { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 } };
 constexpr const char* producer_ids_file = "producer_ids";
 constexpr const char* cluster_id_file = "cluster_id";
 constexpr int64_t producer_id_block = 1000;
@@ -163,7 +165,10 @@ bool replay(storage::partition_log& log, int64_t from, std::shared_ptr<const top
         }
         bool ok = true;
         auto walked = record::for_each_batch(
-          r.value().data, [&](const record::batch_header&, const byte_slice& b) -> result<void> {
+          r.value().data, [&](const record::batch_header& h, const byte_slice& b) -> result<void> {
+              if (h.control()) {
+                  return outcome::success(); // the Raft group's own entries (a leader's term, voters)
+              }
               auto recs = record::for_each_record(
                 b.span(), record::decode_limits{ 64u << 20, 64u << 20 }, [&](const record::record_view& rv) {
                     if (!ok || !rv.key || rv.key->size() != 2) {
@@ -234,20 +239,33 @@ result<void> topic_store::load_blocking(std::string& error) {
         }
         _table = std::make_shared<topic_table>(std::move(*t));
     }
-    auto opened = storage::partition_log::open(storage::file_ops::real(), _dir + "/" + controller_dir,
-                                               controller_log_config(), 0);
-    if (!opened) {
-        error = "cannot open the controller log in " + _dir + "/" + controller_dir + ": " +
-                opened.error().message();
-        return opened.error();
-    }
-    _log = std::move(opened).value();
-    _log->set_high_watermark(_log->log_end_offset()); // one voter: all of its recovered log is committed
-    if (_log->log_start_offset() > _snapshot_offset) {
-        error = "the controller log in " + _dir + " starts after its snapshot";
-        return std::make_error_code(std::errc::illegal_byte_sequence);
-    }
-    if (!replay(*_log, _snapshot_offset, _table, error)) {
+    // The log and its group are shard 0's: opened, and replayed, there.
+    _logs = std::make_unique<storage::log_manager>(
+      _dir, _io, storage::file_ops::real(), _shards.at(0).executor(), [](std::vector<storage::watcher>) {});
+    std::promise<std::string> opened;
+    asio::co_spawn(
+      _shards.at(0).executor(),
+      [](topic_store& self) -> awaitable<std::string> {
+          auto got = self._logs->get(controller_topic, controller_id, 0, controller_log_config());
+          auto log = co_await std::move(got);
+          if (!log) {
+              co_return "cannot open the controller log in " + self._dir;
+          }
+          self._group = std::make_shared<partition>(log, *self._logs, model::node_id{ 0 });
+          if (log->log_start_offset() > self._snapshot_offset) {
+              co_return "the controller log in " + self._dir + " starts after its snapshot";
+          }
+          std::string why;
+          if (!replay(*log, self._snapshot_offset, self._table, why)) {
+              co_return why;
+          }
+          co_return std::string();
+      }(*this),
+      [&opened](std::exception_ptr e, std::string why) {
+          opened.set_value(e ? std::string("cannot open the controller log") : std::move(why));
+      });
+    error = opened.get_future().get();
+    if (!error.empty()) {
         return std::make_error_code(std::errc::illegal_byte_sequence);
     }
     // The cluster id: made once, at the first start, and kept (Kafka's base64url form).
@@ -436,62 +454,28 @@ awaitable<bool> topic_store::persist_and_publish(command c, std::string value) {
 }
 
 awaitable<bool> topic_store::append_command(command c, std::string value) {
-    if (!_log || _log->failure()) {
+    if (!_group || _closed || _group->log().failure()) {
         co_return false;
     }
     int64_t now = now_ms();
     bytes batch = command_batch(c, value, now);
-    auto appended = _log->append(std::span<uint8_t>(batch), now);
+    auto appended = _group->replicate(std::span<uint8_t>(batch), now);
     if (!appended) {
         log.error("cannot append to the controller log: {}", appended.error().message());
         co_return false;
     }
-    int64_t end = 0;
-    bool sync_dir = false;
-    auto segs = _log->take_unsynced(end, sync_dir);
-    auto epochs = _log->take_epoch_checkpoint();
-    auto* ops = &storage::file_ops::real();
-    auto job = [ops, segs, epochs, sync_dir, dir = _log->dir()]() -> int {
-        for (const auto& s : segs) {
-            if (int rc = ops->fdatasync(s->fd()); rc < 0) {
-                return -rc;
-            }
-        }
-        if (epochs) {
-            if (auto stored = epochs->store(*ops, dir); !stored) {
-                return stored.error().value() > 0 ? stored.error().value() : EIO;
-            }
-        }
-        if (sync_dir || epochs) {
-            int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (dfd < 0) {
-                return errno;
-            }
-            int rc = ::fsync(dfd) == 0 ? 0 : errno;
-            ::close(dfd);
-            return rc;
-        }
-        return 0;
-    };
-    int err = 0;
-    try {
-        err = co_await _io.run(std::move(job));
-    } catch (const runtime::io_worker::queue_full&) {
-        err = EAGAIN;
-    }
-    if (err != 0) {
-        // The command may be in the log, and a restart would replay it: nothing more
-        // is appended behind it until then.
-        log.error("cannot store a controller command in {}: {}", _log->dir(), std::strerror(err));
-        _log->fail(std::error_code(err, std::generic_category()));
+    auto committed = _group->wait_committed(appended.value().last_offset);
+    if (auto ec = co_await std::move(committed)) {
+        // A failed sync takes the log offline (the command may be in it: a restart
+        // replays it), so nothing more is appended behind it until then.
+        log.error("cannot store a controller command in {}: {}", _group->log().dir(), ec.message());
         co_return false;
     }
-    _log->persisted(end);
     co_return true;
 }
 
 void topic_store::maybe_snapshot() {
-    if (_snapshotting || _log->high_watermark() - _snapshot_offset < snapshot_every) {
+    if (_snapshotting || _group->high_watermark() - _snapshot_offset < snapshot_every) {
         return;
     }
     auto holder = _background.try_enter();
@@ -502,7 +486,7 @@ void topic_store::maybe_snapshot() {
     // The table now is the log applied up to its end: the pair is consistent (this
     // runs inside the change's turn).
     asio::co_spawn(_shards.at(0).executor(),
-                   write_snapshot(_table, _log->high_watermark(), std::move(*holder)), asio::detached);
+                   write_snapshot(_table, _group->high_watermark(), std::move(*holder)), asio::detached);
 }
 
 awaitable<void> topic_store::write_snapshot(std::shared_ptr<const topic_table> table, int64_t upto,
@@ -525,22 +509,10 @@ awaitable<void> topic_store::write_snapshot(std::shared_ptr<const topic_table> t
     }
     _snapshot_offset = upto;
     // The segments the snapshot covers are no longer needed to start.
-    if (_log->delete_records_before(upto)) {
-        auto old = _log->collect_garbage(now_ms());
-        if (!old.empty()) {
-            auto remove = [old = std::move(old)]() mutable {
-                for (auto& s : old) {
-                    ::unlink(s->path().c_str());
-                    ::unlink(storage::index_path_for(s->path()).c_str());
-                }
-                old.clear(); // closes the files here, off the shard
-                return 0;
-            };
-            try {
-                co_await _io.run(std::move(remove));
-            } catch (const runtime::io_worker::queue_full&) {
-                log.warn("cannot remove old controller log segments now; the next snapshot does");
-            }
+    if (_group->log().delete_records_before(upto)) {
+        auto dropped = _logs->checkpoint_log_start(_group->log_ptr());
+        if (auto ec = co_await std::move(dropped)) {
+            log.warn("cannot drop the controller log below its snapshot now: {}", ec.message());
         }
     }
 }
@@ -625,6 +597,13 @@ awaitable<void> topic_store::stop() {
     }
     _auto_queue.clear();
     _auto_queued.clear();
+    // The change being stored ends; later ones are refused. Then the log's last
+    // group commit.
+    auto turn = co_await take_turn();
+    _closed = true;
+    if (_logs) {
+        co_await _logs->close();
+    }
 }
 
 } // namespace chronik::cluster

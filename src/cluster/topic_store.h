@@ -7,9 +7,12 @@
 // of every topic: every snapshot_every commands the table is written whole, off
 // the shard, as `<dir>/snapshot` (the offset it covers, then the table), and the
 // log segments below it are dropped. Start-up reads the snapshot and replays the
-// log after it. (The next step runs this log as Raft group 0.)
+// log after it. The log is Raft group 0 (cluster::partition, one voter on a single
+// node): a command is replicated and answered once committed, the group commit
+// syncing it as it does a partition's batches.
 #include "base/result.h"
 #include "cluster/config_catalog.h"
+#include "cluster/partition.h"
 #include "cluster/topic_table.h"
 #include "kafka/protocol/error_code.h"
 #include "runtime/asio.h"
@@ -18,7 +21,7 @@
 #include "runtime/io_worker.h"
 #include "runtime/owner.h"
 #include "runtime/shard.h"
-#include "storage/partition_log.h"
+#include "storage/log_manager.h"
 
 #include <deque>
 #include <functional>
@@ -59,7 +62,9 @@ public:
     static constexpr size_t auto_create_batch = 1'000;
     size_t queue_auto_create(std::vector<topic_info> topics);
     // Ends background work for shutdown: no auto-creation starts, the batch being
-    // stored finishes, and what is still queued is dropped. Runs on shard 0.
+    // stored finishes, and what is still queued is dropped; then the change being
+    // stored ends, later ones are refused, and the controller log is closed. Runs
+    // on shard 0; a store that was loaded must be stopped before it is destroyed.
     awaitable<void> stop();
 
     // Deletes a topic by name; every shard drops its partitions when the new table
@@ -94,7 +99,7 @@ public:
     static constexpr int64_t snapshot_every = 1000; // commands between snapshots
     // The log offset the stored snapshot covers (tests).
     int64_t snapshot_offset() const noexcept { return _snapshot_offset; }
-    int64_t log_end_offset() const noexcept { return _log ? _log->log_end_offset() : 0; }
+    int64_t log_end_offset() const noexcept { return _group ? _group->log().log_end_offset() : 0; }
 
 private:
     // Table changes run one at a time: each is checked against, and built on, the
@@ -138,7 +143,11 @@ private:
     runtime::shard_group& _shards;
     publish_fn _publish;
     std::shared_ptr<const topic_table> _table = std::make_shared<topic_table>();
-    std::shared_ptr<storage::partition_log> _log; // the controller log, opened by load_blocking
+    // The controller log: Raft group 0 (one voter on a single node) over a log of
+    // the store's own log manager, opened by load_blocking.
+    std::unique_ptr<storage::log_manager> _logs;
+    std::shared_ptr<partition> _group;
+    bool _closed = false; // stop(): no more changes
     int64_t _snapshot_offset = 0;
     bool _snapshotting = false;
     std::string _cluster_id;

@@ -77,6 +77,15 @@ struct store_test : ::testing::Test {
           }(published[1]),
           1);
     }
+    // Another store over `path` (a copy of the directory), loaded; stop() it.
+    std::unique_ptr<topic_store> load(const std::string& path) {
+        auto other = std::make_unique<topic_store>(path, io, shards,
+                                                   [](unsigned, std::shared_ptr<const topic_table>) {});
+        std::string error;
+        EXPECT_TRUE(other->load_blocking(error)) << error;
+        return other;
+    }
+    void stop(topic_store& other) { run_on(shards, other.stop()); }
     // The table once every shard has one of n topics (or after 30 s).
     std::shared_ptr<const topic_table> wait_for(size_t n) {
         auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -106,11 +115,12 @@ TEST_F(store_test, auto_creation_is_bounded_and_batched) {
     EXPECT_EQ(queue(named("a-", 2)), 2u);
     EXPECT_EQ(table()->version(), t->version());
 
-    // The batches were stored: a new store on the directory finds them all.
-    topic_store reread(dir, io, shards, [](unsigned, std::shared_ptr<const topic_table>) {});
-    std::string error;
-    ASSERT_TRUE(reread.load_blocking(error)) << error;
-    EXPECT_EQ(reread.current()->all().size(), cap);
+    // The batches were stored: a new store on (a copy of) the directory finds them all.
+    std::filesystem::copy(dir, dir + "-copy", std::filesystem::copy_options::recursive);
+    auto reread = load(dir + "-copy");
+    EXPECT_EQ(reread->current()->all().size(), cap);
+    stop(*reread);
+    std::filesystem::remove_all(dir + "-copy");
 }
 
 TEST_F(store_test, stop_ends_auto_creation_after_the_batch_being_stored) {
@@ -169,11 +179,10 @@ TEST_F(store_test, every_change_survives_a_restart_through_the_controller_log) {
     EXPECT_EQ(
       run_on(shards, [](topic_store& s) -> awaitable<int64_t> { co_return s.log_end_offset(); }(store)), 7);
 
-    topic_store reread(dir + "-copy", io, shards, [](unsigned, std::shared_ptr<const topic_table>) {});
     std::filesystem::copy(dir, dir + "-copy", std::filesystem::copy_options::recursive);
-    std::string error;
-    ASSERT_TRUE(reread.load_blocking(error)) << error;
-    auto after = reread.current();
+    auto reread = load(dir + "-copy");
+    auto after = reread->current();
+    stop(*reread);
     std::filesystem::remove_all(dir + "-copy");
     ASSERT_EQ(after->size(), 2u);
     ASSERT_NE(after->find("a"), nullptr);
@@ -212,20 +221,18 @@ TEST_F(store_test, a_snapshot_bounds_what_a_restart_replays) {
     EXPECT_GE(covered, topic_store::snapshot_every);
     std::filesystem::copy(dir, dir + "-copy", std::filesystem::copy_options::recursive);
     // Without the log the snapshot alone holds what it covers, and no more.
-    std::filesystem::remove_all(dir + "-copy/controller");
+    std::filesystem::remove_all(dir + "-copy/logs");
     {
-        topic_store alone(dir + "-copy", io, shards, [](unsigned, std::shared_ptr<const topic_table>) {});
-        std::string error;
-        ASSERT_TRUE(alone.load_blocking(error)) << error;
-        EXPECT_EQ(alone.current()->size(), size_t(covered));
+        auto alone = load(dir + "-copy");
+        EXPECT_EQ(alone->current()->size(), size_t(covered));
+        stop(*alone);
     }
     std::filesystem::remove_all(dir + "-copy");
     std::filesystem::copy(dir, dir + "-copy", std::filesystem::copy_options::recursive);
-    topic_store reread(dir + "-copy", io, shards, [](unsigned, std::shared_ptr<const topic_table>) {});
-    std::string error;
-    ASSERT_TRUE(reread.load_blocking(error)) << error;
-    EXPECT_EQ(reread.current()->size(), n);
-    EXPECT_EQ(reread.snapshot_offset(), covered);
+    auto reread = load(dir + "-copy");
+    EXPECT_EQ(reread->current()->size(), n);
+    EXPECT_EQ(reread->snapshot_offset(), covered);
+    stop(*reread);
     std::filesystem::remove_all(dir + "-copy");
 }
 
@@ -235,11 +242,10 @@ TEST_F(store_test, the_old_whole_table_file_is_still_read) {
     std::filesystem::create_directories(legacy);
     auto t = topic_table().with(topic_info{ "old", random_topic_id(), 4, {} });
     { std::ofstream(legacy + "/topics") << t->serialize(); }
-    topic_store old(legacy, io, shards, [](unsigned, std::shared_ptr<const topic_table>) {});
-    std::string error;
-    ASSERT_TRUE(old.load_blocking(error)) << error;
-    ASSERT_NE(old.current()->find("old"), nullptr);
-    EXPECT_EQ(old.current()->find("old")->partitions, 4);
+    auto old = load(legacy);
+    ASSERT_NE(old->current()->find("old"), nullptr);
+    EXPECT_EQ(old->current()->find("old")->partitions, 4);
+    stop(*old);
     std::filesystem::remove_all(legacy);
 }
 
