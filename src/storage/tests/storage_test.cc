@@ -404,38 +404,61 @@ struct first_sync_held_ops : file_ops {
     }
 };
 
-// Two rounds overlap: the first is held in its fdatasync while the second,
-// taken later, finishes. Returns the high watermark seen while the first was held.
-int64_t overlap_two_rounds(first_sync_held_ops& ops, log_manager& lm, asio::io_context& ctx,
-                           const std::shared_ptr<partition_log>& p, std::promise<void>& open_gate) {
-    ops.armed = true;
-    bytes a = make_batch(2);
-    EXPECT_TRUE(p->append(std::span<uint8_t>(a), 0));
-    lm.appended(p);
-    for (int i = 0; i < 5000 && ops.held.load() == 0; ++i) {
-        ctx.restart();
-        ctx.poll();
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+// A log manager with a two-thread I/O worker over first_sync_held_ops, and one
+// partition. Members in this order: the file layer outlives the rest (see
+// a_failed_sync_is_never_acknowledged).
+struct overlap_rig {
+    explicit overlap_rig(int first_errno) {
+        ops.first_errno = first_errno;
+        ops.gate = open_gate.get_future().share();
+        p = run(ctx, lm.get("t", test_topic_id(), 0, {}));
     }
-    EXPECT_EQ(ops.held.load(), 1) << "the first round never reached its sync";
-    bytes b = make_batch(2);
-    EXPECT_TRUE(p->append(std::span<uint8_t>(b), 0));
-    lm.appended(p);
-    for (int i = 0; i < 5000 && ops.syncs.load() == 0; ++i) {
-        ctx.restart();
-        ctx.poll();
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ~overlap_rig() {
+        run(ctx, [](log_manager& m) -> awaitable<int> {
+            co_await m.close();
+            co_return 0;
+        }(lm));
     }
-    EXPECT_EQ(ops.syncs.load(), 1) << "the second round did not run beside the first";
-    for (int i = 0; i < 20; ++i) { // let the second round try to take effect
-        ctx.restart();
-        ctx.poll();
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    // Two rounds overlap: the first is held in its fdatasync while the second,
+    // taken later, finishes. Returns the high watermark seen while the first was held.
+    int64_t overlap() {
+        ops.armed = true;
+        append_batch();
+        turn_until([&] { return ops.held.load() != 0; });
+        EXPECT_EQ(ops.held.load(), 1) << "the first round never reached its sync";
+        append_batch();
+        turn_until([&] { return ops.syncs.load() != 0; });
+        EXPECT_EQ(ops.syncs.load(), 1) << "the second round did not run beside the first";
+        for (int i = 0; i < 20; ++i) { // let the second round try to take effect
+            turn_until([] { return false; }, 1);
+        }
+        int64_t hw = p->high_watermark();
+        open_gate.set_value();
+        return hw;
     }
-    int64_t hw = p->high_watermark();
-    open_gate.set_value();
-    return hw;
-}
+    void append_batch() {
+        bytes b = make_batch(2);
+        EXPECT_TRUE(p->append(std::span<uint8_t>(b), 0));
+        lm.appended(p);
+    }
+    // Turns the loop (1 ms a turn) until done() or `turns` have passed.
+    template<class F>
+    void turn_until(F done, int turns = 5000) {
+        for (int i = 0; i < turns && !done(); ++i) {
+            ctx.restart();
+            ctx.poll();
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+    }
+
+    temp_dir d;
+    first_sync_held_ops ops;
+    std::promise<void> open_gate;
+    asio::io_context ctx;
+    runtime::io_worker io{ 1024, unsigned(log_manager::max_rounds) };
+    log_manager lm{ d.str(), io, ops, ctx.get_executor(), [](std::vector<watcher>) {} };
+    std::shared_ptr<partition_log> p;
+};
 
 } // namespace
 
@@ -443,43 +466,20 @@ int64_t overlap_two_rounds(first_sync_held_ops& ops, log_manager& lm, asio::io_c
 // end), but take effect in order: the second round's sync never acknowledges
 // before the first's has ended.
 TEST(log_manager, overlapping_rounds_take_effect_in_order) {
-    temp_dir d;
-    first_sync_held_ops ops; // first in, last out: see a_failed_sync_is_never_acknowledged
-    std::promise<void> open_gate;
-    ops.gate = open_gate.get_future().share();
-    asio::io_context ctx;
-    runtime::io_worker io(1024, unsigned(log_manager::max_rounds));
-    log_manager lm(d.str(), io, ops, ctx.get_executor(), [](std::vector<watcher>) {});
-    auto p = run(ctx, lm.get("t", test_topic_id(), 0, {}));
-    EXPECT_EQ(overlap_two_rounds(ops, lm, ctx, p, open_gate), 0);
-    EXPECT_FALSE(run(ctx, lm.wait_durable(p, 3)));
-    EXPECT_EQ(p->high_watermark(), 4);
-    run(ctx, [&]() -> awaitable<int> {
-        co_await lm.close();
-        co_return 0;
-    }());
+    overlap_rig r(0);
+    EXPECT_EQ(r.overlap(), 0);
+    EXPECT_FALSE(run(r.ctx, r.lm.wait_durable(r.p, 3)));
+    EXPECT_EQ(r.p->high_watermark(), 4);
 }
 
 // The first of two overlapping rounds fails: the second's successful sync must not
 // acknowledge anything (after a failed fsync the page cache's state is unknown).
 TEST(log_manager, a_later_round_never_acknowledges_past_an_earlier_failed_one) {
-    temp_dir d;
-    first_sync_held_ops ops; // first in, last out: see a_failed_sync_is_never_acknowledged
-    ops.first_errno = EIO;
-    std::promise<void> open_gate;
-    ops.gate = open_gate.get_future().share();
-    asio::io_context ctx;
-    runtime::io_worker io(1024, unsigned(log_manager::max_rounds));
-    log_manager lm(d.str(), io, ops, ctx.get_executor(), [](std::vector<watcher>) {});
-    auto p = run(ctx, lm.get("t", test_topic_id(), 0, {}));
-    EXPECT_EQ(overlap_two_rounds(ops, lm, ctx, p, open_gate), 0);
-    EXPECT_EQ(run(ctx, lm.wait_durable(p, 3)), make_error_code(errc::storage_error));
-    EXPECT_EQ(p->high_watermark(), 0);
-    EXPECT_TRUE(p->failure());
-    run(ctx, [&]() -> awaitable<int> {
-        co_await lm.close();
-        co_return 0;
-    }());
+    overlap_rig r(EIO);
+    EXPECT_EQ(r.overlap(), 0);
+    EXPECT_EQ(run(r.ctx, r.lm.wait_durable(r.p, 3)), make_error_code(errc::storage_error));
+    EXPECT_EQ(r.p->high_watermark(), 0);
+    EXPECT_TRUE(r.p->failure());
 }
 
 TEST(log_manager, flush_messages_and_flush_ms_relax_the_sync_and_shutdown_syncs_the_rest) {

@@ -51,17 +51,29 @@ awaitable<R> on_store(broker& b, awaitable<R> (*op)(cluster::topic_store&, A...)
     co_return co_await std::move(call);
 }
 
+// Items grouped by owner shard: per[s] are shard s's, where[s][k] is the place of
+// per[s][k] in the list they came from.
+template<class Item>
+struct owner_groups {
+    std::vector<std::vector<Item>> per;
+    std::vector<std::vector<size_t>> where;
+
+    owner_groups(unsigned shards, std::vector<Item>& items) : per(shards), where(shards) {
+        for (size_t i = 0; i < items.size(); ++i) {
+            unsigned s = items[i].shard;
+            where[s].push_back(i);
+            per[s].push_back(std::move(items[i]));
+        }
+    }
+};
+
 template<class R, class Item>
 awaitable<std::vector<R>> run_on_owners(broker& b, std::vector<Item> items,
                                         awaitable<std::vector<R>> (*fn)(broker&, std::vector<Item>)) {
     unsigned n = b.shards().size();
-    std::vector<std::vector<Item>> per(n);
-    std::vector<std::vector<size_t>> where(n);
-    for (size_t i = 0; i < items.size(); ++i) {
-        unsigned s = items[i].shard;
-        where[s].push_back(i);
-        per[s].push_back(std::move(items[i]));
-    }
+    owner_groups<Item> g(n, items);
+    auto& per = g.per;
+    auto& where = g.where;
     std::vector<R> out(items.size());
     for (unsigned s = 0; s < n; ++s) {
         if (per[s].empty()) {
@@ -133,13 +145,9 @@ public:
                   awaitable<void> (*fn)(broker&, std::vector<Item>, reporter*))
       : _s(std::make_shared<state>(b.shards().at(runtime::this_shard_id()).executor())) {
         unsigned n = b.shards().size();
-        std::vector<std::vector<Item>> per(n);
-        std::vector<std::vector<size_t>> where(n);
-        for (size_t i = 0; i < items.size(); ++i) {
-            unsigned sh = items[i].shard;
-            where[sh].push_back(i);
-            per[sh].push_back(std::move(items[i]));
-        }
+        owner_groups<Item> g(n, items);
+        auto& per = g.per;
+        auto& where = g.where;
         _s->first.resize(items.size());
         _s->second.resize(items.size());
         for (unsigned sh = 0; sh < n; ++sh) {
