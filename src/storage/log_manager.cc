@@ -75,7 +75,7 @@ unsigned owner_shard(std::string_view topic, int32_t partition, unsigned shard_c
 log_manager::log_manager(std::string data_dir, runtime::io_worker& io, file_ops& ops,
                          asio::any_io_executor ex, wake_fn wake, std::chrono::milliseconds retention_check)
   : _data_dir(std::move(data_dir)), _io(io), _ops(ops), _ex(ex), _wake(std::move(wake)),
-    _retention_check(retention_check), _flushed(ex), _round_done(ex), _stop(ex) {}
+    _retention_check(retention_check), _flushed(ex), _stop(ex) {}
 
 log_manager::~log_manager() = default;
 
@@ -251,7 +251,7 @@ awaitable<void> log_manager::run_round(std::shared_ptr<round> r, runtime::gate::
     // Rounds take effect in the order they were taken: a later round's fdatasync
     // covers the pages an earlier one wrote only for the segments it took itself.
     while (_rounds.front() != r) {
-        co_await _round_done.wait();
+        co_await _flushed.wait(); // every round's end notifies it
     }
     size_t checkpoint_i = r->segs.size();
     size_t dir_i = r->segs.size() + r->checkpoints.size();
@@ -300,7 +300,6 @@ awaitable<void> log_manager::run_round(std::shared_ptr<round> r, runtime::gate::
         wake_watchers(*it.p);
     }
     _rounds.pop_front();
-    _round_done.notify_all();
     _flushed.notify_all();
     start_rounds();
 }

@@ -159,7 +159,6 @@ private:
     bool _retention_armed = false;
     bool _closed = false;
     runtime::event _flushed;
-    runtime::event _round_done;
     runtime::event _stop;
     runtime::gate _gate;
     runtime::shard_owned _owner;
