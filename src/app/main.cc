@@ -22,6 +22,7 @@
 #include <cstring>
 #include <filesystem>
 #include <future>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -149,7 +150,7 @@ int start(const std::vector<std::string>& args) {
     chronik::runtime::io_worker io;
     chronik::kafka::server* srv_ptr = nullptr;
     chronik::cluster::topic_store topics(
-      cfg.data_dir + "/cluster", io, shards,
+      cfg.data_dir + "/cluster", chronik::model::node_id{ cfg.node_id }, io, shards,
       [&srv_ptr](unsigned shard, std::shared_ptr<const chronik::cluster::topic_table> t) {
           srv_ptr->broker_on(shard).set_topics(std::move(t));
       });
@@ -161,10 +162,16 @@ int start(const std::vector<std::string>& args) {
         return 1;
     }
     remove_orphan_partitions(cfg.data_dir, *topics.current());
-    srv.open_partitions();
+    srv.load_groups();
     auto port = srv.start(error);
-    if (!port) {
+    std::optional<std::string> rack;
+    if (auto it = cfg.kafka.find("broker.rack"); it != cfg.kafka.end() && !it->second.empty()) {
+        rack = it->second;
+    }
+    if (!port || !topics.register_blocking(srv.broker_on(0).advertised().host,
+                                           srv.broker_on(0).advertised().port, rack, error)) {
         fmt::print(stderr, "chronik-server: {}\n", error);
+        srv.stop();
         shards.stop();
         return 1;
     }

@@ -13,6 +13,20 @@ struct category final : std::error_category {
                 return "this replica does not lead the partition";
             case errc::shutting_down:
                 return "the partition is closing";
+            case errc::topic_exists:
+                return "topic already exists";
+            case errc::unknown_topic:
+                return "unknown topic";
+            case errc::invalid_partitions:
+                return "invalid number of partitions";
+            case errc::invalid_replication_factor:
+                return "replication factor larger than the number of brokers";
+            case errc::invalid_config:
+                return "invalid config";
+            case errc::invalid_request:
+                return "invalid request";
+            case errc::controller_unavailable:
+                return "the controller cannot store the change";
         }
         return "unknown cluster error";
     }

@@ -7,6 +7,14 @@ namespace chronik::cluster {
 enum class [[nodiscard]] errc{
     not_leader = 1, // this replica does not lead the partition now: NOT_LEADER_OR_FOLLOWER
     shutting_down,  // the partition is closing
+    // The controller's refusals (topic_store):
+    topic_exists,               // TOPIC_ALREADY_EXISTS
+    unknown_topic,              // UNKNOWN_TOPIC_OR_PARTITION
+    invalid_partitions,         // INVALID_PARTITIONS
+    invalid_replication_factor, // INVALID_REPLICATION_FACTOR: more replicas than brokers
+    invalid_config,             // INVALID_CONFIG
+    invalid_request,            // INVALID_REQUEST: a malformed change
+    controller_unavailable,     // the command cannot be stored: KAFKA_STORAGE_ERROR
 };
 
 const std::error_category& error_category() noexcept;

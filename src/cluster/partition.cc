@@ -262,11 +262,20 @@ std::shared_ptr<partition> partition_manager::find(std::string_view topic, int32
     return it->second;
 }
 
-void partition_manager::forget_closed() {
+void partition_manager::forget_closed(std::optional<std::string_view> topic) {
     _owner.check_owner("partition_manager");
-    std::erase_if(_partitions, [&](const auto& kv) {
+    auto closed = [&](const auto& kv) {
         return _logs.find(kv.first.first, kv.first.second) != kv.second->log_ptr();
-    });
+    };
+    if (!topic) {
+        std::erase_if(_partitions, closed);
+        return;
+    }
+    std::string name(*topic);
+    auto to = _partitions.upper_bound(key{ name, INT32_MAX });
+    for (auto it = _partitions.lower_bound(key{ name, INT32_MIN }); it != to;) {
+        it = closed(*it) ? _partitions.erase(it) : std::next(it);
+    }
 }
 
 } // namespace chronik::cluster

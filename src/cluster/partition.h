@@ -24,10 +24,13 @@
 #include "storage/log_manager.h"
 #include "storage/partition_log.h"
 
+#include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace chronik::cluster {
 
@@ -94,8 +97,9 @@ public:
                                               storage::log_config cfg);
     // The partition if it is open already.
     std::shared_ptr<partition> find(std::string_view topic, int32_t p);
-    // Drops partitions whose log the log manager no longer has open.
-    void forget_closed();
+    // Drops partitions whose log the log manager no longer has open (of `topic`
+    // only, when given).
+    void forget_closed(std::optional<std::string_view> topic = std::nullopt);
 
 private:
     using key = std::pair<std::string, int32_t>;

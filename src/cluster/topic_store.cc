@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 namespace chronik::cluster {
@@ -31,9 +32,11 @@ constexpr const char* snapshot_file = "snapshot";
 // <dir>/logs/), with a fixed topic id.
 constexpr const char* controller_topic = "__controller";
 constexpr model::uuid controller_id{ { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 } };
+// The producer-id block end of versions before it was a controller command (read,
+// never written).
 constexpr const char* producer_ids_file = "producer_ids";
 constexpr const char* cluster_id_file = "cluster_id";
-constexpr int64_t producer_id_block = 1000;
+constexpr const char* node_id_file = "node_id";
 
 // Writes `text` to dir/name durably: tmp file, fdatasync, rename, fsync of the dir.
 // Runs on the I/O worker. Returns 0 or an errno.
@@ -134,6 +137,21 @@ std::shared_ptr<const topic_table> apply_command(const topic_table& t, int16_t t
         }
         case command::remove_topic:
             return t.without(value);
+        case command::producer_ids: {
+            int64_t end = 0;
+            auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), end);
+            if (ec != std::errc() || p != value.data() + value.size() || end < 0) {
+                return nullptr;
+            }
+            return t.with_producer_id_end(end);
+        }
+        case command::register_broker: {
+            auto mini = topic_table::parse(value);
+            if (!mini || mini->brokers().size() != 1) {
+                return nullptr;
+            }
+            return t.with_broker(mini->brokers().begin()->second);
+        }
         case command::broker_overrides: {
             auto nl = value.find('\n');
             int32_t node = 0;
@@ -201,9 +219,9 @@ bool replay(storage::partition_log& log, int64_t from, std::shared_ptr<const top
 
 } // namespace
 
-topic_store::topic_store(std::string dir, runtime::io_worker& io, runtime::shard_group& shards,
-                         publish_fn publish)
-  : _dir(std::move(dir)), _io(io), _shards(shards), _publish(std::move(publish)) {}
+topic_store::topic_store(std::string dir, model::node_id self, runtime::io_worker& io,
+                         runtime::shard_group& shards, publish_fn publish)
+  : _dir(std::move(dir)), _self(self), _io(io), _shards(shards), _publish(std::move(publish)) {}
 
 result<void> topic_store::load_blocking(std::string& error) {
     std::error_code ec;
@@ -211,6 +229,19 @@ result<void> topic_store::load_blocking(std::string& error) {
     if (ec) {
         error = "cannot create " + _dir + ": " + ec.message();
         return ec;
+    }
+    // The directory's node: the placements in it name that node, so another one
+    // must not take it over (Kafka's meta.properties check).
+    std::ifstream nid(_dir + "/" + node_id_file);
+    int32_t stored_node = -1;
+    if (nid >> stored_node) {
+        if (stored_node != _self()) {
+            error = fmt::format("{} belongs to node {}, and this is node {}", _dir, stored_node, _self());
+            return std::make_error_code(std::errc::invalid_argument);
+        }
+    } else if (int rc = write_durably(_dir, std::to_string(_self()) + "\n", node_id_file); rc != 0) {
+        error = "cannot store the node id in " + _dir + ": " + std::strerror(rc);
+        return std::error_code(rc, std::generic_category());
     }
     // The snapshot ("<offset>\n" then the table), or the whole-table file of
     // versions before the controller log (covering an empty log).
@@ -259,7 +290,18 @@ result<void> topic_store::load_blocking(std::string& error) {
           if (!replay(*log, self._snapshot_offset, self._table, why)) {
               co_return why;
           }
-          co_return std::string();
+          // Producer ids: the table's block end, or the file of earlier versions.
+          std::ifstream ids(self._dir + "/" + producer_ids_file);
+          int64_t end = 0;
+          if (!(ids >> end) || end < 0) {
+              end = 0;
+          }
+          self._next_pid = self._pid_block_end = std::max(end, self._table->producer_id_end());
+          for (const auto* t : self._table->all()) {
+              self.count_load(*t, +1);
+          }
+          auto placing = self.place_unplaced();
+          co_return co_await std::move(placing);
       }(*this),
       [&opened](std::exception_ptr e, std::string why) {
           opened.set_value(e ? std::string("cannot open the controller log") : std::move(why));
@@ -276,11 +318,6 @@ result<void> topic_store::load_blocking(std::string& error) {
             error = "cannot store the cluster id in " + _dir + ": " + std::strerror(rc);
             return std::error_code(rc, std::generic_category());
         }
-    }
-    std::ifstream ids(_dir + "/" + producer_ids_file);
-    int64_t end = 0;
-    if (ids >> end && end > 0) {
-        _next_pid = _pid_block_end = end;
     }
     // Each shard installs its table on its own thread, and serves nothing before.
     for (unsigned s = 0; s < _shards.size(); ++s) {
@@ -306,39 +343,141 @@ awaitable<topic_store::change_turn> topic_store::take_turn() {
     co_return change_turn(*this);
 }
 
-awaitable<protocol::error_code> topic_store::remove(std::string name) {
-    _owner.check_owner("topic_store");
-    auto turn = co_await take_turn();
-    if (_table->find(name) == nullptr) {
-        co_return protocol::error_code::unknown_topic_or_partition;
-    }
-    if (!co_await install(_table->without(name), command::remove_topic, name)) {
-        co_return protocol::error_code::kafka_storage_error;
-    }
-    co_return protocol::error_code::none;
-}
-
-awaitable<protocol::error_code> topic_store::add_partitions(std::string name, int32_t count,
-                                                            bool validate_only) {
+awaitable<std::error_code> topic_store::remove(std::string name) {
     _owner.check_owner("topic_store");
     auto turn = co_await take_turn();
     const topic_info* t = _table->find(name);
     if (t == nullptr) {
-        co_return protocol::error_code::unknown_topic_or_partition;
+        co_return errc::unknown_topic;
+    }
+    topic_info removed = *t;
+    if (!co_await install(_table->without(name), command::remove_topic, name)) {
+        co_return errc::controller_unavailable;
+    }
+    count_load(removed, -1);
+    co_return std::error_code();
+}
+
+awaitable<std::error_code> topic_store::add_partitions(std::string name, int32_t count, bool validate_only) {
+    _owner.check_owner("topic_store");
+    auto turn = co_await take_turn();
+    const topic_info* t = _table->find(name);
+    if (t == nullptr) {
+        co_return errc::unknown_topic;
     }
     if (count <= t->partitions) {
-        co_return protocol::error_code::invalid_partitions;
+        co_return errc::invalid_partitions;
+    }
+    // The new partitions have as many replicas as the first one.
+    auto rf = int16_t(t->placement && !t->placement->empty() ? t->placement->front().replicas.size() : 1);
+    auto added = place(t->partitions, count - t->partitions, rf);
+    if (!added) {
+        co_return errc::invalid_replication_factor;
     }
     if (validate_only) {
-        co_return protocol::error_code::none;
+        co_return std::error_code();
     }
+    topic_info before = *t;
     topic_info grown = *t;
     grown.partitions = count;
+    assignments all = t->placement ? *t->placement : assignments{};
+    all.insert(all.end(), added->begin(), added->end());
+    grown.placement = std::make_shared<const assignments>(std::move(all));
     auto value = put_topics_value({ grown });
+    topic_info counted = grown;
     if (!co_await install(_table->with(std::move(grown)), command::put_topics, std::move(value))) {
-        co_return protocol::error_code::kafka_storage_error;
+        co_return errc::controller_unavailable;
     }
-    co_return protocol::error_code::none;
+    count_load(before, -1);
+    count_load(counted, +1);
+    co_return std::error_code();
+}
+
+std::optional<assignments> topic_store::place(int32_t from, int32_t count, int16_t replication_factor) const {
+    struct node_load {
+        model::node_id node;
+        std::vector<int64_t> shards;
+    };
+    std::vector<node_load> nodes;
+    for (const auto& [id, r] : _table->brokers()) {
+        nodes.push_back({ r.node, std::vector<int64_t>(r.shards, 0) });
+    }
+    if (nodes.empty()) {
+        // Not registered yet (placing at start-up): this node, as it runs now.
+        nodes.push_back({ _self, std::vector<int64_t>(_shards.size(), 0) });
+    }
+    if (replication_factor <= 0 || size_t(replication_factor) > nodes.size()) {
+        return std::nullopt;
+    }
+    for (auto& n : nodes) {
+        if (auto it = _shard_load.find(n.node()); it != _shard_load.end()) {
+            for (size_t s = 0; s < it->second.size(); ++s) {
+                n.shards[s % n.shards.size()] += it->second[s];
+            }
+        }
+    }
+    // Replicas round robin over the nodes, each on its least loaded shard; the
+    // starting node moves with the table's size, so topics' leaders spread.
+    assignments out;
+    out.reserve(size_t(count));
+    const int64_t revision = next_revision();
+    for (int32_t i = 0; i < count; ++i) {
+        partition_assignment a;
+        a.revision = revision;
+        for (int16_t k = 0; k < replication_factor; ++k) {
+            auto& n = nodes[(_table->size() + size_t(from + i) + size_t(k)) % nodes.size()];
+            auto least = std::min_element(n.shards.begin(), n.shards.end());
+            ++*least;
+            a.replicas.push_back({ n.node, model::shard_id{ uint32_t(least - n.shards.begin()) } });
+        }
+        out.push_back(std::move(a));
+    }
+    return out;
+}
+
+void topic_store::count_load(const topic_info& t, int sign) {
+    if (!t.placement) {
+        return;
+    }
+    for (const auto& a : *t.placement) {
+        for (const auto& r : a.replicas) {
+            auto& shards = _shard_load[r.node()];
+            if (shards.size() <= r.shard()) {
+                shards.resize(r.shard() + 1, 0);
+            }
+            shards[r.shard()] += sign;
+        }
+    }
+}
+
+int64_t topic_store::next_revision() const {
+    return _group ? _group->log().log_end_offset() : 0;
+}
+
+awaitable<std::string> topic_store::place_unplaced() {
+    std::vector<topic_info> unplaced;
+    for (const auto* t : _table->all()) {
+        if (!t->placement) {
+            unplaced.push_back(*t);
+        }
+    }
+    for (size_t i = 0; i < unplaced.size(); i += auto_create_batch) {
+        auto turn = co_await take_turn();
+        std::vector<topic_info> batch;
+        for (size_t k = i; k < std::min(unplaced.size(), i + auto_create_batch); ++k) {
+            topic_info t = std::move(unplaced[k]);
+            auto placed = place(0, t.partitions, 1);
+            CHRONIK_ASSERT(placed.has_value(), "one replica can always be placed");
+            t.placement = std::make_shared<const assignments>(std::move(*placed));
+            count_load(t, +1);
+            batch.push_back(std::move(t));
+        }
+        auto value = put_topics_value(batch);
+        if (!co_await install(_table->with_all(std::move(batch)), command::put_topics, std::move(value))) {
+            co_return "cannot store the placement of the topics in " + _dir;
+        }
+    }
+    co_return std::string();
 }
 
 awaitable<bool> topic_store::install(std::shared_ptr<const topic_table> next, command c, std::string value) {
@@ -354,8 +493,7 @@ awaitable<bool> topic_store::install(std::shared_ptr<const topic_table> next, co
 namespace {
 
 topic_store::alter_outcome refused(const config_refusal& r) {
-    return { r.malformed ? protocol::error_code::invalid_request : protocol::error_code::invalid_config,
-             r.message };
+    return { r.malformed ? errc::invalid_request : errc::invalid_config, r.message };
 }
 
 } // namespace
@@ -367,7 +505,7 @@ awaitable<topic_store::alter_outcome> topic_store::alter_topic_configs(std::stri
     auto turn = co_await take_turn();
     const topic_info* t = _table->find(name);
     if (t == nullptr) {
-        co_return alter_outcome{ protocol::error_code::unknown_topic_or_partition, "unknown topic " + name };
+        co_return alter_outcome{ errc::unknown_topic, "unknown topic " + name };
     }
     topic_info next = *t;
     if (auto why = apply_config_changes(next.configs, changes, replace_all, config_scope::topic)) {
@@ -378,7 +516,7 @@ awaitable<topic_store::alter_outcome> topic_store::alter_topic_configs(std::stri
     }
     auto value = put_topics_value({ next });
     if (!co_await install(_table->with(std::move(next)), command::put_topics, std::move(value))) {
-        co_return alter_outcome{ protocol::error_code::kafka_storage_error, "cannot store the topic table" };
+        co_return alter_outcome{ errc::controller_unavailable, "cannot store the topic table" };
     }
     co_return alter_outcome{};
 }
@@ -400,7 +538,7 @@ awaitable<topic_store::alter_outcome> topic_store::alter_broker_configs(int32_t 
     auto value = broker_overrides_value(node, settings);
     if (!co_await install(_table->with_broker_overrides(node, std::move(settings)), command::broker_overrides,
                           std::move(value))) {
-        co_return alter_outcome{ protocol::error_code::kafka_storage_error, "cannot store the topic table" };
+        co_return alter_outcome{ errc::controller_unavailable, "cannot store the topic table" };
     }
     co_return alter_outcome{};
 }
@@ -415,28 +553,64 @@ awaitable<int64_t> topic_store::allocate_producer_id() {
             co_await _pid_ready->wait();
             continue;
         }
-        // The block's end is durable before any id in it is handed out, so ids are
+        // The block is committed before any id in it is handed out, so ids are
         // never reused after a crash.
         _pid_allocating = true;
-        int64_t new_end = _pid_block_end + producer_id_block;
-        auto write = [dir = _dir, text = std::to_string(new_end) + "\n"] {
-            return write_durably(dir, text, producer_ids_file);
-        };
-        int err = 0;
-        try {
-            err = co_await _io.run(std::move(write));
-        } catch (const runtime::io_worker::queue_full&) {
-            err = EAGAIN;
+        bool stored = false;
+        int64_t new_end = 0;
+        {
+            auto turn = co_await take_turn();
+            new_end = std::max(_pid_block_end, _table->producer_id_end()) + producer_id_block;
+            stored = co_await install(_table->with_producer_id_end(new_end), command::producer_ids,
+                                      std::to_string(new_end));
         }
         _pid_allocating = false;
         _pid_ready->notify_all();
-        if (err != 0) {
-            log.error("cannot store the producer id block: {}", std::strerror(err));
+        if (!stored) {
+            log.error("cannot store the producer id block");
             co_return -1;
         }
         _pid_block_end = new_end;
     }
     co_return _next_pid++;
+}
+
+awaitable<std::error_code> topic_store::register_broker(broker_registration r) {
+    _owner.check_owner("topic_store");
+    auto turn = co_await take_turn();
+    auto value = topic_table().with_broker(r)->serialize();
+    if (!co_await install(_table->with_broker(std::move(r)), command::register_broker, std::move(value))) {
+        co_return errc::controller_unavailable;
+    }
+    co_return std::error_code();
+}
+
+result<void> topic_store::register_blocking(std::string host, int32_t port, std::optional<std::string> rack,
+                                            std::string& error) {
+    broker_registration r;
+    r.node = _self;
+    r.host = std::move(host);
+    r.port = port;
+    r.shards = _shards.size();
+    r.incarnation = random_topic_id();
+    // The table's text form keeps a registration on one line, split at spaces.
+    auto spaced = [](std::string_view v) { return v.empty() || v.find_first_of(" \t\n") != v.npos; };
+    if (spaced(r.host) || (rack && (spaced(*rack) || *rack == "-"))) {
+        error = "the advertised host and broker.rack must be non-empty and contain no spaces";
+        return std::make_error_code(std::errc::invalid_argument);
+    }
+    r.rack = std::move(rack);
+    std::promise<std::error_code> done;
+    asio::co_spawn(_shards.at(0).executor(), register_broker(std::move(r)),
+                   [&done](std::exception_ptr e, std::error_code ec) {
+                       done.set_value(e ? std::error_code(errc::controller_unavailable) : ec);
+                   });
+    auto ec = done.get_future().get();
+    if (ec) {
+        error = "cannot register node " + std::to_string(_self()) + " with the controller: " + ec.message();
+        return ec;
+    }
+    return outcome::success();
 }
 
 awaitable<bool> topic_store::persist_and_publish(command c, std::string value) {
@@ -517,20 +691,27 @@ awaitable<void> topic_store::write_snapshot(std::shared_ptr<const topic_table> t
     }
 }
 
-awaitable<protocol::error_code> topic_store::create(topic_info t, bool validate_only) {
+awaitable<std::error_code> topic_store::create(topic_info t, int16_t replication_factor, bool validate_only) {
     _owner.check_owner("topic_store");
     auto turn = co_await take_turn();
     if (_table->find(t.name) != nullptr) {
-        co_return protocol::error_code::topic_already_exists;
+        co_return errc::topic_exists;
+    }
+    auto placed = place(0, t.partitions, replication_factor);
+    if (!placed) {
+        co_return errc::invalid_replication_factor;
     }
     if (validate_only) {
-        co_return protocol::error_code::none;
+        co_return std::error_code();
     }
+    t.placement = std::make_shared<const assignments>(std::move(*placed));
     auto value = put_topics_value({ t });
+    topic_info counted = t;
     if (!co_await install(_table->with(std::move(t)), command::put_topics, std::move(value))) {
-        co_return protocol::error_code::kafka_storage_error;
+        co_return errc::controller_unavailable;
     }
-    co_return protocol::error_code::none;
+    count_load(counted, +1);
+    co_return std::error_code();
 }
 
 size_t topic_store::queue_auto_create(std::vector<topic_info> topics) {
@@ -571,12 +752,17 @@ awaitable<void> topic_store::auto_create(runtime::gate::holder) {
             _auto_queued.erase(t.name);
             // CreateTopics (or a delete and re-create) may have come first.
             if (_table->find(t.name) == nullptr) {
+                auto placed = place(0, t.partitions, 1);
+                CHRONIK_ASSERT(placed.has_value(), "one replica can always be placed");
+                t.placement = std::make_shared<const assignments>(std::move(*placed));
+                count_load(t, +1); // the next topic of the batch sees this one's load
                 batch.push_back(std::move(t));
             }
         }
         if (batch.empty()) {
             continue;
         }
+        std::vector<topic_info> counted = batch;
         // One table change for the batch: a request that arrives while it is stored
         // finds these names in _table, so nothing is queued twice.
         size_t n = batch.size();
@@ -584,6 +770,9 @@ awaitable<void> topic_store::auto_create(runtime::gate::holder) {
         if (!co_await install(_table->with_all(std::move(batch)), command::put_topics, std::move(value))) {
             // The clients' retries queue them again.
             log.warn("could not store {} auto-created topics", n);
+            for (const auto& t : counted) {
+                count_load(t, -1);
+            }
         }
     }
     _auto_creating = false;

@@ -10,11 +10,16 @@
 // log after it. The log is Raft group 0 (cluster::partition, one voter on a single
 // node): a command is replicated and answered once committed, the group commit
 // syncing it as it does a partition's batches.
+//
+// The controller also places partitions: each new partition gets its replicas
+// (registered brokers, round robin) and, on each replica's node, the least loaded
+// shard; its revision is the offset of the command that placed it. Every change
+// returns a cluster::errc (or success); the Kafka layer maps them to error codes.
 #include "base/result.h"
 #include "cluster/config_catalog.h"
+#include "cluster/errc.h"
 #include "cluster/partition.h"
 #include "cluster/topic_table.h"
-#include "kafka/protocol/error_code.h"
 #include "runtime/asio.h"
 #include "runtime/event.h"
 #include "runtime/gate.h"
@@ -25,6 +30,7 @@
 
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -39,16 +45,24 @@ public:
     // publish(shard, snapshot) installs a snapshot on that shard; it runs there.
     using publish_fn = std::function<void(unsigned shard, std::shared_ptr<const topic_table>)>;
 
-    topic_store(std::string dir, runtime::io_worker& io, runtime::shard_group& shards, publish_fn publish);
+    topic_store(std::string dir, model::node_id self, runtime::io_worker& io, runtime::shard_group& shards,
+                publish_fn publish);
 
-    // Reads the stored table; blocking, for start-up before any shard serves.
+    // Reads the stored table; blocking, for start-up before any shard serves. A
+    // directory made by another node id is refused. Topics stored before placements
+    // existed are placed now (one command).
     result<void> load_blocking(std::string& error);
+    // Registers this node (its address, rack and shard count, with a new
+    // incarnation) unless the table holds the same already; blocking, at start-up.
+    result<void> register_blocking(std::string host, int32_t port, std::optional<std::string> rack,
+                                   std::string& error);
     const std::shared_ptr<const topic_table>& current() const { return _table; }
     // Set by load_blocking and never changed after: safe to read from every shard.
     const std::string& cluster_id() const noexcept { return _cluster_id; }
 
-    // Creates a topic (validate_only: checks only). Runs on shard 0.
-    awaitable<protocol::error_code> create(topic_info t, bool validate_only);
+    // Creates a topic with `replication_factor` replicas of each partition, placing
+    // them (validate_only: checks only). Runs on shard 0.
+    awaitable<std::error_code> create(topic_info t, int16_t replication_factor, bool validate_only);
 
     // Auto-creation (Metadata with allow_auto_topic_creation): the topics are queued
     // and created in the background, up to auto_create_batch per table change and
@@ -69,16 +83,17 @@ public:
 
     // Deletes a topic by name; every shard drops its partitions when the new table
     // arrives, and their files are removed in the background. Runs on shard 0.
-    awaitable<protocol::error_code> remove(std::string name);
-    // Raises a topic's partition count to `count` (validate_only: checks only).
-    awaitable<protocol::error_code> add_partitions(std::string name, int32_t count, bool validate_only);
+    awaitable<std::error_code> remove(std::string name);
+    // Raises a topic's partition count to `count`, placing the new ones
+    // (validate_only: checks only).
+    awaitable<std::error_code> add_partitions(std::string name, int32_t count, bool validate_only);
 
     // AlterConfigs / IncrementalAlterConfigs on a topic, or on the dynamic broker
     // settings of `node` (topic_table::cluster_default: the cluster-wide level).
     // Applied on shard 0 to the current table, so concurrent alters never lose one
     // another's changes. Runs on shard 0.
     struct alter_outcome {
-        protocol::error_code error = protocol::error_code::none;
+        std::error_code error;
         std::string message;
     };
     awaitable<alter_outcome> alter_topic_configs(std::string name, std::vector<config_change> changes,
@@ -87,6 +102,9 @@ public:
                                                   bool replace_all, bool validate_only);
 
     // A new producer id for an idempotent producer, or -1 if none can be stored.
+    // Ids are handed out from blocks of producer_id_block; a block is a controller
+    // command, committed before any id in it is used, so no id is used twice.
+    static constexpr int64_t producer_id_block = 1000;
     awaitable<int64_t> allocate_producer_id();
 
     // The controller log's commands (a record's key: the type, big-endian int16;
@@ -95,6 +113,8 @@ public:
         put_topics = 1,       // create, or replace (partitions, configs), every topic in the value
         remove_topic = 2,     // the value is the topic's name
         broker_overrides = 3, // "<node>\n" then a table holding that node's settings (none: cleared)
+        producer_ids = 4,     // the new end of the producer-id blocks handed out, in decimal
+        register_broker = 5,  // a table holding the broker's registration
     };
     static constexpr int64_t snapshot_every = 1000; // commands between snapshots
     // The log offset the stored snapshot covers (tests).
@@ -124,6 +144,16 @@ private:
         topic_store* _s;
     };
     awaitable<change_turn> take_turn();
+    // Placements for partitions [from, from + count) of a topic, replication_factor
+    // replicas each, from the registered brokers and each one's shard loads.
+    std::optional<assignments> place(int32_t from, int32_t count, int16_t replication_factor) const;
+    // Keeps _shard_load current: +1 (or -1) for every replica `t` places.
+    void count_load(const topic_info& t, int sign);
+    // The revision a command appended next gets: the offset it will take.
+    int64_t next_revision() const;
+    // Places the topics that have no placement (tables stored before placements existed).
+    awaitable<std::string> place_unplaced();
+    awaitable<std::error_code> register_broker(broker_registration r);
     awaitable<bool> persist_and_publish(command c, std::string value);
     // Makes `next` (the current table changed by command `c`) current if the
     // command can be stored; the previous table stays otherwise, and the log is
@@ -139,6 +169,7 @@ private:
     awaitable<void> auto_create(runtime::gate::holder);
 
     std::string _dir;
+    model::node_id _self;
     runtime::io_worker& _io;
     runtime::shard_group& _shards;
     publish_fn _publish;
@@ -153,6 +184,8 @@ private:
     std::string _cluster_id;
     int64_t _next_pid = 0;
     int64_t _pid_block_end = 0;
+    // Replicas placed on each shard of each node, by node id: what place() balances.
+    std::map<int32_t, std::vector<int64_t>> _shard_load;
     bool _changing = false; // a change_turn is held
     std::optional<runtime::event> _change_done;
     bool _pid_allocating = false;

@@ -1,6 +1,7 @@
 #include "cluster/topic_table.h"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cstring>
 #include <functional>
@@ -15,6 +16,23 @@ topic_table::topic_table(std::map<std::string, topic_info> topics) {
     for (auto& [k, v] : topics) {
         put(std::move(v));
     }
+}
+
+uint64_t topic_table::next_identity() noexcept {
+    static std::atomic<uint64_t> next{ 1 };
+    return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::optional<model::shard_id> topic_info::shard_on(model::node_id node, int32_t p) const {
+    if (!placement || p < 0 || size_t(p) >= placement->size()) {
+        return std::nullopt;
+    }
+    for (const auto& r : (*placement)[size_t(p)].replicas) {
+        if (r.node == node) {
+            return r.shard;
+        }
+    }
+    return std::nullopt;
 }
 
 size_t topic_table::bucket_of(std::string_view name) noexcept {
@@ -111,13 +129,16 @@ std::shared_ptr<const topic_table> topic_table::with(topic_info t) const {
 std::shared_ptr<const topic_table> topic_table::without(std::string_view name) const {
     auto next = std::make_shared<topic_table>(*this);
     next->erase(name);
+    next->_change.topics.emplace_back(name);
     next->_version = _version + 1;
     return next;
 }
 
 std::shared_ptr<const topic_table> topic_table::with_all(std::vector<topic_info> ts) const {
     auto next = std::make_shared<topic_table>(*this);
+    next->_change.topics.reserve(ts.size());
     for (auto& t : ts) {
+        next->_change.topics.push_back(t.name);
         next->put(std::move(t));
     }
     next->_version = _version + 1;
@@ -137,6 +158,22 @@ std::shared_ptr<const topic_table> topic_table::with_broker_overrides(int32_t no
     } else {
         next->_broker[node] = std::move(s);
     }
+    next->_change.settings = true;
+    next->_version = _version + 1;
+    return next;
+}
+
+std::shared_ptr<const topic_table> topic_table::with_broker(broker_registration r) const {
+    auto next = std::make_shared<topic_table>(*this);
+    int32_t node = r.node();
+    next->_brokers.insert_or_assign(node, std::move(r));
+    next->_version = _version + 1;
+    return next;
+}
+
+std::shared_ptr<const topic_table> topic_table::with_producer_id_end(int64_t end) const {
+    auto next = std::make_shared<topic_table>(*this);
+    next->_producer_id_end = std::max(_producer_id_end, end);
     next->_version = _version + 1;
     return next;
 }
@@ -182,9 +219,18 @@ bool plain(std::string_view s) {
 } // namespace
 
 std::string topic_table::serialize() const {
-    // "broker <node>\t<key>\t<value>" lines, then per topic
-    // "topic <name> <id-hex> <partitions>" and its "config <key>\t<value>" lines.
+    // "producer-ids <end>", "node <id> <host> <port> <shards> <incarnation-hex>
+    // <rack or ->" lines and "broker <node>\t<key>\t<value>" lines, then per topic
+    // "topic <name> <id-hex> <partitions>", its "config <key>\t<value>" lines and
+    // one "assign <partition> <revision> <node>:<shard>,..." line per partition.
     std::string out = "chronik-topics 1\n";
+    if (_producer_id_end > 0) {
+        out += fmt::format("producer-ids {}\n", _producer_id_end);
+    }
+    for (const auto& [node, r] : _brokers) {
+        out += fmt::format("node {} {} {} {} {} {}\n", node, r.host, r.port, r.shards, hex(r.incarnation),
+                           r.rack ? *r.rack : std::string("-"));
+    }
     for (const auto& [node, kv] : _broker) {
         for (const auto& [k, v] : kv) {
             if (plain(k) && plain(v)) {
@@ -199,10 +245,89 @@ std::string topic_table::serialize() const {
                 out += fmt::format("config {}\t{}\n", k, v);
             }
         }
+        if (t->placement) {
+            for (size_t p = 0; p < t->placement->size(); ++p) {
+                const auto& a = (*t->placement)[p];
+                out += fmt::format("assign {} {} ", p, a.revision);
+                for (size_t i = 0; i < a.replicas.size(); ++i) {
+                    out +=
+                      fmt::format("{}{}:{}", i == 0 ? "" : ",", a.replicas[i].node(), a.replicas[i].shard());
+                }
+                out += '\n';
+            }
+        }
     }
     out += "end\n";
     return out;
 }
+
+namespace {
+
+template<class T>
+bool parse_number(std::string_view s, T& out) {
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && end == s.data() + s.size() && !s.empty();
+}
+
+// "<partition> <revision> <node>:<shard>,..." for partition `expected`.
+std::optional<partition_assignment> parse_assignment(std::string_view s, size_t expected) {
+    auto sp1 = s.find(' ');
+    auto sp2 = sp1 == std::string_view::npos ? sp1 : s.find(' ', sp1 + 1);
+    size_t p = 0;
+    partition_assignment a;
+    if (sp2 == std::string_view::npos || !parse_number(s.substr(0, sp1), p) || p != expected ||
+        !parse_number(s.substr(sp1 + 1, sp2 - sp1 - 1), a.revision) || a.revision < 0) {
+        return std::nullopt;
+    }
+    std::string_view list = s.substr(sp2 + 1);
+    while (!list.empty()) {
+        auto comma = list.find(',');
+        auto one = list.substr(0, comma);
+        auto colon = one.find(':');
+        int32_t node = 0;
+        uint32_t shard = 0;
+        if (colon == std::string_view::npos || !parse_number(one.substr(0, colon), node) || node < 0 ||
+            !parse_number(one.substr(colon + 1), shard)) {
+            return std::nullopt;
+        }
+        for (const auto& r : a.replicas) {
+            if (r.node() == node) {
+                return std::nullopt; // two replicas on one node
+            }
+        }
+        a.replicas.push_back({ model::node_id{ node }, model::shard_id{ shard } });
+        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    }
+    if (a.replicas.empty()) {
+        return std::nullopt;
+    }
+    return a;
+}
+
+// "<id> <host> <port> <shards> <incarnation-hex> <rack or ->".
+std::optional<broker_registration> parse_registration(const std::string& s) {
+    std::istringstream ls(s);
+    broker_registration r;
+    int32_t node = -1;
+    std::string incarnation, rack;
+    if (!(ls >> node >> r.host >> r.port >> r.shards >> incarnation) || node < 0 || r.port < 0 ||
+        r.port > 65535 || r.shards == 0) {
+        return std::nullopt;
+    }
+    std::getline(ls >> std::ws, rack);
+    auto inc = unhex(incarnation);
+    if (!inc || rack.empty()) {
+        return std::nullopt;
+    }
+    r.node = model::node_id{ node };
+    r.incarnation = *inc;
+    if (rack != "-") {
+        r.rack = rack;
+    }
+    return r;
+}
+
+} // namespace
 
 std::optional<topic_table> topic_table::parse(std::string_view text) {
     std::istringstream in{ std::string(text) };
@@ -212,7 +337,25 @@ std::optional<topic_table> topic_table::parse(std::string_view text) {
     }
     std::map<std::string, topic_info> topics;
     std::map<int32_t, settings> broker;
+    std::map<int32_t, broker_registration> brokers;
+    int64_t producer_id_end = 0;
     topic_info* current = nullptr;
+    assignments placed;
+    // A topic's placement is whole (one line per partition, in order) or absent.
+    auto close_topic = [&] {
+        if (current == nullptr) {
+            return true;
+        }
+        if (placed.empty()) {
+            return true;
+        }
+        if (placed.size() != size_t(current->partitions)) {
+            return false;
+        }
+        current->placement = std::make_shared<const assignments>(std::move(placed));
+        placed.clear();
+        return true;
+    };
     bool ended = false;
     while (std::getline(in, line)) {
         if (line == "end") {
@@ -220,6 +363,9 @@ std::optional<topic_table> topic_table::parse(std::string_view text) {
             break;
         }
         if (line.rfind("topic ", 0) == 0) {
+            if (!close_topic()) {
+                return std::nullopt;
+            }
             std::istringstream ls(line.substr(6));
             std::string name, id;
             int32_t partitions = 0;
@@ -231,7 +377,24 @@ std::optional<topic_table> topic_table::parse(std::string_view text) {
                 return std::nullopt;
             }
             current = &topics[name];
-            *current = topic_info{ name, *uid, partitions, {} };
+            *current = topic_info{ name, *uid, partitions, {}, nullptr };
+        } else if (line.rfind("assign ", 0) == 0 && current != nullptr) {
+            auto a = parse_assignment(std::string_view(line).substr(7), placed.size());
+            if (!a || placed.size() >= size_t(current->partitions)) {
+                return std::nullopt;
+            }
+            placed.push_back(std::move(*a));
+        } else if (line.rfind("node ", 0) == 0 && current == nullptr) {
+            auto r = parse_registration(line.substr(5));
+            if (!r) {
+                return std::nullopt;
+            }
+            int32_t node = r->node();
+            brokers.insert_or_assign(node, std::move(*r));
+        } else if (line.rfind("producer-ids ", 0) == 0 && current == nullptr) {
+            if (!parse_number(std::string_view(line).substr(13), producer_id_end) || producer_id_end < 0) {
+                return std::nullopt;
+            }
         } else if (line.rfind("broker ", 0) == 0 && current == nullptr) {
             auto t1 = line.find('\t');
             auto t2 = t1 == std::string::npos ? t1 : line.find('\t', t1 + 1);
@@ -240,12 +403,11 @@ std::optional<topic_table> topic_table::parse(std::string_view text) {
             }
             int32_t node = 0;
             auto digits = std::string_view(line).substr(7, t1 - 7);
-            auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), node);
-            if (ec != std::errc() || end != digits.data() + digits.size() || node < cluster_default) {
+            if (!parse_number(digits, node) || node < cluster_default) {
                 return std::nullopt;
             }
             broker[node][line.substr(t1 + 1, t2 - t1 - 1)] = line.substr(t2 + 1);
-        } else if (line.rfind("config ", 0) == 0 && current != nullptr) {
+        } else if (line.rfind("config ", 0) == 0 && current != nullptr && placed.empty()) {
             auto tab = line.find('\t');
             if (tab == std::string::npos) {
                 return std::nullopt;
@@ -255,11 +417,13 @@ std::optional<topic_table> topic_table::parse(std::string_view text) {
             return std::nullopt;
         }
     }
-    if (!ended) {
+    if (!ended || !close_topic()) {
         return std::nullopt; // a torn write; the previous file is still in place
     }
     topic_table t(std::move(topics));
     t._broker = std::move(broker);
+    t._brokers = std::move(brokers);
+    t._producer_id_end = producer_id_end;
     return t;
 }
 

@@ -8,6 +8,7 @@
 // name (and again by id), each an immutable map shared between snapshots, so a new
 // snapshot copies the bucket array and the one bucket a topic falls in, not every
 // topic. Creating a topic among 10,000 costs a bucket of ~40, not 10,000.
+#include "model/model.h"
 #include "model/uuid.h"
 
 #include <array>
@@ -21,11 +22,46 @@
 
 namespace chronik::cluster {
 
+// Where one replica of a partition lives: a node, and the shard on that node.
+struct replica_placement {
+    model::node_id node{ 0 };
+    model::shard_id shard{ 0 };
+    bool operator==(const replica_placement&) const = default;
+};
+
+// A partition's replicas (the first is the preferred leader) and its revision: the
+// controller log offset of the command that placed it, so a replica made for an
+// older placement is told from the current one.
+struct partition_assignment {
+    std::vector<replica_placement> replicas;
+    int64_t revision = 0;
+    bool operator==(const partition_assignment&) const = default;
+};
+using assignments = std::vector<partition_assignment>;
+
 struct topic_info {
     std::string name;
     model::uuid id;
     int32_t partitions = 0;
     std::map<std::string, std::string> configs; // overrides only, Kafka names
+    // One per partition once the controller placed them (null: not placed yet, as
+    // in tables stored before placements existed). Shared, immutable: copying a
+    // topic_info (requests do, per partition) never copies them.
+    std::shared_ptr<const assignments> placement;
+
+    // The shard of `node` that holds partition p, or none if it has no replica there.
+    std::optional<model::shard_id> shard_on(model::node_id node, int32_t p) const;
+};
+
+// A broker as it registered with the controller (at every start).
+struct broker_registration {
+    model::node_id node{ 0 };
+    std::string host;
+    int32_t port = 0;
+    std::optional<std::string> rack;
+    uint32_t shards = 1;
+    model::uuid incarnation; // new at every start
+    bool operator==(const broker_registration&) const = default;
 };
 
 class topic_table {
@@ -34,7 +70,8 @@ public:
     explicit topic_table(std::map<std::string, topic_info> topics);
     // A copy shares every bucket with `o` (and owns none of them) until it changes one.
     topic_table(const topic_table& o)
-      : _by_name(o._by_name), _by_id(o._by_id), _size(o._size), _broker(o._broker), _version(o._version) {}
+      : _by_name(o._by_name), _by_id(o._by_id), _size(o._size), _broker(o._broker), _brokers(o._brokers),
+        _producer_id_end(o._producer_id_end), _version(o._version), _change{ o._identity, {}, false } {}
     topic_table(topic_table&&) = default;
     topic_table& operator=(const topic_table&) = delete;
     topic_table& operator=(topic_table&&) = default;
@@ -52,6 +89,26 @@ public:
     using settings = std::map<std::string, std::string>;
     const std::map<int32_t, settings>& broker_overrides() const { return _broker; }
     const settings& broker_overrides(int32_t node) const;
+
+    // The registered brokers, by node id.
+    const std::map<int32_t, broker_registration>& brokers() const { return _brokers; }
+    std::shared_ptr<const topic_table> with_broker(broker_registration r) const;
+
+    // The first producer id not yet handed out in a block (ids below it may be in use).
+    int64_t producer_id_end() const noexcept { return _producer_id_end; }
+    std::shared_ptr<const topic_table> with_producer_id_end(int64_t end) const;
+
+    // What the change that made this table touched, so a shard holding the table
+    // it was made from applies only that (a table that was not made by a change
+    // from the one a shard holds is installed whole).
+    struct change {
+        uint64_t base = 0;               // identity() of the table it was made from; 0: none
+        std::vector<std::string> topics; // added, changed or removed
+        bool settings = false;           // dynamic broker settings changed
+    };
+    const change& last_change() const noexcept { return _change; }
+    // Unique to this table object within the process.
+    uint64_t identity() const noexcept { return _identity; }
 
     // A new table with `t` added or replaced / removed.
     std::shared_ptr<const topic_table> with(topic_info t) const;
@@ -85,7 +142,12 @@ private:
     std::array<bool, bucket_count> _name_owned{}, _id_owned{};
     size_t _size = 0;
     std::map<int32_t, settings> _broker;
+    std::map<int32_t, broker_registration> _brokers;
+    int64_t _producer_id_end = 0;
     uint64_t _version = 0;
+    change _change;
+    uint64_t _identity = next_identity();
+    static uint64_t next_identity() noexcept;
 };
 
 // Kafka's topic-name rules: 1..249 characters of [a-zA-Z0-9._-], not "." or "..".

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 
@@ -62,15 +63,6 @@ struct open_outcome {
 };
 
 } // namespace
-
-unsigned owner_shard(std::string_view topic, int32_t partition, unsigned shard_count) noexcept {
-    // FNV-1a over the name, then the partition: stable across runs and builds.
-    uint64_t h = 1469598103934665603ull;
-    for (char c : topic) {
-        h = (h ^ uint8_t(c)) * 1099511628211ull;
-    }
-    return unsigned((h + uint64_t(uint32_t(partition))) % (shard_count == 0 ? 1 : shard_count));
-}
 
 log_manager::log_manager(std::string data_dir, runtime::io_worker& io, file_ops& ops,
                          asio::any_io_executor ex, wake_fn wake, std::chrono::milliseconds retention_check)
@@ -580,17 +572,31 @@ awaitable<std::error_code> log_manager::checkpoint_log_start(std::shared_ptr<par
     co_return std::error_code();
 }
 
-void log_manager::for_each_open(const std::function<void(std::string_view, partition_log&)>& visit) {
+auto log_manager::range_of(std::optional<std::string_view> topic)
+  -> std::pair<std::map<key, slot, std::less<>>::iterator, std::map<key, slot, std::less<>>::iterator> {
+    if (!topic) {
+        return { _partitions.begin(), _partitions.end() };
+    }
+    std::string name(*topic);
+    return { _partitions.lower_bound(key{ name, INT32_MIN }),
+             _partitions.upper_bound(key{ name, INT32_MAX }) };
+}
+
+void log_manager::for_each_open(const std::function<void(std::string_view, partition_log&)>& visit,
+                                std::optional<std::string_view> topic) {
     _owner.check_owner("log_manager");
-    for (auto& [k, slot] : _partitions) {
-        visit(k.first, *slot.log);
+    auto [from, to] = range_of(topic);
+    for (auto it = from; it != to; ++it) {
+        visit(it->first.first, *it->second.log);
     }
 }
 
-void log_manager::retain_only(const std::function<bool(std::string_view, const model::uuid&)>& alive) {
+void log_manager::retain_only(const std::function<bool(std::string_view, const model::uuid&)>& alive,
+                              std::optional<std::string_view> topic) {
     _owner.check_owner("log_manager");
     std::vector<std::string> dirs;
-    for (auto it = _partitions.begin(); it != _partitions.end();) {
+    auto [from, to] = range_of(topic);
+    for (auto it = from; it != to;) {
         if (alive(it->first.first, it->second.topic_id)) {
             ++it;
             continue;

@@ -25,15 +25,13 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 namespace chronik::storage {
-
-// Which shard owns a partition: stable for a given shard count.
-unsigned owner_shard(std::string_view topic, int32_t partition, unsigned shard_count) noexcept;
 
 class log_manager {
 public:
@@ -72,10 +70,13 @@ public:
     void watch(const partition_log& p, watcher w);
 
     // Closes partitions whose topic no longer exists (or has another id) and
-    // removes their directories in the background.
-    void retain_only(const std::function<bool(std::string_view topic, const model::uuid& id)>& alive);
-    // Visits every open partition (to push new settings to it).
-    void for_each_open(const std::function<void(std::string_view topic, partition_log&)>& visit);
+    // removes their directories in the background. Given `topic`, looks only at
+    // that topic's partitions (a change to one topic costs its partitions).
+    void retain_only(const std::function<bool(std::string_view topic, const model::uuid& id)>& alive,
+                     std::optional<std::string_view> topic = std::nullopt);
+    // Visits every open partition, or those of `topic` (to push new settings to them).
+    void for_each_open(const std::function<void(std::string_view topic, partition_log&)>& visit,
+                       std::optional<std::string_view> topic = std::nullopt);
     // Runs retention once now (tests, DeleteRecords); also runs on its own timer.
     awaitable<void> enforce_retention();
     // Persists a partition's log start offset (DeleteRecords) and drops whole
@@ -152,6 +153,9 @@ private:
     std::unordered_map<const partition_log*, unsigned> _in_round; // running rounds holding each
     std::unordered_set<const partition_log*> _flush_timers;
     std::map<key, slot, std::less<>> _partitions;
+    // The partitions of `topic` in _partitions, or all of them.
+    std::pair<std::map<key, slot, std::less<>>::iterator, std::map<key, slot, std::less<>>::iterator>
+    range_of(std::optional<std::string_view> topic);
     std::map<key, std::shared_ptr<runtime::event>> _opening;
     std::vector<std::shared_ptr<partition_log>> _dirty;
     std::deque<std::shared_ptr<round>> _rounds; // running, oldest first

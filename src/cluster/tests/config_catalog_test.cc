@@ -203,8 +203,9 @@ namespace chronik::cluster {
 
 TEST(topic_table, serializes_and_parses_and_refuses_torn_files) {
     topic_table empty;
-    auto t = empty.with(topic_info{ "orders", random_topic_id(), 3, { { "retention.ms", "1000" } } })
-               ->with(topic_info{ "a.b-c_d", random_topic_id(), 1, {} });
+    auto t =
+      empty.with(topic_info{ "orders", random_topic_id(), 3, { { "retention.ms", "1000" } }, nullptr })
+        ->with(topic_info{ "a.b-c_d", random_topic_id(), 1, {}, nullptr });
     auto text = t->serialize();
     auto back = topic_table::parse(text);
     ASSERT_TRUE(back);
@@ -222,7 +223,7 @@ TEST(topic_table, dynamic_broker_settings_round_trip) {
     topic_table empty;
     auto t = empty.with_broker_overrides(topic_table::cluster_default, { { "log.retention.ms", "5000" } })
                ->with_broker_overrides(1, { { "message.max.bytes", "2000" } })
-               ->with(topic_info{ "t", random_topic_id(), 1, {} });
+               ->with(topic_info{ "t", random_topic_id(), 1, {}, nullptr });
     auto back = topic_table::parse(t->serialize());
     ASSERT_TRUE(back);
     EXPECT_EQ(back->broker_overrides(topic_table::cluster_default).at("log.retention.ms"), "5000");

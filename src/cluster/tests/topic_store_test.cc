@@ -32,7 +32,7 @@ T run_on(runtime::shard_group& g, awaitable<T> aw, unsigned shard = 0) {
 std::vector<topic_info> named(const std::string& prefix, size_t n) {
     std::vector<topic_info> out;
     for (size_t i = 0; i < n; ++i) {
-        out.push_back({ prefix + std::to_string(i), random_topic_id(), 1, {} });
+        out.push_back({ prefix + std::to_string(i), random_topic_id(), 1, {}, nullptr });
     }
     return out;
 }
@@ -45,9 +45,10 @@ struct store_test : ::testing::Test {
     runtime::shard_group shards{ 2 };
     runtime::io_worker io;
     std::vector<std::shared_ptr<const topic_table>> published{ 2 };
-    topic_store store{ dir, io, shards, [this](unsigned s, std::shared_ptr<const topic_table> t) {
-                          published[s] = std::move(t);
-                      } };
+    topic_store store{ dir, model::node_id{ 0 }, io, shards,
+                       [this](unsigned s, std::shared_ptr<const topic_table> t) {
+                           published[s] = std::move(t);
+                       } };
 
     void SetUp() override {
         std::string error;
@@ -79,7 +80,7 @@ struct store_test : ::testing::Test {
     }
     // Another store over `path` (a copy of the directory), loaded; stop() it.
     std::unique_ptr<topic_store> load(const std::string& path) {
-        auto other = std::make_unique<topic_store>(path, io, shards,
+        auto other = std::make_unique<topic_store>(path, model::node_id{ 0 }, io, shards,
                                                    [](unsigned, std::shared_ptr<const topic_table>) {});
         std::string error;
         EXPECT_TRUE(other->load_blocking(error)) << error;
@@ -142,20 +143,20 @@ TEST_F(store_test, stop_ends_auto_creation_after_the_batch_being_stored) {
 // Runs one change on shard 0 (a plain coroutine function: its arguments live in its frame).
 awaitable<bool> apply_changes(topic_store& s) {
     // Every argument a named local: GCC 12 miscompiles braced temporaries in a co_await.
-    const auto ok = protocol::error_code::none;
-    topic_info a{ "a", random_topic_id(), 2, {} };
+    const auto ok = std::error_code();
+    topic_info a{ "a", random_topic_id(), 2, {}, nullptr };
     a.configs["cleanup.policy"] = "compact";
-    topic_info b{ "b", random_topic_id(), 1, {} };
-    topic_info c{ "c", random_topic_id(), 3, {} };
+    topic_info b{ "b", random_topic_id(), 1, {}, nullptr };
+    topic_info c{ "c", random_topic_id(), 3, {}, nullptr };
     std::vector<config_change> topic_change(1), broker_change(1);
     topic_change[0].name = "retention.ms";
     topic_change[0].value = "1000";
     broker_change[0].name = "log.retention.ms";
     broker_change[0].value = "5000";
     bool all = true;
-    auto step1 = s.create(a, false);
+    auto step1 = s.create(a, 1, false);
     all = all && co_await std::move(step1) == ok;
-    auto step2 = s.create(b, false);
+    auto step2 = s.create(b, 1, false);
     all = all && co_await std::move(step2) == ok;
     auto step3 = s.add_partitions("a", 5, false);
     all = all && co_await std::move(step3) == ok;
@@ -165,7 +166,7 @@ awaitable<bool> apply_changes(topic_store& s) {
     all = all && (co_await std::move(step5)).error == ok;
     auto step6 = s.remove("b");
     all = all && co_await std::move(step6) == ok;
-    auto step7 = s.create(c, false);
+    auto step7 = s.create(c, 1, false);
     all = all && co_await std::move(step7) == ok;
     co_return all;
 }
@@ -196,9 +197,9 @@ TEST_F(store_test, every_change_survives_a_restart_through_the_controller_log) {
 
 awaitable<bool> create_many(topic_store& s, size_t n) {
     for (size_t i = 0; i < n; ++i) {
-        topic_info t{ "t" + std::to_string(i), random_topic_id(), 1, {} };
-        auto created = s.create(std::move(t), false);
-        if (co_await std::move(created) != protocol::error_code::none) {
+        topic_info t{ "t" + std::to_string(i), random_topic_id(), 1, {}, nullptr };
+        auto created = s.create(std::move(t), 1, false);
+        if (co_await std::move(created)) {
             co_return false;
         }
     }
@@ -240,7 +241,7 @@ TEST_F(store_test, a_snapshot_bounds_what_a_restart_replays) {
 TEST_F(store_test, the_old_whole_table_file_is_still_read) {
     std::string legacy = dir + "-legacy";
     std::filesystem::create_directories(legacy);
-    auto t = topic_table().with(topic_info{ "old", random_topic_id(), 4, {} });
+    auto t = topic_table().with(topic_info{ "old", random_topic_id(), 4, {}, nullptr });
     { std::ofstream(legacy + "/topics") << t->serialize(); }
     auto old = load(legacy);
     ASSERT_NE(old->current()->find("old"), nullptr);

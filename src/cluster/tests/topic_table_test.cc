@@ -46,14 +46,14 @@ TEST(topic_table, snapshots_share_buckets_but_never_change) {
             std::vector<topic_info> many;
             for (int k = 0; k < 3; ++k) {
                 topic_info info{
-                    "m" + std::to_string(rng() % 300), random_topic_id(), int32_t(1 + rng() % 4), {}
+                    "m" + std::to_string(rng() % 300), random_topic_id(), int32_t(1 + rng() % 4), {}, nullptr
                 };
                 model[info.name] = info;
                 many.push_back(std::move(info));
             }
             t = t->with_all(std::move(many));
         } else {
-            topic_info info{ name, random_topic_id(), int32_t(1 + rng() % 8), {} };
+            topic_info info{ name, random_topic_id(), int32_t(1 + rng() % 8), {}, nullptr };
             model[name] = info;
             t = t->with(std::move(info));
         }
@@ -70,8 +70,11 @@ TEST(topic_table, snapshots_share_buckets_but_never_change) {
 TEST(topic_table, survives_its_text_form) {
     auto t = std::make_shared<const topic_table>();
     for (int i = 0; i < 50; ++i) {
-        t = t->with(topic_info{
-          "topic-" + std::to_string(i), random_topic_id(), i % 5 + 1, { { "cleanup.policy", "compact" } } });
+        t = t->with(topic_info{ "topic-" + std::to_string(i),
+                                random_topic_id(),
+                                i % 5 + 1,
+                                { { "cleanup.policy", "compact" } },
+                                nullptr });
     }
     auto back = topic_table::parse(t->serialize());
     ASSERT_TRUE(back.has_value());

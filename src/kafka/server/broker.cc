@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <utility>
 
 namespace chronik::kafka {
 
@@ -76,33 +77,128 @@ void broker::set_topics(std::shared_ptr<const cluster::topic_table> t) {
     if (t->version() < _topics->version()) {
         return;
     }
-    _topics = std::move(t);
+    const auto& change = t->last_change();
+    const bool whole = change.base == 0 || change.base != _topics->identity();
+    auto previous = std::exchange(_topics, std::move(t));
     const auto& table = *_topics;
-    _settings = _cfg.kafka;
-    _log_configs.clear();
-    for (int32_t level : { cluster::topic_table::cluster_default, node_id() }) {
-        for (const auto& [k, v] : table.broker_overrides(level)) {
-            _settings[k] = v;
+    if (whole || change.settings) {
+        _settings = _cfg.kafka;
+        for (int32_t level : { cluster::topic_table::cluster_default, node_id() }) {
+            for (const auto& [k, v] : table.broker_overrides(level)) {
+                _settings[k] = v;
+            }
         }
+        cache_settings();
+        _log_configs.clear();
     }
-    cache_settings();
-    _logs->retain_only([&](std::string_view name, const protocol::uuid& id) {
+    auto alive = [&](std::string_view name, const protocol::uuid& id) {
         const auto* info = table.find(name);
         return info != nullptr && info->id == id;
-    });
-    _partitions.forget_closed();
-    std::erase_if(_leader_epochs, [&](const auto& kv) {
-        model::uuid id;
-        id.bytes = kv.first;
-        return table.find(id) == nullptr;
-    });
+    };
     // Topic and broker settings may have changed: open partitions take them now.
-    _logs->for_each_open([&](std::string_view name, storage::partition_log& p) {
+    auto reconfigure = [&](std::string_view name, storage::partition_log& p) {
         if (const auto* info = table.find(name)) {
             p.set_config(log_config_for(*info));
         }
-    });
+    };
+    if (whole) {
+        _logs->retain_only(alive);
+        _partitions.forget_closed();
+        std::erase_if(_leader_epochs, [&](const auto& kv) {
+            model::uuid id;
+            id.bytes = kv.first;
+            return table.find(id) == nullptr;
+        });
+        _logs->for_each_open(reconfigure);
+        std::vector<std::string> names;
+        names.reserve(table.size());
+        for (const auto* info : table.all()) {
+            names.push_back(info->name);
+        }
+        reconcile(std::move(names));
+    } else {
+        for (const auto& name : change.topics) {
+            _log_configs.erase(name);
+            _logs->retain_only(alive, name);
+            _partitions.forget_closed(name);
+            const auto* was = previous->find(name);
+            const auto* now = table.find(name);
+            if (was != nullptr && (now == nullptr || now->id != was->id)) {
+                _leader_epochs.erase(was->id.bytes);
+            }
+            if (!change.settings) {
+                _logs->for_each_open(reconfigure, name);
+            }
+        }
+        if (change.settings) {
+            _logs->for_each_open(reconfigure);
+        }
+        reconcile(change.topics);
+    }
     _topics_changed.notify_all();
+}
+
+std::vector<cluster::broker_registration> broker::known_brokers() const {
+    std::vector<cluster::broker_registration> out;
+    for (const auto& [id, r] : topics()->brokers()) {
+        out.push_back(r);
+    }
+    if (!topics()->brokers().contains(node_id())) {
+        cluster::broker_registration self;
+        self.node = model::node_id{ node_id() };
+        self.host = _advertised.host;
+        self.port = _advertised.port;
+        out.push_back(std::move(self));
+        std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.node < b.node; });
+    }
+    return out;
+}
+
+void broker::reconcile(std::vector<std::string> topics) {
+    for (auto& name : topics) {
+        _to_open.push_back(std::move(name));
+    }
+    if (_reconciling || _to_open.empty()) {
+        return;
+    }
+    if (auto holder = _backend.try_enter()) {
+        _reconciling = true;
+        asio::co_spawn(_shards.at(_shard).executor(), reconcile_loop(std::move(*holder)), asio::detached);
+    }
+}
+
+awaitable<void> broker::reconcile_loop(runtime::gate::holder) {
+    while (!_to_open.empty() && !_backend.is_closed()) {
+        std::string name = std::move(_to_open.front());
+        _to_open.pop_front();
+        // The snapshot is held while its partitions open: `info` lives in it.
+        auto table = _topics;
+        const auto* info = table->find(name);
+        for (int32_t p = 0; info != nullptr && p < info->partitions && !_backend.is_closed(); ++p) {
+            if (owner_of(*info, p) != _shard || _partitions.find(info->name, p)) {
+                continue;
+            }
+            auto opened = partition(*info, p);
+            co_await std::move(opened);
+        }
+        if (info != nullptr) {
+            // Deleted (or replaced) while its partitions opened: close what opened.
+            const auto* now = _topics->find(name);
+            if (now == nullptr || now->id != info->id) {
+                _logs->retain_only(
+                  [&](std::string_view, const protocol::uuid& id) { return now != nullptr && now->id == id; },
+                  name);
+                _partitions.forget_closed(name);
+            }
+        }
+    }
+    _reconciling = false;
+}
+
+awaitable<void> broker::stop_reconciling() {
+    _owner.check_owner("broker");
+    co_await _backend.close();
+    _to_open.clear();
 }
 
 cluster::effective_config broker::topic_config(const cluster::config_def& def,

@@ -10,6 +10,7 @@
 #include "kafka/server/groups/group_manager.h"
 #include "runtime/config.h"
 #include "runtime/event.h"
+#include "runtime/gate.h"
 #include "runtime/owner.h"
 #include "runtime/shard.h"
 #include "storage/log_manager.h"
@@ -17,6 +18,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -45,8 +47,13 @@ public:
         _owner.check_owner("broker topic table");
         return _topics;
     }
-    // Installs a new snapshot; partitions of deleted topics are closed and removed.
+    // Installs a new snapshot: partitions of deleted topics are closed and removed,
+    // and the partitions the table places on this shard are opened (created) in the
+    // background. A snapshot made by one change from the one held costs what that
+    // change touched; any other is reconciled whole.
     void set_topics(std::shared_ptr<const cluster::topic_table> t);
+    // Ends the background opening of partitions (shutdown, before the logs close).
+    awaitable<void> stop_reconciling();
     // Notified whenever a new snapshot is installed (Metadata waits on it briefly
     // for the topics it asked to be auto-created).
     runtime::event& topics_changed() noexcept { return _topics_changed; }
@@ -56,6 +63,10 @@ public:
     cluster::topic_store& topic_store_on_shard0() noexcept { return _store; }
 
     const advertised_address& advertised() const noexcept { return _advertised; }
+    // The brokers clients are told of (Metadata, DescribeCluster): those registered
+    // with the controller, by node id, and this one as it listens now until its
+    // registration is in the table.
+    std::vector<cluster::broker_registration> known_brokers() const;
     void set_advertised(advertised_address a) { _advertised = std::move(a); }
     // The address the Kafka listener is bound to (the port actually bound).
     const advertised_address& listener() const noexcept { return _listener; }
@@ -89,9 +100,14 @@ public:
         _owner.check_owner("broker log manager");
         return *_logs;
     }
-    // The shard that owns a partition.
-    unsigned owner_of(std::string_view topic, int32_t partition) const noexcept {
-        return storage::owner_shard(topic, partition, _shards.size());
+    // The shard that holds this node's replica of a partition: the shard the
+    // controller placed it on (the shard_table), folded onto the shards this node
+    // runs now if it ran more when the partition was placed. A node holds a replica
+    // of every partition until the cluster places them across nodes; one that has
+    // none here would be answered by shard 0.
+    unsigned owner_of(const cluster::topic_info& t, int32_t partition) const noexcept {
+        auto s = t.shard_on(model::node_id{ _cfg.node_id }, partition);
+        return s ? unsigned((*s)() % _shards.size()) : 0;
     }
     // The storage settings of a topic, from its overrides and the broker's settings;
     // computed once per topic-table snapshot (Produce asks on every request). The
@@ -148,6 +164,10 @@ public:
 private:
     // Parses the settings read on request paths, once per settings change.
     void cache_settings();
+    // Queues topics whose partitions on this shard are to be opened, and the
+    // background fiber that opens them, one at a time.
+    void reconcile(std::vector<std::string> topics);
+    awaitable<void> reconcile_loop(runtime::gate::holder);
 
     const runtime::config& _cfg;
     runtime::shard_group& _shards;
@@ -169,6 +189,9 @@ private:
     uint64_t _waiter_keys = 0;
     std::unordered_map<uint64_t, std::vector<fetch_waiter*>> _fetch_waiters;
     runtime::event _topics_changed;
+    std::deque<std::string> _to_open;
+    bool _reconciling = false;
+    runtime::gate _backend;
     runtime::shard_owned _owner;
 };
 

@@ -284,6 +284,7 @@ void server::stop() {
         asio::co_spawn(
           _shards.at(i).executor(),
           [](broker& b, std::shared_ptr<std::promise<void>> done) -> awaitable<void> {
+              co_await b.stop_reconciling();
               co_await b.logs().close();
               done->set_value();
           }(*_brokers[i], p),
@@ -294,25 +295,18 @@ void server::stop() {
     }
 }
 
-void server::open_partitions() {
+void server::load_groups() {
+    // Partitions open as the table places them (broker::set_topics); groups come
+    // back at start-up too, so restored members' sessions run (and expire) even if
+    // no client asks about their group.
     for (unsigned i = 0; i < _shards.size(); ++i) {
         asio::co_spawn(
           _shards.at(i).executor(),
           [](broker& b) -> awaitable<void> {
               auto table = b.topics();
-              for (const auto* t : table->all()) {
-                  for (int32_t p = 0; p < t->partitions; ++p) {
-                      if (b.owner_of(t->name, p) == b.shard()) {
-                          auto opened = b.partition(*t, p);
-                          co_await std::move(opened);
-                      }
-                  }
-              }
-              // Groups come back at start-up, so restored members' sessions run (and
-              // expire) even if no client asks about their group.
               if (const auto* offsets = table->find(groups::offsets_topic)) {
                   for (int32_t p = 0; p < offsets->partitions; ++p) {
-                      if (b.owner_of(offsets->name, p) == b.shard()) {
+                      if (b.owner_of(*offsets, p) == b.shard()) {
                           auto loading =
                             groups::ensure_loaded(b, groups::placement{ *offsets, p, b.shard() });
                           co_await std::move(loading);

@@ -30,9 +30,9 @@ public:
     // Drains and closes every connection, then runs each shard's final group commit;
     // blocks the calling (non-shard) thread.
     void stop();
-    // Starts opening (and recovering) every partition in the topic table in the
+    // Starts loading the consumer groups of the offsets partitions in the
     // background, each on its owner shard.
-    void open_partitions();
+    void load_groups();
 
     broker& broker_on(unsigned shard) { return *_brokers[shard]; }
 

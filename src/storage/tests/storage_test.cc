@@ -548,12 +548,3 @@ TEST(log_manager, flush_messages_and_flush_ms_relax_the_sync_and_shutdown_syncs_
     EXPECT_FALSE(p->dirty());
     EXPECT_EQ(ops.syncs.load(), 3);
 }
-
-TEST(log_manager, owner_shard_is_stable_and_spreads_partitions) {
-    EXPECT_EQ(owner_shard("orders", 3, 4), owner_shard("orders", 3, 4));
-    std::set<unsigned> seen;
-    for (int p = 0; p < 8; ++p) {
-        seen.insert(owner_shard("orders", p, 4));
-    }
-    EXPECT_EQ(seen.size(), 4u);
-}

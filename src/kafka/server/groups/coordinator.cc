@@ -179,7 +179,7 @@ awaitable<std::optional<placement>> place(broker& b, std::string group) {
     placement p;
     p.offsets = *t;
     p.partition = offsets_partition_for(group, t->partitions);
-    p.shard = b.owner_of(t->name, p.partition);
+    p.shard = b.owner_of(*t, p.partition);
     co_return p;
 }
 

@@ -2,12 +2,12 @@
 
 #include "kafka/server/broker.h"
 #include "kafka/server/handlers/routing.h"
+#include "kafka/server/handlers/storage_errors.h"
 
 #include <set>
 
 namespace chronik::kafka {
 
-using protocol::error_code;
 using outcome_t = cluster::topic_store::alter_outcome;
 
 namespace {
@@ -36,7 +36,7 @@ awaitable<outcome_t> alter_resource(broker& b, int8_t type, std::string name,
                                     bool validate_only) {
     if (type == resource_topic) {
         if (b.topics()->find(name) == nullptr) {
-            co_return outcome_t{ error_code::unknown_topic_or_partition, "unknown topic " + name };
+            co_return outcome_t{ cluster::errc::unknown_topic, "unknown topic " + name };
         }
         auto call = on_store<outcome_t, std::string, std::vector<cluster::config_change>, bool, bool>(
           b, &alter_topic, std::move(name), std::move(changes), replace_all, validate_only);
@@ -46,7 +46,8 @@ awaitable<outcome_t> alter_resource(broker& b, int8_t type, std::string name,
         int32_t node = cluster::topic_table::cluster_default;
         if (!name.empty()) {
             if (name != std::to_string(b.node_id())) {
-                co_return outcome_t{ error_code::invalid_request, "broker " + name + " is not this broker" };
+                co_return outcome_t{ cluster::errc::invalid_request,
+                                     "broker " + name + " is not this broker" };
             }
             node = b.node_id();
         }
@@ -54,7 +55,8 @@ awaitable<outcome_t> alter_resource(broker& b, int8_t type, std::string name,
           b, &alter_broker, node, std::move(changes), replace_all, validate_only);
         co_return co_await std::move(call);
     }
-    co_return outcome_t{ error_code::invalid_request, "unsupported resource type " + std::to_string(type) };
+    co_return outcome_t{ cluster::errc::invalid_request,
+                         "unsupported resource type " + std::to_string(type) };
 }
 
 template<class Resp, class Req, class ToChange>
@@ -72,7 +74,7 @@ awaitable<Resp> alter_all(broker& b, Req req, bool replace_all, ToChange to_chan
         out.resource_name = r.resource_name;
         outcome_t o;
         if (repeated.contains({ r.resource_type, r.resource_name })) {
-            o = { error_code::invalid_request, "resource named more than once" };
+            o = { cluster::errc::invalid_request, "resource named more than once" };
         } else {
             std::vector<cluster::config_change> changes;
             for (auto& c : r.configs) {
@@ -82,8 +84,8 @@ awaitable<Resp> alter_all(broker& b, Req req, bool replace_all, ToChange to_chan
                                           replace_all, req.validate_only);
             o = co_await std::move(applied);
         }
-        out.error_code = +o.error;
-        if (o.error != error_code::none) {
+        out.error_code = +to_kafka_error(o.error);
+        if (o.error) {
             out.error_message = o.message;
         }
     }

@@ -33,10 +33,13 @@ awaitable<describe_cluster_handler::api::response> describe_cluster_handler::han
     }
     resp.cluster_id = b.cluster_id();
     resp.controller_id = b.node_id();
-    auto& self = resp.brokers.emplace_back();
-    self.broker_id = b.node_id();
-    self.host = b.advertised().host;
-    self.port = b.advertised().port;
+    for (auto& r : b.known_brokers()) {
+        auto& node = resp.brokers.emplace_back();
+        node.broker_id = r.node();
+        node.host = std::move(r.host);
+        node.port = r.port;
+        node.rack = std::move(r.rack);
+    }
     if (req.include_cluster_authorized_operations) {
         resp.cluster_authorized_operations = cluster_operations;
     }

@@ -81,7 +81,7 @@ struct listed {
 awaitable<std::vector<listed>> list_on_shard(broker& b, cluster::topic_info offsets) {
     std::vector<listed> out;
     for (int32_t p = 0; p < offsets.partitions; ++p) {
-        if (b.owner_of(offsets.name, p) != b.shard()) {
+        if (b.owner_of(offsets, p) != b.shard()) {
             continue;
         }
         auto loading = groups::ensure_loaded(b, placement{ offsets, p, b.shard() });

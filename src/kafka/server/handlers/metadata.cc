@@ -69,10 +69,13 @@ awaitable<void> wait_for_topics(broker& b, const std::vector<std::string>& names
 awaitable<metadata_handler::api::response> metadata_handler::handle(request_context& ctx, api::request req) {
     broker& b = *ctx.owner;
     response resp;
-    auto& node = resp.brokers.emplace_back();
-    node.node_id = b.node_id();
-    node.host = b.advertised().host;
-    node.port = b.advertised().port;
+    for (auto& r : b.known_brokers()) {
+        auto& node = resp.brokers.emplace_back();
+        node.node_id = r.node();
+        node.host = std::move(r.host);
+        node.port = r.port;
+        node.rack = std::move(r.rack);
+    }
     resp.cluster_id = b.cluster_id();
     resp.controller_id = b.node_id();
 
@@ -106,7 +109,7 @@ awaitable<metadata_handler::api::response> metadata_handler::handle(request_cont
         std::vector<cluster::topic_info> topics;
         topics.reserve(to_create.size());
         for (const auto& name : to_create) {
-            topics.push_back({ name, cluster::random_topic_id(), b.default_partitions(), {} });
+            topics.push_back({ name, cluster::random_topic_id(), b.default_partitions(), {}, nullptr });
         }
         // Locals and a named lambda, not a temporary in the co_await (GCC 12; see
         // create_topic in topics.cc).

@@ -223,7 +223,7 @@ struct partition_fanout {
         }
         slots.push_back({ topic, partition });
         Item& it = items.emplace_back();
-        it.shard = b.owner_of(info->name, index);
+        it.shard = b.owner_of(*info, index);
         it.topic = *info;
         it.partition = index;
         return &it;

@@ -1,5 +1,5 @@
 #pragma once
-// Storage errors as Kafka error codes.
+// Storage, record and cluster errors as Kafka error codes.
 #include "cluster/errc.h"
 #include "kafka/protocol/error_code.h"
 #include "record/errc.h"
@@ -36,6 +36,20 @@ inline protocol::error_code to_kafka_error(std::error_code ec) noexcept {
             case cluster::errc::not_leader:
             case cluster::errc::shutting_down:
                 return error_code::not_leader_or_follower;
+            case cluster::errc::topic_exists:
+                return error_code::topic_already_exists;
+            case cluster::errc::unknown_topic:
+                return error_code::unknown_topic_or_partition;
+            case cluster::errc::invalid_partitions:
+                return error_code::invalid_partitions;
+            case cluster::errc::invalid_replication_factor:
+                return error_code::invalid_replication_factor;
+            case cluster::errc::invalid_config:
+                return error_code::invalid_config;
+            case cluster::errc::invalid_request:
+                return error_code::invalid_request;
+            case cluster::errc::controller_unavailable:
+                return error_code::kafka_storage_error;
         }
     }
     if (ec.category() == record::error_category()) {

@@ -2,6 +2,7 @@
 
 #include "kafka/server/broker.h"
 #include "kafka/server/handlers/routing.h"
+#include "kafka/server/handlers/storage_errors.h"
 
 #include <set>
 
@@ -11,13 +12,13 @@ using protocol::error_code;
 
 namespace {
 
-awaitable<error_code> remove_topic(cluster::topic_store& s, std::string name) {
+awaitable<std::error_code> remove_topic(cluster::topic_store& s, std::string name) {
     auto r = s.remove(std::move(name));
     co_return co_await std::move(r);
 }
 
-awaitable<error_code> grow_topic(cluster::topic_store& s, std::string name, int32_t count,
-                                 bool validate_only) {
+awaitable<std::error_code> grow_topic(cluster::topic_store& s, std::string name, int32_t count,
+                                      bool validate_only) {
     auto r = s.add_partitions(std::move(name), count, validate_only);
     co_return co_await std::move(r);
 }
@@ -63,8 +64,8 @@ awaitable<delete_topics_handler::api::response> delete_topics_handler::handle(re
         }
         r.name = info->name;
         r.topic_id = info->id;
-        auto removal = on_store<error_code, std::string>(b, &remove_topic, info->name);
-        r.error_code = +co_await std::move(removal);
+        auto removal = on_store<std::error_code, std::string>(b, &remove_topic, info->name);
+        r.error_code = +to_kafka_error(co_await std::move(removal));
     }
     co_return resp;
 }
@@ -104,9 +105,13 @@ awaitable<create_partitions_handler::api::response> create_partitions_handler::h
                               std::to_string(t.count) + " would not add any";
             continue;
         }
-        auto growth = on_store<error_code, std::string, int32_t, bool>(b, &grow_topic, t.name, t.count,
-                                                                       req.validate_only);
-        r.error_code = +co_await std::move(growth);
+        auto growth = on_store<std::error_code, std::string, int32_t, bool>(b, &grow_topic, t.name, t.count,
+                                                                            req.validate_only);
+        auto ec = co_await std::move(growth);
+        r.error_code = +to_kafka_error(ec);
+        if (ec == cluster::errc::invalid_replication_factor) {
+            r.error_message = "not enough brokers for the topic's replication factor";
+        }
     }
     co_return resp;
 }

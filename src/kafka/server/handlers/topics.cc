@@ -1,6 +1,7 @@
 #include "kafka/server/handlers/topics.h"
 
 #include "cluster/config_catalog.h"
+#include "kafka/server/handlers/storage_errors.h"
 
 #include <fmt/format.h>
 
@@ -9,8 +10,6 @@ namespace chronik::kafka {
 using protocol::error_code;
 
 namespace {
-// One broker: every partition has exactly one replica.
-constexpr int16_t max_replication_factor = 1;
 constexpr int32_t max_partitions = 100'000;
 } // namespace
 
@@ -31,30 +30,35 @@ awaitable<create_topic_result> create_topic(broker& b, std::string name, int32_t
     if (replication_factor == -1) {
         replication_factor = 1;
     }
-    if (replication_factor <= 0 || replication_factor > max_replication_factor) {
-        co_return create_topic_result{
-            error_code::invalid_replication_factor,
-            fmt::format("replication factor {} is larger than the number of brokers (1)", replication_factor)
-        };
+    // The controller checks against the brokers registered when it places the
+    // replicas; this snapshot's count words the refusal of a plainly too-large one.
+    const size_t brokers = std::max<size_t>(1, b.topics()->brokers().size());
+    if (replication_factor <= 0 || size_t(replication_factor) > brokers) {
+        co_return create_topic_result{ error_code::invalid_replication_factor,
+                                       fmt::format("replication factor {} is larger than the number of "
+                                                   "brokers ({})",
+                                                   replication_factor, brokers) };
     }
     if (auto why = cluster::validate_topic_configs(configs)) {
         co_return create_topic_result{ error_code::invalid_config, *why };
     }
-    cluster::topic_info t{ std::move(name), cluster::random_topic_id(), partitions, std::move(configs) };
+    cluster::topic_info t{ std::move(name), cluster::random_topic_id(), partitions, std::move(configs),
+                           nullptr };
     // Captures are built from locals, not from this coroutine's parameters, and the
     // lambda is named rather than a temporary in the co_await: both work around GCC 12
     // coroutine bugs (see remove_on_shard0 in delete_topics.cc and topic_store.cc).
     cluster::topic_store* store = &b.topic_store_on_shard0();
     bool dry_run = validate_only;
-    auto on_shard0 = [store, t = std::move(t), dry_run]() mutable {
-        return store->create(std::move(t), dry_run);
+    int16_t rf = replication_factor;
+    auto on_shard0 = [store, t = std::move(t), rf, dry_run]() mutable {
+        return store->create(std::move(t), rf, dry_run);
     };
-    auto err = co_await b.shards().invoke_on(0, std::move(on_shard0));
-    create_topic_result r{ err, std::nullopt };
-    if (err == error_code::topic_already_exists) {
-        r.message = "topic already exists";
-    } else if (err != error_code::none) {
+    auto ec = co_await b.shards().invoke_on(0, std::move(on_shard0));
+    create_topic_result r{ to_kafka_error(ec), std::nullopt };
+    if (ec == cluster::errc::controller_unavailable) {
         r.message = "the topic could not be stored";
+    } else if (ec) {
+        r.message = ec.message();
     }
     co_return r;
 }

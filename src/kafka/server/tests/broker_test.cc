@@ -20,7 +20,8 @@ struct one_shard_broker {
         char tmpl[] = "/tmp/chronik-broker-test-XXXXXX";
         dir = ::mkdtemp(tmpl);
         cfg.data_dir = dir;
-        store = std::make_unique<cluster::topic_store>(dir + "/cluster", io, shards, [](unsigned, auto) {});
+        store = std::make_unique<cluster::topic_store>(dir + "/cluster", model::node_id{ 0 }, io, shards,
+                                                       [](unsigned, auto) {});
         auto logs = std::make_unique<storage::log_manager>(
           dir, io, storage::file_ops::real(), shards.at(0).executor(), [](std::vector<storage::watcher>) {});
         b = std::make_unique<broker>(cfg, shards, 0, *store, std::move(logs));
@@ -51,8 +52,8 @@ struct one_shard_broker {
 TEST(broker, a_shard_never_installs_an_older_topic_table) {
     one_shard_broker t;
     auto v0 = std::make_shared<const cluster::topic_table>();
-    auto v1 = v0->with(cluster::topic_info{ "first", cluster::random_topic_id(), 1, {} });
-    auto v2 = v1->with(cluster::topic_info{ "second", cluster::random_topic_id(), 1, {} });
+    auto v1 = v0->with(cluster::topic_info{ "first", cluster::random_topic_id(), 1, {}, nullptr });
+    auto v2 = v1->with(cluster::topic_info{ "second", cluster::random_topic_id(), 1, {}, nullptr });
     auto [version, has_second] = t.on_shard([&] {
         t.b->set_topics(v2);
         t.b->set_topics(v1); // late: dropped
