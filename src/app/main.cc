@@ -32,6 +32,7 @@
 #include <fmt/core.h>
 #include <malloc.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 extern char** environ;
@@ -99,6 +100,20 @@ bool lock_data_dir(const std::string& data_dir, std::string& error) {
     return true; // the descriptor stays open until exit
 }
 
+// Every partition placed on this node is opened at start and holds a descriptor,
+// so the soft limit on open files (often 1024) is raised to the hard one, as
+// Kafka's operators are told to do by hand.
+void raise_open_file_limit() {
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+        rlim_t was = lim.rlim_cur;
+        lim.rlim_cur = lim.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) {
+            log.warn("cannot raise the open-file limit from {}: {}", was, std::strerror(errno));
+        }
+    }
+}
+
 void usage() {
     fmt::print(stderr,
                "usage: chronik-server start [options]\n\n"
@@ -134,6 +149,7 @@ int start(const std::vector<std::string>& args) {
         fmt::print(stderr, "chronik-server: {}\n", error);
         return 1;
     }
+    raise_open_file_limit();
 
     // Shard threads inherit this mask, so only the main thread takes the signals.
     sigset_t stop_signals;

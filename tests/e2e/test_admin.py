@@ -100,6 +100,60 @@ class AdminTest(unittest.TestCase):
                 b.stop()
             b.cleanup()
 
+    def test_a_node_registers_places_partitions_and_keeps_its_directory(self):
+        import glob
+        import os
+        import time
+        from kafka.admin import KafkaAdminClient
+        b = Broker("--set", "broker.rack=rack-7")
+        try:
+            b.start()
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            self.assertIsNone(create(admin, NewTopic("placed", num_partitions=4, replication_factor=1))["placed"])
+            # The broker opens (creates) the partitions placed on it without waiting
+            # for a request to name them.
+            deadline = time.time() + 20
+            while len(glob.glob(os.path.join(b.data_dir, "logs", "placed-*"))) < 4 and time.time() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(len(glob.glob(os.path.join(b.data_dir, "logs", "placed-*"))), 4)
+            # Its registration (address and rack) is what clients are told.
+            kadmin = KafkaAdminClient(bootstrap_servers=b.bootstrap)
+            brokers = kadmin.describe_cluster()["brokers"]
+            kadmin.close()
+            self.assertEqual([(x["node_id"], x["port"], x["rack"]) for x in brokers], [(0, b.port, "rack-7")])
+            self.assertEqual(b.stop(), 0)
+            # The directory is node 0's: its placements name node 0.
+            other = Broker("--node-id", "3", data_dir=b.data_dir)
+            with self.assertRaises(RuntimeError) as e:
+                other.start()
+            self.assertIn("belongs to node 0", str(e.exception))
+            other.proc.wait()
+            other.proc.stdout.close()
+            other.stderr_file.close()
+            # Node 0 again: same placements, and every partition serves.
+            b.start()
+            from confluent_kafka import Consumer, Producer, TopicPartition
+            p = Producer({"bootstrap.servers": b.bootstrap})
+            for part in range(4):
+                p.produce("placed", value=b"v%d" % part, partition=part)
+            self.assertEqual(p.flush(15), 0)
+            c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "placed-reader",
+                          "auto.offset.reset": "earliest"})
+            c.assign([TopicPartition("placed", part, 0) for part in range(4)])
+            got = set()
+            deadline = time.time() + 20
+            while len(got) < 4 and time.time() < deadline:
+                m = c.poll(0.5)
+                if m is not None and m.error() is None:
+                    got.add(m.value())
+            c.close()
+            self.assertEqual(got, {b"v0", b"v1", b"v2", b"v3"})
+        finally:
+            if b.proc is not None:
+                b.stop()
+            b.cleanup()
+
+
     def test_kafka_python_admin_and_metadata(self):
         from kafka import KafkaConsumer
         from kafka.admin import KafkaAdminClient, NewTopic as KNewTopic

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -237,6 +238,133 @@ TEST_F(store_test, a_snapshot_bounds_what_a_restart_replays) {
     std::filesystem::remove_all(dir + "-copy");
 }
 
+// How many partitions of `t` the placement puts on each shard of node 0.
+std::map<uint32_t, int> per_shard(const topic_info& t) {
+    std::map<uint32_t, int> out;
+    for (int32_t p = 0; p < t.partitions; ++p) {
+        if (auto s = t.shard_on(model::node_id{ 0 }, p)) {
+            ++out[(*s)()];
+        }
+    }
+    return out;
+}
+
+awaitable<std::error_code> create_one(topic_store& s, std::string name, int32_t partitions, int16_t rf) {
+    topic_info t{ std::move(name), random_topic_id(), partitions, {}, nullptr };
+    auto created = s.create(std::move(t), rf, false);
+    co_return co_await std::move(created);
+}
+
+awaitable<std::error_code> grow(topic_store& s, std::string name, int32_t count) {
+    auto grown = s.add_partitions(std::move(name), count, false);
+    co_return co_await std::move(grown);
+}
+
+// The controller places every partition on the least loaded shard, across topics
+// and as a topic grows; a placement's revision is the offset of the command that
+// made it, and a restart reads the same placements back.
+TEST_F(store_test, partitions_are_placed_on_the_least_loaded_shard) {
+    ASSERT_FALSE(run_on(shards, create_one(store, "four", 4, 1)));
+    auto first = table(); // keeps `four` alive
+    const auto* four = first->find("four");
+    ASSERT_NE(four->placement, nullptr);
+    ASSERT_EQ(four->placement->size(), 4u);
+    EXPECT_EQ(per_shard(*four), (std::map<uint32_t, int>{ { 0, 2 }, { 1, 2 } }));
+    EXPECT_EQ((*four->placement)[0].revision, 0);
+    // One partition more in all makes shard load uneven; the next goes to the lighter shard.
+    ASSERT_FALSE(run_on(shards, create_one(store, "one", 1, 1)));
+    ASSERT_FALSE(run_on(shards, create_one(store, "two", 1, 1)));
+    auto one = per_shard(*table()->find("one"));
+    auto two = per_shard(*table()->find("two"));
+    ASSERT_EQ(one.size(), 1u);
+    ASSERT_EQ(two.size(), 1u);
+    EXPECT_NE(one.begin()->first, two.begin()->first);
+    EXPECT_EQ((*table()->find("two")->placement)[0].revision, 2);
+    // New partitions are placed; the old ones keep theirs.
+    ASSERT_FALSE(run_on(shards, grow(store, "four", 8)));
+    auto later = table();
+    const auto* grown = later->find("four");
+    ASSERT_EQ(grown->placement->size(), 8u);
+    for (size_t p = 0; p < 4; ++p) {
+        EXPECT_EQ((*grown->placement)[p], (*four->placement)[p]);
+    }
+    EXPECT_EQ((*grown->placement)[4].revision, 3);
+    EXPECT_EQ(per_shard(*grown), (std::map<uint32_t, int>{ { 0, 4 }, { 1, 4 } }));
+    // More replicas than registered brokers (none yet: this node alone) is refused.
+    EXPECT_EQ(run_on(shards, create_one(store, "three", 1, 3)), errc::invalid_replication_factor);
+    EXPECT_EQ(table()->find("three"), nullptr);
+
+    std::filesystem::copy(dir, dir + "-copy", std::filesystem::copy_options::recursive);
+    auto reread = load(dir + "-copy");
+    for (const auto* t : table()->all()) {
+        const auto* back = reread->current()->find(t->name);
+        ASSERT_NE(back, nullptr);
+        ASSERT_NE(back->placement, nullptr);
+        EXPECT_EQ(*back->placement, *t->placement);
+    }
+    stop(*reread);
+    std::filesystem::remove_all(dir + "-copy");
+}
+
+awaitable<std::vector<int64_t>> producer_ids(topic_store& s, int n) {
+    std::vector<int64_t> out;
+    for (int i = 0; i < n; ++i) {
+        auto next = s.allocate_producer_id();
+        out.push_back(co_await std::move(next));
+    }
+    co_return out;
+}
+
+// A block of producer ids is a controller command committed before its first id
+// is used: after a restart, ids continue past every block handed out.
+TEST_F(store_test, producer_ids_are_never_handed_out_twice_across_restarts) {
+    auto first = run_on(shards, producer_ids(store, 3));
+    EXPECT_EQ(first, (std::vector<int64_t>{ 0, 1, 2 }));
+    EXPECT_EQ(table()->producer_id_end(), topic_store::producer_id_block);
+    std::filesystem::copy(dir, dir + "-copy", std::filesystem::copy_options::recursive);
+    auto reread = load(dir + "-copy");
+    auto after = run_on(shards, producer_ids(*reread, int(topic_store::producer_id_block) + 1));
+    EXPECT_EQ(after.front(), topic_store::producer_id_block);
+    EXPECT_EQ(after.back(), 2 * topic_store::producer_id_block);
+    EXPECT_EQ(reread->current()->producer_id_end(), 3 * topic_store::producer_id_block);
+    stop(*reread);
+    std::filesystem::remove_all(dir + "-copy");
+}
+
+// Every start registers the node with a new incarnation; the registration is a
+// command, so a restart reads it back, and the placement uses its shard count.
+TEST_F(store_test, a_start_registers_the_broker) {
+    std::string error;
+    ASSERT_TRUE(store.register_blocking("127.0.0.1", 9092, "rack-1", error)) << error;
+    auto t = table();
+    ASSERT_EQ(t->brokers().size(), 1u);
+    const auto& r = t->brokers().at(0);
+    EXPECT_EQ(r.host, "127.0.0.1");
+    EXPECT_EQ(r.port, 9092);
+    EXPECT_EQ(r.rack, "rack-1");
+    EXPECT_EQ(r.shards, 2u);
+    EXPECT_EQ(on_shard1()->brokers().at(0), r);
+    ASSERT_TRUE(store.register_blocking("127.0.0.1", 9092, "rack-1", error)) << error;
+    EXPECT_NE(table()->brokers().at(0).incarnation, r.incarnation);
+    EXPECT_FALSE(store.register_blocking("a host", 9092, std::nullopt, error));
+    EXPECT_FALSE(store.register_blocking("h", 9092, "-", error));
+
+    std::filesystem::copy(dir, dir + "-copy", std::filesystem::copy_options::recursive);
+    auto reread = load(dir + "-copy");
+    EXPECT_EQ(reread->current()->brokers(), table()->brokers());
+    stop(*reread);
+    std::filesystem::remove_all(dir + "-copy");
+}
+
+// Placements name their node: a directory made by one node is refused by another.
+TEST_F(store_test, another_node_cannot_take_over_the_directory) {
+    topic_store other{ dir, model::node_id{ 1 }, io, shards,
+                       [](unsigned, std::shared_ptr<const topic_table>) {} };
+    std::string error;
+    EXPECT_FALSE(other.load_blocking(error));
+    EXPECT_NE(error.find("belongs to node 0"), std::string::npos) << error;
+}
+
 // The whole-table file of earlier versions is read as a snapshot of an empty log.
 TEST_F(store_test, the_old_whole_table_file_is_still_read) {
     std::string legacy = dir + "-legacy";
@@ -246,6 +374,9 @@ TEST_F(store_test, the_old_whole_table_file_is_still_read) {
     auto old = load(legacy);
     ASSERT_NE(old->current()->find("old"), nullptr);
     EXPECT_EQ(old->current()->find("old")->partitions, 4);
+    // Its topics had no placements; the load placed them, spread over the shards.
+    EXPECT_EQ(per_shard(*old->current()->find("old")), (std::map<uint32_t, int>{ { 0, 2 }, { 1, 2 } }));
+    EXPECT_EQ(old->log_end_offset(), 1);
     stop(*old);
     std::filesystem::remove_all(legacy);
 }
