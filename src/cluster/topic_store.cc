@@ -714,7 +714,7 @@ awaitable<std::error_code> topic_store::create(topic_info t, int16_t replication
     co_return std::error_code();
 }
 
-size_t topic_store::queue_auto_create(std::vector<topic_info> topics) {
+size_t topic_store::queue_auto_create(std::vector<topic_info> topics, int16_t replication_factor) {
     _owner.check_owner("topic_store");
     if (_background.is_closed()) {
         return 0;
@@ -729,7 +729,7 @@ size_t topic_store::queue_auto_create(std::vector<topic_info> topics) {
             continue;
         }
         _auto_queued.insert(t.name);
-        _auto_queue.push_back(std::move(t));
+        _auto_queue.push_back({ std::move(t), replication_factor });
         ++on_their_way;
     }
     if (!_auto_creating && !_auto_queue.empty()) {
@@ -747,13 +747,17 @@ awaitable<void> topic_store::auto_create(runtime::gate::holder) {
         auto turn = co_await take_turn();
         std::vector<topic_info> batch;
         while (!_auto_queue.empty() && batch.size() < auto_create_batch) {
-            topic_info t = std::move(_auto_queue.front());
+            auto [t, rf] = std::move(_auto_queue.front());
             _auto_queue.pop_front();
             _auto_queued.erase(t.name);
             // CreateTopics (or a delete and re-create) may have come first.
             if (_table->find(t.name) == nullptr) {
-                auto placed = place(0, t.partitions, 1);
-                CHRONIK_ASSERT(placed.has_value(), "one replica can always be placed");
+                auto placed = place(0, t.partitions, rf);
+                if (!placed) {
+                    log.warn("cannot auto-create topic {}: replication factor {} is more than the {} brokers",
+                             t.name, rf, std::max<size_t>(1, _table->brokers().size()));
+                    continue;
+                }
                 t.placement = std::make_shared<const assignments>(std::move(*placed));
                 count_load(t, +1); // the next topic of the batch sees this one's load
                 batch.push_back(std::move(t));

@@ -74,7 +74,9 @@ public:
     // are on their way: queued now, queued before, or existing. Runs on shard 0.
     static constexpr size_t max_auto_create_queue = 10'000;
     static constexpr size_t auto_create_batch = 1'000;
-    size_t queue_auto_create(std::vector<topic_info> topics);
+    // Each gets `replication_factor` replicas per partition; a topic that cannot be
+    // placed so when its batch is stored (too few brokers) is not created.
+    size_t queue_auto_create(std::vector<topic_info> topics, int16_t replication_factor);
     // Ends background work for shutdown: no auto-creation starts, the batch being
     // stored finishes, and what is still queued is dropped; then the change being
     // stored ends, later ones are refused, and the controller log is closed. Runs
@@ -190,7 +192,11 @@ private:
     std::optional<runtime::event> _change_done;
     bool _pid_allocating = false;
     std::optional<runtime::event> _pid_ready;
-    std::deque<topic_info> _auto_queue;
+    struct auto_request {
+        topic_info topic;
+        int16_t replication_factor = 1;
+    };
+    std::deque<auto_request> _auto_queue;
     std::set<std::string, std::less<>> _auto_queued; // the names in _auto_queue
     bool _auto_creating = false;
     runtime::gate _background;   // the auto-creation fiber

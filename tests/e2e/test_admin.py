@@ -154,6 +154,25 @@ class AdminTest(unittest.TestCase):
             b.cleanup()
 
 
+    def test_default_replication_factor_is_honoured(self):
+        from confluent_kafka import KafkaError, Producer
+        with Broker("--set", "default.replication.factor=2") as b:
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            # Two replicas cannot be placed on one broker: neither CreateTopics with
+            # the default (-1) nor auto-creation makes the topic.
+            self.assertEqual(create(admin, NewTopic("defaulted-rf", 1, -1))["defaulted-rf"],
+                             KafkaError.INVALID_REPLICATION_FACTOR)
+            self.assertIsNone(create(admin, NewTopic("explicit-rf", 1, 1))["explicit-rf"])
+            p = Producer({"bootstrap.servers": b.bootstrap})
+            md = p.list_topics(topic="auto-rf", timeout=10)
+            self.assertEqual(md.topics["auto-rf"].error.code(), KafkaError.INVALID_REPLICATION_FACTOR)
+            self.assertEqual(sorted(admin.list_topics(timeout=10).topics), ["explicit-rf"])
+        with Broker() as b:
+            p = Producer({"bootstrap.servers": b.bootstrap})
+            md = p.list_topics(topic="auto-rf", timeout=10)
+            self.assertIsNone(md.topics["auto-rf"].error)  # one replica: created
+
+
     def test_kafka_python_admin_and_metadata(self):
         from kafka import KafkaConsumer
         from kafka.admin import KafkaAdminClient, NewTopic as KNewTopic

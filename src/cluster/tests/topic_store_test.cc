@@ -62,7 +62,7 @@ struct store_test : ::testing::Test {
     }
     size_t queue(std::vector<topic_info> ts) {
         return run_on(shards, [](topic_store& s, std::vector<topic_info> ts) -> awaitable<size_t> {
-            co_return s.queue_auto_create(std::move(ts));
+            co_return s.queue_auto_create(std::move(ts), 1);
         }(store, std::move(ts)));
     }
     std::shared_ptr<const topic_table> table() {
@@ -127,7 +127,7 @@ TEST_F(store_test, auto_creation_is_bounded_and_batched) {
 
 TEST_F(store_test, stop_ends_auto_creation_after_the_batch_being_stored) {
     auto stopped = run_on(shards, [](topic_store& s) -> awaitable<size_t> {
-        size_t queued = s.queue_auto_create(named("b-", 5000));
+        size_t queued = s.queue_auto_create(named("b-", 5000), 1);
         co_await s.stop();
         co_return queued;
     }(store));

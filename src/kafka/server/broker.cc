@@ -321,6 +321,11 @@ int32_t broker::default_partitions() const {
     return n > 0 && n <= INT32_MAX ? int32_t(n) : 1;
 }
 
+int16_t broker::default_replication_factor() const {
+    auto n = numeric_setting("default.replication.factor", 1);
+    return n > 0 && n <= INT16_MAX ? int16_t(n) : 1;
+}
+
 bool broker::auto_create_topics() const {
     return broker_setting("auto.create.topics.enable") == "true";
 }

@@ -87,6 +87,9 @@ public:
     // The same as a number; `fallback` if it is not one.
     int64_t numeric_setting(std::string_view name, int64_t fallback) const;
     int32_t default_partitions() const;
+    // default.replication.factor: the replicas of an auto-created topic, and of one
+    // created with replication factor -1.
+    int16_t default_replication_factor() const;
     // fetch.max.bytes: the most one Fetch response carries, whatever it asks for.
     size_t fetch_max_bytes() const noexcept { return _fetch_max_bytes; }
     bool auto_create_topics() const;

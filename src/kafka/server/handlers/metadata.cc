@@ -88,6 +88,10 @@ awaitable<metadata_handler::api::response> metadata_handler::handle(request_cont
         co_return resp;
     }
     bool may_create = req.allow_auto_topic_creation && b.auto_create_topics();
+    // With default.replication.factor above the brokers there are, a topic cannot
+    // be auto-created: it is answered INVALID_REPLICATION_FACTOR (as Kafka does).
+    const int16_t rf = b.default_replication_factor();
+    const bool placeable = size_t(rf) <= std::max<size_t>(1, b.topics()->brokers().size());
     // Names to auto-create, in request order. Each is answered LEADER_NOT_AVAILABLE
     // until it exists, as Kafka answers a topic it is creating: clients retry that
     // (librdkafka gives up on UNKNOWN_TOPIC_OR_PARTITION once
@@ -97,7 +101,7 @@ awaitable<metadata_handler::api::response> metadata_handler::handle(request_cont
     std::vector<std::string> to_create;
     size_t creatable = 0;
     for (const auto& want : *req.topics) {
-        if (want.name && may_create && b.topics()->find(*want.name) == nullptr &&
+        if (want.name && may_create && placeable && b.topics()->find(*want.name) == nullptr &&
             !cluster::invalid_topic_name(*want.name)) {
             if (to_create.size() < max_auto_create_per_request) {
                 to_create.push_back(*want.name);
@@ -114,8 +118,8 @@ awaitable<metadata_handler::api::response> metadata_handler::handle(request_cont
         // Locals and a named lambda, not a temporary in the co_await (GCC 12; see
         // create_topic in topics.cc).
         cluster::topic_store* store = &b.topic_store_on_shard0();
-        auto on_shard0 = [store, topics = std::move(topics)]() mutable {
-            return store->queue_auto_create(std::move(topics));
+        auto on_shard0 = [store, topics = std::move(topics), rf]() mutable {
+            return store->queue_auto_create(std::move(topics), rf);
         };
         size_t coming = co_await b.shards().invoke_on(0, std::move(on_shard0));
         // When the whole creation is under way, wait for it briefly, so that a
@@ -137,9 +141,10 @@ awaitable<metadata_handler::api::response> metadata_handler::handle(request_cont
         }
         if (t == nullptr) {
             bool invalid = want.name && cluster::invalid_topic_name(*want.name);
-            auto e = invalid                   ? error_code::invalid_topic_exception
-                     : want.name && may_create ? error_code::leader_not_available
-                                               : error_code::unknown_topic_or_partition;
+            auto e = invalid                                 ? error_code::invalid_topic_exception
+                     : want.name && may_create && !placeable ? error_code::invalid_replication_factor
+                     : want.name && may_create               ? error_code::leader_not_available
+                                                             : error_code::unknown_topic_or_partition;
             resp.topics.push_back(failed(want.name, {}, e));
             continue;
         }

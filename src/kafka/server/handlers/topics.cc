@@ -28,7 +28,7 @@ awaitable<create_topic_result> create_topic(broker& b, std::string name, int32_t
                                                    max_partitions) };
     }
     if (replication_factor == -1) {
-        replication_factor = 1;
+        replication_factor = b.default_replication_factor();
     }
     // The controller checks against the brokers registered when it places the
     // replicas; this snapshot's count words the refusal of a plainly too-large one.
