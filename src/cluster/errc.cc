@@ -21,6 +21,8 @@ struct category final : std::error_category {
                 return "invalid number of partitions";
             case errc::invalid_replication_factor:
                 return "replication factor larger than the number of brokers";
+            case errc::invalid_replica_assignment:
+                return "the replica assignment names an unknown broker, one twice, or differs in size";
             case errc::invalid_config:
                 return "invalid config";
             case errc::invalid_request:

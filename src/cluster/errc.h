@@ -12,6 +12,7 @@ enum class [[nodiscard]] errc{
     unknown_topic,              // UNKNOWN_TOPIC_OR_PARTITION
     invalid_partitions,         // INVALID_PARTITIONS
     invalid_replication_factor, // INVALID_REPLICATION_FACTOR: more replicas than brokers
+    invalid_replica_assignment, // INVALID_REPLICA_ASSIGNMENT: explicit replicas that cannot be placed
     invalid_config,             // INVALID_CONFIG
     invalid_request,            // INVALID_REQUEST: a malformed change
     controller_unavailable,     // the command cannot be stored: KAFKA_STORAGE_ERROR

@@ -358,7 +358,8 @@ awaitable<std::error_code> topic_store::remove(std::string name) {
     co_return std::error_code();
 }
 
-awaitable<std::error_code> topic_store::add_partitions(std::string name, int32_t count, bool validate_only) {
+awaitable<std::error_code> topic_store::add_partitions(std::string name, int32_t count, bool validate_only,
+                                                       replica_nodes explicit_nodes) {
     _owner.check_owner("topic_store");
     auto turn = co_await take_turn();
     const topic_info* t = _table->find(name);
@@ -370,9 +371,9 @@ awaitable<std::error_code> topic_store::add_partitions(std::string name, int32_t
     }
     // The new partitions have as many replicas as the first one.
     auto rf = int16_t(t->placement && !t->placement->empty() ? t->placement->front().replicas.size() : 1);
-    auto added = place(t->partitions, count - t->partitions, rf);
+    auto added = place(t->partitions, count - t->partitions, rf, explicit_nodes);
     if (!added) {
-        co_return errc::invalid_replication_factor;
+        co_return added.error();
     }
     if (validate_only) {
         co_return std::error_code();
@@ -381,7 +382,7 @@ awaitable<std::error_code> topic_store::add_partitions(std::string name, int32_t
     topic_info grown = *t;
     grown.partitions = count;
     assignments all = t->placement ? *t->placement : assignments{};
-    all.insert(all.end(), added->begin(), added->end());
+    all.insert(all.end(), added.value().begin(), added.value().end());
     grown.placement = std::make_shared<const assignments>(std::move(all));
     auto value = put_topics_value({ grown });
     topic_info counted = grown;
@@ -393,7 +394,8 @@ awaitable<std::error_code> topic_store::add_partitions(std::string name, int32_t
     co_return std::error_code();
 }
 
-std::optional<assignments> topic_store::place(int32_t from, int32_t count, int16_t replication_factor) const {
+result<assignments> topic_store::place(int32_t from, int32_t count, int16_t replication_factor,
+                                       const replica_nodes& explicit_nodes) const {
     struct node_load {
         model::node_id node;
         std::vector<int64_t> shards;
@@ -406,8 +408,28 @@ std::optional<assignments> topic_store::place(int32_t from, int32_t count, int16
         // Not registered yet (placing at start-up): this node, as it runs now.
         nodes.push_back({ _self, std::vector<int64_t>(_shards.size(), 0) });
     }
+    // Explicit replicas: one list per new partition, each of replication_factor
+    // distinct known nodes (so no longer than the nodes there are).
+    if (!explicit_nodes.empty()) {
+        if (explicit_nodes.size() != size_t(count)) {
+            return errc::invalid_replica_assignment;
+        }
+        for (const auto& list : explicit_nodes) {
+            if (list.size() != size_t(replication_factor) || list.size() > nodes.size()) {
+                return errc::invalid_replica_assignment;
+            }
+            for (size_t i = 0; i < list.size(); ++i) {
+                auto known = [&](const node_load& n) { return n.node == list[i]; };
+                if (std::none_of(nodes.begin(), nodes.end(), known) ||
+                    std::find(list.begin(), list.begin() + ptrdiff_t(i), list[i]) !=
+                      list.begin() + ptrdiff_t(i)) {
+                    return errc::invalid_replica_assignment;
+                }
+            }
+        }
+    }
     if (replication_factor <= 0 || size_t(replication_factor) > nodes.size()) {
-        return std::nullopt;
+        return errc::invalid_replication_factor;
     }
     for (auto& n : nodes) {
         if (auto it = _shard_load.find(n.node()); it != _shard_load.end()) {
@@ -425,7 +447,11 @@ std::optional<assignments> topic_store::place(int32_t from, int32_t count, int16
         partition_assignment a;
         a.revision = revision;
         for (int16_t k = 0; k < replication_factor; ++k) {
-            auto& n = nodes[(_table->size() + size_t(from + i) + size_t(k)) % nodes.size()];
+            auto& n = explicit_nodes.empty()
+                        ? nodes[(_table->size() + size_t(from + i) + size_t(k)) % nodes.size()]
+                        : *std::find_if(nodes.begin(), nodes.end(), [&](const node_load& l) {
+                              return l.node == explicit_nodes[size_t(i)][size_t(k)];
+                          });
             auto least = std::min_element(n.shards.begin(), n.shards.end());
             ++*least;
             a.replicas.push_back({ n.node, model::shard_id{ uint32_t(least - n.shards.begin()) } });
@@ -468,7 +494,7 @@ awaitable<std::string> topic_store::place_unplaced() {
             topic_info t = std::move(unplaced[k]);
             auto placed = place(0, t.partitions, 1);
             CHRONIK_ASSERT(placed.has_value(), "one replica can always be placed");
-            t.placement = std::make_shared<const assignments>(std::move(*placed));
+            t.placement = std::make_shared<const assignments>(std::move(placed).value());
             count_load(t, +1);
             batch.push_back(std::move(t));
         }
@@ -691,20 +717,21 @@ awaitable<void> topic_store::write_snapshot(std::shared_ptr<const topic_table> t
     }
 }
 
-awaitable<std::error_code> topic_store::create(topic_info t, int16_t replication_factor, bool validate_only) {
+awaitable<std::error_code> topic_store::create(topic_info t, int16_t replication_factor, bool validate_only,
+                                               replica_nodes explicit_nodes) {
     _owner.check_owner("topic_store");
     auto turn = co_await take_turn();
     if (_table->find(t.name) != nullptr) {
         co_return errc::topic_exists;
     }
-    auto placed = place(0, t.partitions, replication_factor);
+    auto placed = place(0, t.partitions, replication_factor, explicit_nodes);
     if (!placed) {
-        co_return errc::invalid_replication_factor;
+        co_return placed.error();
     }
     if (validate_only) {
         co_return std::error_code();
     }
-    t.placement = std::make_shared<const assignments>(std::move(*placed));
+    t.placement = std::make_shared<const assignments>(std::move(placed).value());
     auto value = put_topics_value({ t });
     topic_info counted = t;
     if (!co_await install(_table->with(std::move(t)), command::put_topics, std::move(value))) {
@@ -758,7 +785,7 @@ awaitable<void> topic_store::auto_create(runtime::gate::holder) {
                              t.name, rf, std::max<size_t>(1, _table->brokers().size()));
                     continue;
                 }
-                t.placement = std::make_shared<const assignments>(std::move(*placed));
+                t.placement = std::make_shared<const assignments>(std::move(placed).value());
                 count_load(t, +1); // the next topic of the batch sees this one's load
                 batch.push_back(std::move(t));
             }

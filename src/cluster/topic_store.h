@@ -60,9 +60,15 @@ public:
     // Set by load_blocking and never changed after: safe to read from every shard.
     const std::string& cluster_id() const noexcept { return _cluster_id; }
 
+    // The nodes to hold each new partition, as CreateTopics and CreatePartitions may
+    // name them (one list per partition, the first node the preferred leader); empty:
+    // the controller chooses.
+    using replica_nodes = std::vector<std::vector<model::node_id>>;
+
     // Creates a topic with `replication_factor` replicas of each partition, placing
-    // them (validate_only: checks only). Runs on shard 0.
-    awaitable<std::error_code> create(topic_info t, int16_t replication_factor, bool validate_only);
+    // them, on `explicit_nodes` if given (validate_only: checks only). Runs on shard 0.
+    awaitable<std::error_code> create(topic_info t, int16_t replication_factor, bool validate_only,
+                                      replica_nodes explicit_nodes = {});
 
     // Auto-creation (Metadata with allow_auto_topic_creation): the topics are queued
     // and created in the background, up to auto_create_batch per table change and
@@ -86,9 +92,10 @@ public:
     // Deletes a topic by name; every shard drops its partitions when the new table
     // arrives, and their files are removed in the background. Runs on shard 0.
     awaitable<std::error_code> remove(std::string name);
-    // Raises a topic's partition count to `count`, placing the new ones
-    // (validate_only: checks only).
-    awaitable<std::error_code> add_partitions(std::string name, int32_t count, bool validate_only);
+    // Raises a topic's partition count to `count`, placing the new ones, on
+    // `explicit_nodes` if given (validate_only: checks only).
+    awaitable<std::error_code> add_partitions(std::string name, int32_t count, bool validate_only,
+                                              replica_nodes explicit_nodes = {});
 
     // AlterConfigs / IncrementalAlterConfigs on a topic, or on the dynamic broker
     // settings of `node` (topic_table::cluster_default: the cluster-wide level).
@@ -147,8 +154,10 @@ private:
     };
     awaitable<change_turn> take_turn();
     // Placements for partitions [from, from + count) of a topic, replication_factor
-    // replicas each, from the registered brokers and each one's shard loads.
-    std::optional<assignments> place(int32_t from, int32_t count, int16_t replication_factor) const;
+    // replicas each, from the registered brokers (or on `explicit_nodes`, one list
+    // per partition) and each node's shard loads.
+    result<assignments> place(int32_t from, int32_t count, int16_t replication_factor,
+                              const replica_nodes& explicit_nodes = {}) const;
     // Keeps _shard_load current: +1 (or -1) for every replica `t` places.
     void count_load(const topic_info& t, int sign);
     // The revision a command appended next gets: the offset it will take.

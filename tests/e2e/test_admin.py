@@ -173,6 +173,40 @@ class AdminTest(unittest.TestCase):
             self.assertIsNone(md.topics["auto-rf"].error)  # one replica: created
 
 
+    def test_explicit_replica_assignments(self):
+        from confluent_kafka import KafkaError
+        from confluent_kafka.admin import NewPartitions
+        with Broker() as b:
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            # Three partitions, each on this broker (node 0), named by the client.
+            self.assertIsNone(create(admin, NewTopic("manual", 3, replica_assignment=[[0], [0], [0]]))["manual"])
+            md = admin.list_topics(timeout=10).topics["manual"]
+            self.assertEqual(sorted(md.partitions), [0, 1, 2])
+            self.assertEqual([md.partitions[p].replicas for p in range(3)], [[0], [0], [0]])
+            # A broker that is not registered, one named twice, or uneven lists.
+            res = create(admin, NewTopic("unknown-node", 2, replica_assignment=[[0], [5]]),
+                         NewTopic("twice", 1, replica_assignment=[[0, 0]]),
+                         NewTopic("uneven", 2, replica_assignment=[[0], [0, 0]]))
+            self.assertEqual(res["unknown-node"], KafkaError.INVALID_REPLICA_ASSIGNMENT)
+            self.assertEqual(res["twice"], KafkaError.INVALID_REPLICA_ASSIGNMENT)
+            self.assertEqual(res["uneven"], KafkaError.INVALID_REPLICA_ASSIGNMENT)
+            self.assertNotIn("unknown-node", admin.list_topics(timeout=10).topics)
+
+            def grow(count, assignment):
+                f = admin.create_partitions([NewPartitions("manual", count, replica_assignment=assignment)],
+                                            operation_timeout=10)["manual"]
+                try:
+                    f.result(timeout=15)
+                    return None
+                except KafkaException as e:
+                    return e.args[0].code()
+
+            self.assertEqual(grow(5, [[0], [7]]), KafkaError.INVALID_REPLICA_ASSIGNMENT)
+            self.assertEqual(grow(5, [[0]]), KafkaError.INVALID_REPLICA_ASSIGNMENT)  # one list per new partition
+            self.assertIsNone(grow(5, [[0], [0]]))
+            self.assertEqual(len(admin.list_topics(timeout=10).topics["manual"].partitions), 5)
+
+
     def test_kafka_python_admin_and_metadata(self):
         from kafka import KafkaConsumer
         from kafka.admin import KafkaAdminClient, NewTopic as KNewTopic

@@ -365,6 +365,28 @@ TEST_F(store_test, another_node_cannot_take_over_the_directory) {
     EXPECT_NE(error.find("belongs to node 0"), std::string::npos) << error;
 }
 
+awaitable<std::error_code> create_on(topic_store& s, std::string name, topic_store::replica_nodes nodes) {
+    topic_info t{ std::move(name), random_topic_id(), int32_t(nodes.size()), {}, nullptr };
+    auto rf = int16_t(nodes.empty() ? 1 : nodes.front().size());
+    auto created = s.create(std::move(t), rf, false, std::move(nodes));
+    co_return co_await std::move(created);
+}
+
+// Replicas named by the client: known nodes, each once per partition, one list
+// per partition; the controller still picks each node's shard.
+TEST_F(store_test, explicit_replicas_must_name_known_nodes_once) {
+    const model::node_id self{ 0 }, stranger{ 4 };
+    using nodes = topic_store::replica_nodes;
+    EXPECT_FALSE(run_on(shards, create_on(store, "mine", nodes{ { self }, { self } })));
+    EXPECT_EQ(per_shard(*table()->find("mine")), (std::map<uint32_t, int>{ { 0, 1 }, { 1, 1 } }));
+    EXPECT_EQ(run_on(shards, create_on(store, "stranger", nodes{ { stranger } })),
+              errc::invalid_replica_assignment);
+    EXPECT_EQ(run_on(shards, create_on(store, "twice", nodes{ { self, self } })),
+              errc::invalid_replica_assignment);
+    EXPECT_EQ(table()->find("stranger"), nullptr);
+    EXPECT_EQ(table()->find("twice"), nullptr);
+}
+
 // The whole-table file of earlier versions is read as a snapshot of an empty log.
 TEST_F(store_test, the_old_whole_table_file_is_still_read) {
     std::string legacy = dir + "-legacy";

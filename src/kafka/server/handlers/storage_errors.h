@@ -44,6 +44,8 @@ inline protocol::error_code to_kafka_error(std::error_code ec) noexcept {
                 return error_code::invalid_partitions;
             case cluster::errc::invalid_replication_factor:
                 return error_code::invalid_replication_factor;
+            case cluster::errc::invalid_replica_assignment:
+                return error_code::invalid_replica_assignment;
             case cluster::errc::invalid_config:
                 return error_code::invalid_config;
             case cluster::errc::invalid_request:

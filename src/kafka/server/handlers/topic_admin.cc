@@ -18,8 +18,8 @@ awaitable<std::error_code> remove_topic(cluster::topic_store& s, std::string nam
 }
 
 awaitable<std::error_code> grow_topic(cluster::topic_store& s, std::string name, int32_t count,
-                                      bool validate_only) {
-    auto r = s.add_partitions(std::move(name), count, validate_only);
+                                      bool validate_only, cluster::topic_store::replica_nodes replicas) {
+    auto r = s.add_partitions(std::move(name), count, validate_only, std::move(replicas));
     co_return co_await std::move(r);
 }
 
@@ -88,15 +88,20 @@ awaitable<create_partitions_handler::api::response> create_partitions_handler::h
             r.error_code = +error_code::unknown_topic_or_partition;
             continue;
         }
+        // Explicit replicas for the new partitions: one list each, as many as the
+        // topic's replication factor; the controller checks the brokers they name.
+        cluster::topic_store::replica_nodes replicas;
         if (t.assignments) {
-            bool ok = int32_t(t.assignments->size()) == t.count - info->partitions;
-            for (const auto& a : *t.assignments) {
-                ok = ok && a.broker_ids == std::vector<int32_t>{ b.node_id() };
-            }
-            if (!ok) {
+            if (int64_t(t.assignments->size()) != int64_t(t.count) - info->partitions) {
                 r.error_code = +error_code::invalid_replica_assignment;
-                r.error_message = "assignments must name only this broker, one per new partition";
+                r.error_message = "one assignment is needed per new partition";
                 continue;
+            }
+            for (const auto& a : *t.assignments) {
+                auto& nodes = replicas.emplace_back();
+                for (int32_t id : a.broker_ids) {
+                    nodes.push_back(model::node_id{ id });
+                }
             }
         }
         if (t.count <= info->partitions) {
@@ -105,12 +110,15 @@ awaitable<create_partitions_handler::api::response> create_partitions_handler::h
                               std::to_string(t.count) + " would not add any";
             continue;
         }
-        auto growth = on_store<std::error_code, std::string, int32_t, bool>(b, &grow_topic, t.name, t.count,
-                                                                            req.validate_only);
+        auto growth =
+          on_store<std::error_code, std::string, int32_t, bool, cluster::topic_store::replica_nodes>(
+            b, &grow_topic, t.name, t.count, req.validate_only, std::move(replicas));
         auto ec = co_await std::move(growth);
         r.error_code = +to_kafka_error(ec);
         if (ec == cluster::errc::invalid_replication_factor) {
             r.error_message = "not enough brokers for the topic's replication factor";
+        } else if (ec == cluster::errc::invalid_replica_assignment) {
+            r.error_message = ec.message();
         }
     }
     co_return resp;

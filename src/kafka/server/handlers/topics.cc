@@ -15,7 +15,8 @@ constexpr int32_t max_partitions = 100'000;
 
 awaitable<create_topic_result> create_topic(broker& b, std::string name, int32_t partitions,
                                             int16_t replication_factor,
-                                            std::map<std::string, std::string> configs, bool validate_only) {
+                                            std::map<std::string, std::string> configs, bool validate_only,
+                                            cluster::topic_store::replica_nodes replicas) {
     if (auto why = cluster::invalid_topic_name(name)) {
         co_return create_topic_result{ error_code::invalid_topic_exception, *why };
     }
@@ -27,13 +28,17 @@ awaitable<create_topic_result> create_topic(broker& b, std::string name, int32_t
                                        fmt::format("number of partitions must be in [1, {}]",
                                                    max_partitions) };
     }
+    if (!replicas.empty()) {
+        partitions = int32_t(replicas.size());
+        replication_factor = int16_t(replicas.front().size());
+    }
     if (replication_factor == -1) {
         replication_factor = b.default_replication_factor();
     }
     // The controller checks against the brokers registered when it places the
     // replicas; this snapshot's count words the refusal of a plainly too-large one.
     const size_t brokers = std::max<size_t>(1, b.topics()->brokers().size());
-    if (replication_factor <= 0 || size_t(replication_factor) > brokers) {
+    if (replicas.empty() && (replication_factor <= 0 || size_t(replication_factor) > brokers)) {
         co_return create_topic_result{ error_code::invalid_replication_factor,
                                        fmt::format("replication factor {} is larger than the number of "
                                                    "brokers ({})",
@@ -50,11 +55,11 @@ awaitable<create_topic_result> create_topic(broker& b, std::string name, int32_t
     cluster::topic_store* store = &b.topic_store_on_shard0();
     bool dry_run = validate_only;
     int16_t rf = replication_factor;
-    auto on_shard0 = [store, t = std::move(t), rf, dry_run]() mutable {
-        return store->create(std::move(t), rf, dry_run);
+    auto on_shard0 = [store, t = std::move(t), rf, dry_run, replicas = std::move(replicas)]() mutable {
+        return store->create(std::move(t), rf, dry_run, std::move(replicas));
     };
     auto ec = co_await b.shards().invoke_on(0, std::move(on_shard0));
-    create_topic_result r{ to_kafka_error(ec), std::nullopt };
+    create_topic_result r{ to_kafka_error(ec), std::nullopt, rf };
     if (ec == cluster::errc::controller_unavailable) {
         r.message = "the topic could not be stored";
     } else if (ec) {
