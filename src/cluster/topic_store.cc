@@ -400,9 +400,21 @@ result<assignments> topic_store::place(int32_t from, int32_t count, int16_t repl
         model::node_id node;
         std::vector<int64_t> shards;
     };
-    std::vector<node_load> nodes;
+    // The registered nodes, racks interleaved (rack a's first, rack b's first, ...,
+    // rack a's second, ...; nodes without a rack form one more), so consecutive
+    // replicas of a partition land in different racks while there are racks enough,
+    // as Kafka's rack-aware assignment does.
+    std::map<std::string, std::vector<const broker_registration*>> by_rack;
     for (const auto& [id, r] : _table->brokers()) {
-        nodes.push_back({ r.node, std::vector<int64_t>(r.shards, 0) });
+        by_rack[r.rack ? "r:" + *r.rack : std::string("-")].push_back(&r);
+    }
+    std::vector<node_load> nodes;
+    for (size_t i = 0; nodes.size() < _table->brokers().size(); ++i) {
+        for (const auto& [rack, members] : by_rack) {
+            if (i < members.size()) {
+                nodes.push_back({ members[i]->node, std::vector<int64_t>(members[i]->shards, 0) });
+            }
+        }
     }
     if (nodes.empty()) {
         // Not registered yet (placing at start-up): this node, as it runs now.

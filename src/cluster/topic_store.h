@@ -56,6 +56,9 @@ public:
     // incarnation) unless the table holds the same already; blocking, at start-up.
     result<void> register_blocking(std::string host, int32_t port, std::optional<std::string> rack,
                                    std::string& error);
+    // Records a broker's registration (its own at start-up; other nodes' once they
+    // reach the controller). Runs on shard 0.
+    awaitable<std::error_code> register_broker(broker_registration r);
     const std::shared_ptr<const topic_table>& current() const { return _table; }
     // Set by load_blocking and never changed after: safe to read from every shard.
     const std::string& cluster_id() const noexcept { return _cluster_id; }
@@ -164,7 +167,6 @@ private:
     int64_t next_revision() const;
     // Places the topics that have no placement (tables stored before placements existed).
     awaitable<std::string> place_unplaced();
-    awaitable<std::error_code> register_broker(broker_registration r);
     awaitable<bool> persist_and_publish(command c, std::string value);
     // Makes `next` (the current table changed by command `c`) current if the
     // command can be stored; the previous table stays otherwise, and the log is

@@ -387,6 +387,50 @@ TEST_F(store_test, explicit_replicas_must_name_known_nodes_once) {
     EXPECT_EQ(table()->find("twice"), nullptr);
 }
 
+awaitable<std::error_code> register_one(topic_store& s, int32_t node, std::string rack, uint32_t shards) {
+    broker_registration r{
+        model::node_id{ node }, "10.0.0." + std::to_string(node), 9092, std::move(rack), shards,
+        random_topic_id()
+    };
+    auto registered = s.register_broker(std::move(r));
+    co_return co_await std::move(registered);
+}
+
+// With several brokers, replicas go round robin over them with racks interleaved:
+// a partition's replicas are in different racks, leaders spread over every node,
+// and each node's replicas over its own shards.
+TEST_F(store_test, replicas_spread_over_nodes_and_racks) {
+    ASSERT_FALSE(run_on(shards, register_one(store, 0, "a", 2)));
+    ASSERT_FALSE(run_on(shards, register_one(store, 1, "a", 2)));
+    ASSERT_FALSE(run_on(shards, register_one(store, 2, "b", 1)));
+    ASSERT_FALSE(run_on(shards, register_one(store, 3, "b", 1)));
+    ASSERT_FALSE(run_on(shards, create_one(store, "racked", 8, 2)));
+    auto t = table();
+    const auto* info = t->find("racked");
+    ASSERT_NE(info->placement, nullptr);
+    std::map<int32_t, int> leaders, replicas;
+    std::map<std::pair<int32_t, uint32_t>, int> per_node_shard;
+    for (const auto& a : *info->placement) {
+        ASSERT_EQ(a.replicas.size(), 2u);
+        const auto& r0 = t->brokers().at(a.replicas[0].node());
+        const auto& r1 = t->brokers().at(a.replicas[1].node());
+        EXPECT_NE(r0.rack, r1.rack);
+        ++leaders[r0.node()];
+        for (const auto& r : a.replicas) {
+            ++replicas[r.node()];
+            ++per_node_shard[{ r.node(), r.shard() }];
+            EXPECT_LT(r.shard(), t->brokers().at(r.node()).shards);
+        }
+    }
+    EXPECT_EQ(leaders, (std::map<int32_t, int>{ { 0, 2 }, { 1, 2 }, { 2, 2 }, { 3, 2 } }));
+    EXPECT_EQ(replicas, (std::map<int32_t, int>{ { 0, 4 }, { 1, 4 }, { 2, 4 }, { 3, 4 } }));
+    EXPECT_EQ(per_node_shard[std::make_pair(0, 0u)], 2);
+    EXPECT_EQ(per_node_shard[std::make_pair(0, 1u)], 2);
+    EXPECT_EQ(per_node_shard[std::make_pair(2, 0u)], 4);
+    // Five replicas of four brokers cannot be placed.
+    EXPECT_EQ(run_on(shards, create_one(store, "too-wide", 1, 5)), errc::invalid_replication_factor);
+}
+
 // The whole-table file of earlier versions is read as a snapshot of an empty log.
 TEST_F(store_test, the_old_whole_table_file_is_still_read) {
     std::string legacy = dir + "-legacy";

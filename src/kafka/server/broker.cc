@@ -175,7 +175,8 @@ awaitable<void> broker::reconcile_loop(runtime::gate::holder) {
         auto table = _topics;
         const auto* info = table->find(name);
         for (int32_t p = 0; info != nullptr && p < info->partitions && !_backend.is_closed(); ++p) {
-            if (owner_of(*info, p) != _shard || _partitions.find(info->name, p)) {
+            const bool here = info->placement == nullptr || info->shard_on(model::node_id{ node_id() }, p);
+            if (!here || owner_of(*info, p) != _shard || _partitions.find(info->name, p)) {
                 continue;
             }
             auto opened = partition(*info, p);
