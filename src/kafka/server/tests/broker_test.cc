@@ -49,13 +49,25 @@ struct one_shard_broker {
         return done.get_future().get();
     }
 
-    // Ends the broker's background opening of partitions (as the server does at stop).
+    // Ends the broker's background work as the server's stop does: the reconciler,
+    // then the log manager (its retention timer and group commit), before the
+    // shard's executor goes away with the broker gone.
     void stop_background() {
+        if (stopped) {
+            return;
+        }
+        stopped = true;
         std::promise<void> done;
-        asio::co_spawn(shards.at(0).executor(), b->stop_reconciling(),
-                       [&](std::exception_ptr) { done.set_value(); });
+        asio::co_spawn(shards.at(0).executor(), close_all(*b), [&](std::exception_ptr) { done.set_value(); });
         done.get_future().get();
     }
+    static awaitable<void> close_all(broker& b) {
+        auto reconciling = b.stop_reconciling();
+        co_await std::move(reconciling);
+        auto closing = b.logs().close();
+        co_await std::move(closing);
+    }
+    bool stopped = false;
 
     std::string dir;
     runtime::config cfg;
