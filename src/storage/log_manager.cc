@@ -195,6 +195,11 @@ std::shared_ptr<log_manager::round> log_manager::take_round() {
         auto epochs = p->take_epoch_checkpoint();
         sync_dir_too = sync_dir_too || epochs.has_value();
         r->items.push_back({ p, end, r->segs.size(), s.size(), epochs.has_value(), sync_dir_too, false });
+        for (const auto& seg : s) {
+            // A sealed segment's size is final (a truncation waits for this round).
+            const bool sealed = seg != p->segments().back();
+            r->trims.push_back(sealed && seg->physical_size() > seg->size() ? int64_t(seg->size()) : -1);
+        }
         r->segs.insert(r->segs.end(), s.begin(), s.end());
         if (epochs) {
             r->checkpoints.push_back({ std::move(*epochs), p->dir() });
@@ -218,11 +223,13 @@ std::shared_ptr<log_manager::round> log_manager::take_round() {
 awaitable<void> log_manager::run_round(std::shared_ptr<round> r, runtime::gate::holder) {
     file_ops* ops = &_ops;
     // One result per segment, per checkpoint, then per directory: 0 or -errno.
-    auto job = [ops, segs = r->segs, checkpoints = r->checkpoints, dirs = r->dirs]() -> std::vector<int> {
+    auto job = [ops, segs = r->segs, trims = r->trims, checkpoints = r->checkpoints,
+                dirs = r->dirs]() -> std::vector<int> {
         std::vector<int> rcs;
         rcs.reserve(segs.size() + checkpoints.size() + dirs.size());
-        for (const auto& s : segs) {
-            rcs.push_back(ops->fdatasync(s->fd()));
+        for (size_t i = 0; i < segs.size(); ++i) {
+            int rc = trims[i] >= 0 ? ops->ftruncate(segs[i]->fd(), off_t(trims[i])) : 0;
+            rcs.push_back(rc < 0 ? rc : ops->fdatasync(segs[i]->fd()));
         }
         for (const auto& c : checkpoints) {
             auto stored = c.epochs.store(*ops, c.dir);
@@ -281,6 +288,11 @@ awaitable<void> log_manager::run_round(std::shared_ptr<round> r, runtime::gate::
             void_later_rounds(*r, it.p.get());
             it.p->fail(std::error_code(-rc, std::system_category()));
         } else if (!it.p->failure()) {
+            for (size_t i = it.first_seg; i < it.first_seg + it.seg_count; ++i) {
+                if (r->trims[i] >= 0) {
+                    r->segs[i]->zero_tail_removed();
+                }
+            }
             it.p->persisted(it.end);
         }
         if (--_in_round[it.p.get()] == 0) {

@@ -122,6 +122,8 @@ private:
         uint64_t seq = 0;
         std::vector<item> items;
         std::vector<std::shared_ptr<segment>> segs;
+        // Per segment: the size a sealed one's zeros ahead are cut back to, or -1.
+        std::vector<int64_t> trims;
         std::vector<checkpoint> checkpoints;
         std::vector<std::string> dirs;
     };

@@ -165,6 +165,11 @@ result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const 
             note_producer(pl._producers, h);
         };
         CHRONIK_TRY(auto cut, seg->recover(last, next, on_batch, end_limit));
+        // Zeros ahead that a crash left on a sealed segment are its end only if the
+        // next segment starts where its data does; otherwise batches were lost there.
+        if (!last && seg->zero_tail_cut() && seg->next_offset() != bases[i + 1]) {
+            cut = 1;
+        }
         if (cut > 0 && !last) {
             // A damaged sealed segment: what follows it cannot keep dense offsets.
             log.error("{}: sealed segment {} was damaged; dropping the segments after it", dir, bases[i]);
@@ -226,6 +231,11 @@ result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const 
 
 result<void> partition_log::roll(int64_t now_ms) {
     CHRONIK_TRY(auto seg, segment::create(_ops, _dir, _next_offset, false));
+    // The sealed segment's zeros ahead are cut by the group commit that syncs it.
+    if (auto& old = _segments.back(); old->physical_size() > old->size() &&
+                                      std::find(_unsynced.begin(), _unsynced.end(), old) == _unsynced.end()) {
+        _unsynced.push_back(old);
+    }
     CHRONIK_ASSERT(seg->base_offset() >= _segments.back()->next_offset(), "segments in offset order");
     seg->set_first_append_ms(now_ms);
     _segments.push_back(std::move(seg));
@@ -309,7 +319,7 @@ result<append_outcome> partition_log::write(std::span<const uint8_t> batch, cons
     CHRONIK_ASSERT(base == _next_offset, "base == next on append");
     CHRONIK_ASSERT(act->next_offset() <= base, "the active segment ends at or below the log end");
     append_outcome out{ base, record::wrapping_add(base, h.last_offset_delta), -1, false };
-    if (auto r = act->append(batch, h); !r) {
+    if (auto r = act->append(batch, h, _cfg.relaxed_flush ? 0 : _cfg.segment_bytes); !r) {
         log.warn("{}: append failed: {}", _dir, r.error().message());
         if (is_device_failure(r.error())) {
             fail(r.error());

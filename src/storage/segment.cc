@@ -84,7 +84,7 @@ private:
 
 segment::segment(file_ops& ops, std::string path, int fd, int64_t base_offset, uint64_t size)
   : _ops(ops), _path(std::move(path)), _fd(fd), _base_offset(base_offset), _next_offset(base_offset),
-    _size(size) {}
+    _size(size), _physical(size) {}
 
 segment::~segment() {
     if (_fd >= 0) {
@@ -148,6 +148,7 @@ result<uint64_t> segment::recover(bool verify_crc, int64_t min_offset,
     _time_index.clear();
     _bytes_since_index = 0;
     _next_offset = std::max(_base_offset, min_offset);
+    _zero_tail_cut = false;
     uint64_t pos = 0;
     bytes buf;
     std::string why;
@@ -160,6 +161,10 @@ result<uint64_t> segment::recover(bool verify_crc, int64_t min_offset,
         auto n = _ops.pread_full(_fd, head, sizeof head, off_t(pos));
         if (n < 0) {
             return from_errno(n);
+        }
+        if (std::all_of(std::begin(head), std::end(head), [](uint8_t b) { return b == 0; })) {
+            _zero_tail_cut = true; // the zeros append() writes ahead: the end of the data
+            break;
         }
         auto parsed = record::read_header(std::span<const uint8_t>(head, sizeof head));
         if (!parsed) {
@@ -200,7 +205,9 @@ result<uint64_t> segment::recover(bool verify_crc, int64_t min_offset,
     }
     uint64_t cut = _size - pos;
     if (cut > 0) {
-        log.warn("{}: {} at position {}; truncating {} bytes", _path, why, pos, cut);
+        if (!_zero_tail_cut) {
+            log.warn("{}: {} at position {}; truncating {} bytes", _path, why, pos, cut);
+        }
         if (int rc = _ops.ftruncate(_fd, off_t(pos)); rc < 0) {
             return from_errno(rc);
         }
@@ -208,19 +215,42 @@ result<uint64_t> segment::recover(bool verify_crc, int64_t min_offset,
             return from_errno(rc);
         }
         _size = pos;
+        _physical = pos;
     }
-    return cut;
+    return _zero_tail_cut ? 0 : cut;
 }
 
-result<void> segment::append(std::span<const uint8_t> batch, const record::batch_header& h) {
+result<void> segment::append(std::span<const uint8_t> batch, const record::batch_header& h,
+                             uint64_t preallocate_limit) {
     CHRONIK_ASSERT(h.base_offset >= _next_offset, "a segment's batches in offset order");
+    CHRONIK_ASSERT(_physical >= _size, "a segment's zeros ahead start at its end");
+    const uint64_t end = _size + batch.size();
+    if (preallocate_limit > 0 && !_preallocate_failed && _size >= preallocate_min && end > _physical) {
+        static const std::vector<uint8_t> zeros(preallocate_max, 0);
+        const uint64_t target =
+          std::min(std::max(end, _size + std::min(_size, preallocate_max)), std::max(end, preallocate_limit));
+        for (uint64_t at = _physical; at < target;) {
+            const size_t n = size_t(std::min<uint64_t>(zeros.size(), target - at));
+            if (_ops.pwrite_all(_fd, zeros.data(), n, off_t(at)) < 0) {
+                _ops.ftruncate(_fd, off_t(_physical)); // back to what was zeroed before
+                _preallocate_failed = true;
+                break;
+            }
+            at += n;
+        }
+        if (!_preallocate_failed) {
+            _physical = target;
+        }
+    }
     auto n = _ops.pwrite_all(_fd, batch.data(), batch.size(), off_t(_size));
     if (n < 0) {
         // Cut back whatever part of the batch reached the file; the next append then
         // starts at a batch boundary. If even that fails, recovery cuts it at start-up.
         _ops.ftruncate(_fd, off_t(_size));
+        _physical = _size;
         return from_errno(n);
     }
+    _physical = std::max(_physical, end);
     note_batch(h, _size);
     _size += batch.size();
     return outcome::success();
@@ -340,6 +370,7 @@ void segment::forget_from(int64_t offset, uint64_t position) {
     _bytes_since_index = _index.empty() ? 0 : position - _index.back().position;
     _next_offset = offset;
     _size = position;
+    _physical = position;
     _index_stored = false;
 }
 

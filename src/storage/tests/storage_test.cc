@@ -139,6 +139,104 @@ TEST(partition_log, recovery_cuts_a_torn_tail_and_keeps_offsets_dense) {
     EXPECT_EQ(append(*log, make_batch(1)).base_offset, 8);
 }
 
+// A batch of about `bytes_wanted` bytes (incompressible enough: values differ).
+bytes make_big_batch(size_t bytes_wanted) {
+    std::vector<record::record_input> recs;
+    for (size_t i = 0; i * 1000 < bytes_wanted; ++i) {
+        record::record_input r;
+        std::string v(1000, char('a' + i % 26));
+        r.value = bytes(v.begin(), v.end());
+        r.timestamp = 1000;
+        recs.push_back(std::move(r));
+    }
+    return record::build_batch(recs, {}).value();
+}
+
+// A synced log writes zeros ahead of its end once a segment holds preallocate_min
+// bytes; a restart reads them as the end of the data, cuts them without counting
+// damage, and appends go on at the same offsets.
+TEST(partition_log, zeros_written_ahead_are_the_end_of_the_data_after_a_restart) {
+    temp_dir d;
+    std::string dir = d.str() + "/p";
+    auto seg_path = dir + "/" + segment::file_name(0);
+    uint64_t logical = 0;
+    {
+        auto log = partition_log::open(file_ops::real(), dir, {}, 0).value();
+        for (int i = 0; i < 10; ++i) {
+            append(*log, make_big_batch(10'000));
+        }
+        logical = log->size_bytes();
+        const auto& seg = *log->segments().back();
+        EXPECT_EQ(seg.size(), logical);
+        EXPECT_GT(seg.physical_size(), logical);
+        EXPECT_LE(seg.physical_size(), 2 * logical + 20'000);
+        EXPECT_EQ(fs::file_size(seg_path), seg.physical_size());
+        log->set_high_watermark(log->log_end_offset());
+        EXPECT_EQ(batch_offsets(log->read(0, 1 << 20, true).value().data).size(), 10u);
+    } // a crash: nothing cut the zeros
+    auto log = partition_log::open(file_ops::real(), dir, {}, 0).value();
+    EXPECT_EQ(log->size_bytes(), logical);
+    EXPECT_EQ(fs::file_size(seg_path), logical);
+    EXPECT_EQ(log->log_end_offset(), 100);
+    EXPECT_EQ(append(*log, make_batch(1)).base_offset, 100);
+}
+
+// Topics that sync by flush.messages/flush.ms gain nothing from zeros ahead.
+TEST(partition_log, a_relaxed_log_writes_no_zeros_ahead) {
+    temp_dir d;
+    log_config cfg;
+    cfg.relaxed_flush = true;
+    auto log = partition_log::open(file_ops::real(), d.str() + "/p", cfg, 0).value();
+    for (int i = 0; i < 10; ++i) {
+        append(*log, make_big_batch(10'000));
+    }
+    EXPECT_EQ(log->segments().back()->physical_size(), log->size_bytes());
+}
+
+// A crash can leave a sealed segment with its zeros ahead (the round that cuts
+// them had not run). They are cut at start-up and the later segments kept, since
+// offsets go on where its data ends; if they do not, batches were lost in the
+// zeros and the later segments go, as for any damaged sealed segment.
+TEST(partition_log, a_sealed_segment_with_zeros_ahead_keeps_the_later_segments_only_if_offsets_are_dense) {
+    for (bool gap : { false, true }) {
+        SCOPED_TRACE(gap ? "gap" : "dense");
+        temp_dir d;
+        std::string dir = d.str() + "/p";
+        log_config cfg;
+        cfg.segment_bytes = 200'000;
+        int64_t end = 0;
+        std::string sealed;
+        uint64_t sealed_logical = 0;
+        {
+            auto log = partition_log::open(file_ops::real(), dir, cfg, 0).value();
+            while (log->segments().size() < 2) {
+                append(*log, make_big_batch(10'000));
+            }
+            end = log->log_end_offset();
+            const auto& s = *log->segments().front();
+            sealed = s.path();
+            sealed_logical = s.size();
+            ASSERT_GT(s.physical_size(), s.size());
+        }
+        if (gap) { // the sealed segment's last batch never reached the disk: zeros
+            const uint64_t batch = make_big_batch(10'000).size(); // every batch is this size
+            std::vector<char> zeros(batch, 0);
+            std::fstream f(sealed, std::ios::in | std::ios::out | std::ios::binary);
+            f.seekp(std::streamoff(sealed_logical - batch));
+            f.write(zeros.data(), std::streamsize(zeros.size()));
+        }
+        auto log = partition_log::open(file_ops::real(), dir, cfg, 0).value();
+        if (gap) {
+            EXPECT_EQ(log->segments().size(), 1u);
+            EXPECT_LT(log->log_end_offset(), end);
+        } else {
+            EXPECT_EQ(log->segments().size(), 2u);
+            EXPECT_EQ(log->log_end_offset(), end);
+            EXPECT_EQ(fs::file_size(sealed), sealed_logical);
+        }
+    }
+}
+
 TEST(partition_log, recovery_cuts_a_batch_with_a_bad_crc) {
     temp_dir d;
     std::string dir = d.str() + "/p";
@@ -277,6 +375,33 @@ TEST(log_manager, group_commit_raises_the_high_watermark_and_wakes_waiters) {
     EXPECT_FALSE(ec);
     EXPECT_EQ(p->high_watermark(), 10);
     EXPECT_EQ(woken, std::vector<unsigned>{ 3 });
+    run(ctx, [&]() -> awaitable<int> {
+        co_await lm.close();
+        co_return 0;
+    }());
+}
+
+// A roll leaves the sealed segment with its zeros ahead; the group-commit round
+// that syncs it cuts them first, so the file on disk ends where its data does.
+TEST(log_manager, the_round_after_a_roll_cuts_the_sealed_segments_zeros) {
+    temp_dir d;
+    asio::io_context ctx;
+    runtime::io_worker io;
+    log_manager lm(d.str(), io, file_ops::real(), ctx.get_executor(), [](std::vector<watcher>) {});
+    log_config cfg;
+    cfg.segment_bytes = 200'000;
+    auto p = run(ctx, lm.get("t", test_topic_id(), 0, cfg));
+    while (p->segments().size() < 2) {
+        bytes b = make_big_batch(10'000);
+        ASSERT_TRUE(p->append(std::span<uint8_t>(b), 0));
+        lm.appended(p);
+    }
+    auto sealed = p->segments().front();
+    EXPECT_EQ(fs::file_size(sealed->path()), sealed->physical_size());
+    EXPECT_GT(sealed->physical_size(), sealed->size());
+    EXPECT_FALSE(run(ctx, lm.wait_durable(p, p->log_end_offset() - 1)));
+    EXPECT_EQ(sealed->physical_size(), sealed->size());
+    EXPECT_EQ(fs::file_size(sealed->path()), sealed->size());
     run(ctx, [&]() -> awaitable<int> {
         co_await lm.close();
         co_return 0;
