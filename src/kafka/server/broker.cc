@@ -30,19 +30,32 @@ broker::broker(const runtime::config& cfg, runtime::shard_group& shards, unsigne
 }
 
 broker::fetch_waiter::fetch_waiter(broker& b, uint64_t key)
-  : _b(b), _key(key), _event(b.shards().at(b.shard()).executor()) {
-    _b._owner.check_owner("broker fetch waiters");
-    _b._fetch_waiters[key].push_back(this);
+  : _b(&b), _key(key), _event(b.shards().at(b.shard()).executor()) {
+    _b->_owner.check_owner("broker fetch waiters");
+    _b->_fetch_waiters[key].push_back(this);
 }
 
 broker::fetch_waiter::~fetch_waiter() {
-    auto it = _b._fetch_waiters.find(_key);
-    if (it == _b._fetch_waiters.end()) {
+    if (_b == nullptr) {
+        return; // the broker went first (a fetch frame destroyed with its shard at exit)
+    }
+    auto it = _b->_fetch_waiters.find(_key);
+    if (it == _b->_fetch_waiters.end()) {
         return;
     }
     std::erase(it->second, this);
     if (it->second.empty()) {
-        _b._fetch_waiters.erase(it);
+        _b->_fetch_waiters.erase(it);
+    }
+}
+
+broker::~broker() {
+    // A Fetch long-poll still suspended at shutdown is destroyed with the shard's
+    // io_context, after the server has destroyed its brokers.
+    for (auto& [key, ws] : _fetch_waiters) {
+        for (fetch_waiter* w : ws) {
+            w->_b = nullptr;
+        }
     }
 }
 

@@ -36,6 +36,9 @@ class broker {
 public:
     broker(const runtime::config& cfg, runtime::shard_group& shards, unsigned shard,
            cluster::topic_store& store, std::unique_ptr<storage::log_manager> logs);
+    ~broker();
+    broker(const broker&) = delete;
+    broker& operator=(const broker&) = delete;
 
     const runtime::config& config() const noexcept { return _cfg; }
     runtime::shard_group& shards() noexcept { return _shards; }
@@ -155,7 +158,7 @@ public:
 
     private:
         friend class broker;
-        broker& _b;
+        broker* _b; // null once the broker is gone
         uint64_t _key;
         uint64_t _generation = 0;
         runtime::event _event;
