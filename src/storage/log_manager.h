@@ -3,9 +3,10 @@
 //
 // Group commit: every append marks its partition dirty and makes sure a flush
 // round is running. A round takes every dirty partition's unsynced segments, runs
-// one fdatasync per segment on the I/O worker (the shard keeps serving), then
-// raises each partition's high watermark to the end it had when the round began and
-// wakes the producers (acks=-1) and fetchers waiting on it. Appends that arrive
+// one fdatasync per segment through the shard's io_uring or on the I/O worker (the
+// shard keeps serving either way), then raises each partition's high watermark to
+// the end it had when the round began and wakes the producers (acks=-1) and
+// fetchers waiting on it. Appends that arrive
 // during a round go into the next one, so under load one sync covers many batches.
 //
 // Partitions are opened lazily on first use (recovery runs on the I/O worker);
@@ -17,11 +18,11 @@
 #include "runtime/gate.h"
 #include "runtime/io_worker.h"
 #include "runtime/owner.h"
+#include "runtime/uring.h"
 #include "storage/file_ops.h"
 #include "storage/partition_log.h"
 
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -87,11 +88,15 @@ public:
     awaitable<void> close();
 
     size_t open_partitions() const noexcept { return _partitions.size(); }
+    // Group-commit rounds that are only fdatasyncs (nearly all) go through `ring`,
+    // this shard's io_uring, instead of the I/O worker; the rest stay on the worker.
+    void use_ring(runtime::uring* ring) noexcept { _ring = ring; }
+
     const std::string& data_dir() const noexcept { return _data_dir; }
     runtime::io_worker& io() noexcept { return _io; }
 
-    // Group-commit rounds that may run at once (see start_rounds); the I/O worker
-    // needs as many threads for them to overlap.
+    // Group-commit rounds that may run at once, over different partitions (see
+    // take_round); the I/O worker needs as many threads for them to overlap.
     static constexpr size_t max_rounds = 2;
 
 private:
@@ -102,24 +107,21 @@ private:
     using key = std::pair<std::string, int32_t>;
 
     // Group commit. A round takes every queued partition's unsynced segments (and
-    // its epoch checkpoint and directory sync, if due) and syncs them on the I/O
-    // worker. Up to max_rounds run at once, so an append that arrives while one
-    // round syncs starts its own at once rather than waiting for that one to end
-    // (with a client's requests in flight one after another, that wait is most of
-    // an acks=all request's time). They take effect in the order they were taken.
+    // its epoch checkpoint and directory sync, if due) and syncs them, through the
+    // shard's ring or on the I/O worker. A partition is in one round at a time;
+    // up to max_rounds run at once over different partitions, so one partition's
+    // sync does not hold up another's.
     struct round {
         struct item {
             std::shared_ptr<partition_log> p;
             int64_t end;
             size_t first_seg, seg_count;
             bool has_checkpoint, has_dir;
-            bool voided; // an earlier round handed p's work back: hand this back too
         };
         struct checkpoint {
             epoch_cache epochs;
             std::string dir;
         };
-        uint64_t seq = 0;
         std::vector<item> items;
         std::vector<std::shared_ptr<segment>> segs;
         // Per segment: the size a sealed one's zeros ahead are cut back to, or -1.
@@ -133,7 +135,6 @@ private:
     // running round first.
     std::shared_ptr<round> take_round();
     awaitable<void> run_round(std::shared_ptr<round> r, runtime::gate::holder);
-    void void_later_rounds(const round& r, const partition_log* p);
     void wake_watchers(partition_log& p);
     awaitable<void> retention_loop(runtime::gate::holder);
     awaitable<void> compact_due(int64_t now);
@@ -147,12 +148,13 @@ private:
 
     std::string _data_dir;
     runtime::io_worker& _io;
+    runtime::uring* _ring = nullptr;
     file_ops& _ops;
     asio::any_io_executor _ex;
     wake_fn _wake;
     std::chrono::milliseconds _retention_check;
     std::unordered_set<const partition_log*> _queued;
-    std::unordered_map<const partition_log*, unsigned> _in_round; // running rounds holding each
+    std::unordered_set<const partition_log*> _in_round; // partitions a running round holds
     std::unordered_set<const partition_log*> _flush_timers;
     std::map<key, slot, std::less<>> _partitions;
     // The partitions of `topic` in _partitions, or all of them.
@@ -160,8 +162,7 @@ private:
     range_of(std::optional<std::string_view> topic);
     std::map<key, std::shared_ptr<runtime::event>> _opening;
     std::vector<std::shared_ptr<partition_log>> _dirty;
-    std::deque<std::shared_ptr<round>> _rounds; // running, oldest first
-    uint64_t _next_round = 0;
+    std::vector<std::shared_ptr<round>> _rounds; // running
     bool _retention_armed = false;
     bool _closed = false;
     runtime::event _flushed;

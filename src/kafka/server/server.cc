@@ -115,6 +115,8 @@ server::server(const runtime::config& cfg, runtime::shard_group& shards, cluster
         auto logs = std::make_unique<storage::log_manager>(cfg.data_dir, *_io.back(),
                                                            storage::file_ops::real(), shards.at(i).executor(),
                                                            wake, std::chrono::milliseconds(check_ms));
+        _rings.push_back(runtime::uring::create(shards.at(i).executor()));
+        logs->use_ring(_rings.back().get()); // null: the worker syncs too
         _brokers.push_back(std::make_unique<broker>(cfg, shards, i, store, std::move(logs)));
         _per_shard.push_back(std::make_unique<per_shard>(shards.at(i).executor(), cfg.request_memory_bytes));
     }

@@ -6,6 +6,7 @@
 #include "runtime/config.h"
 #include "runtime/io_worker.h"
 #include "runtime/shard.h"
+#include "runtime/uring.h"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <future>
@@ -43,6 +44,7 @@ private:
     int _port_claim = -1; // see claim_port in server.cc; closed when the server is destroyed
     runtime::shard_group& _shards;
     std::vector<std::unique_ptr<runtime::io_worker>> _io; // outlive the brokers' logs
+    std::vector<std::unique_ptr<runtime::uring>> _rings;  // likewise; an entry is null without io_uring
     std::vector<std::unique_ptr<broker>> _brokers;
     std::vector<std::unique_ptr<per_shard>> _per_shard;
 };
