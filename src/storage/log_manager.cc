@@ -173,22 +173,20 @@ void log_manager::start_rounds() {
 
 std::shared_ptr<log_manager::round> log_manager::take_round() {
     auto r = std::make_shared<round>();
+    r->seq = _next_round;
     std::vector<std::shared_ptr<partition_log>> later;
     for (auto& p : std::exchange(_dirty, {})) {
         _queued.erase(p.get());
         if (p->truncating()) {
             continue; // truncate() queues it again when done
         }
-        // One round at a time per partition: what p appends meanwhile waits for the
-        // next. Two fdatasyncs of one file at once slow each other down (ext4), and
-        // a checkpoint or directory sync must not be written by two rounds at once.
-        // Rounds still overlap across partitions. (Measured with one producer, five
-        // requests in flight: a third fewer syncs, throughput the same or better.)
-        if (_in_round.contains(p.get())) {
+        // A checkpoint or a directory sync is one file per partition: two rounds
+        // must not write it at once, so that part waits for p's running round.
+        if (_in_round.contains(p.get()) && (p->epochs_dirty() || p->dir_dirty())) {
             later.push_back(std::move(p));
             continue;
         }
-        _in_round.insert(p.get());
+        ++_in_round[p.get()];
         int64_t end = 0;
         bool sync_dir_too = false;
         auto s = p->take_unsynced(end, sync_dir_too);
@@ -197,7 +195,7 @@ std::shared_ptr<log_manager::round> log_manager::take_round() {
         // directory dirty).
         auto epochs = p->take_epoch_checkpoint();
         sync_dir_too = sync_dir_too || epochs.has_value();
-        r->items.push_back({ p, end, r->segs.size(), s.size(), epochs.has_value(), sync_dir_too });
+        r->items.push_back({ p, end, r->segs.size(), s.size(), epochs.has_value(), sync_dir_too, false });
         for (const auto& seg : s) {
             // A sealed segment's size is final (a truncation waits for this round).
             const bool sealed = seg != p->segments().back();
@@ -218,6 +216,7 @@ std::shared_ptr<log_manager::round> log_manager::take_round() {
     if (r->items.empty()) {
         return nullptr;
     }
+    ++_next_round;
     _rounds.push_back(r);
     return r;
 }
@@ -262,8 +261,11 @@ awaitable<void> log_manager::run_round(std::shared_ptr<round> r, runtime::gate::
             rcs.assign(total, -EAGAIN);
         }
     }
-    // Rounds hold disjoint partitions (take_round), so each takes effect as soon as
-    // its own syncs end, in any order.
+    // Rounds take effect in the order they were taken: a later round's fdatasync
+    // covers the pages an earlier one wrote only for the segments it took itself.
+    while (_rounds.front() != r) {
+        co_await _flushed.wait(); // every round's end notifies it
+    }
     size_t checkpoint_i = r->segs.size();
     size_t dir_i = r->segs.size() + r->checkpoints.size();
     for (auto& it : r->items) {
@@ -279,17 +281,25 @@ awaitable<void> log_manager::run_round(std::shared_ptr<round> r, runtime::gate::
             rc = rcs[dir_i];
         }
         dir_i += it.has_dir ? 1 : 0;
+        if (it.voided && rc == 0) {
+            rc = -EAGAIN; // an earlier round handed p's work back: this one's end is not covered
+        }
         if (rc == -EAGAIN) {
-            log.warn("I/O worker busy; group commit retried");
-            asio::steady_timer t(_ex, std::chrono::milliseconds(1));
-            boost::system::error_code ec;
-            co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+            if (!it.voided) {
+                log.warn("I/O worker busy; group commit retried");
+                asio::steady_timer t(_ex, std::chrono::milliseconds(1));
+                boost::system::error_code ec;
+                co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+            }
             // What this round took is handed back, or the next round would raise
-            // the high watermark over segments nobody synced.
+            // the high watermark over segments nobody synced; so is what the later
+            // running rounds took of p, whose ends assumed this round's sync.
+            void_later_rounds(*r, it.p.get());
             it.p->return_unsynced({ r->segs.begin() + ptrdiff_t(it.first_seg),
                                     r->segs.begin() + ptrdiff_t(it.first_seg + it.seg_count) },
                                   it.has_dir, it.has_checkpoint);
         } else if (rc < 0) {
+            void_later_rounds(*r, it.p.get());
             it.p->fail(std::error_code(-rc, std::system_category()));
         } else if (!it.p->failure()) {
             for (size_t i = it.first_seg; i < it.first_seg + it.seg_count; ++i) {
@@ -299,15 +309,30 @@ awaitable<void> log_manager::run_round(std::shared_ptr<round> r, runtime::gate::
             }
             it.p->persisted(it.end);
         }
-        _in_round.erase(it.p.get());
+        if (--_in_round[it.p.get()] == 0) {
+            _in_round.erase(it.p.get());
+        }
         if (rc == -EAGAIN && !it.p->failure()) {
             appended(it.p);
         }
         wake_watchers(*it.p);
     }
-    _rounds.erase(std::find(_rounds.begin(), _rounds.end(), r));
+    _rounds.pop_front();
     _flushed.notify_all();
     start_rounds();
+}
+
+void log_manager::void_later_rounds(const round& r, const partition_log* p) {
+    for (auto& later : _rounds) {
+        if (later->seq <= r.seq) {
+            continue;
+        }
+        for (auto& it : later->items) {
+            if (it.p.get() == p) {
+                it.voided = true;
+            }
+        }
+    }
 }
 
 void log_manager::arm_flush_timer(const std::shared_ptr<partition_log>& p) {

@@ -23,6 +23,7 @@
 #include "storage/partition_log.h"
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -95,8 +96,8 @@ public:
     const std::string& data_dir() const noexcept { return _data_dir; }
     runtime::io_worker& io() noexcept { return _io; }
 
-    // Group-commit rounds that may run at once, over different partitions (see
-    // take_round); the I/O worker needs as many threads for them to overlap.
+    // Group-commit rounds that may run at once (see start_rounds); the I/O worker
+    // needs as many threads for them to overlap.
     static constexpr size_t max_rounds = 2;
 
 private:
@@ -108,20 +109,24 @@ private:
 
     // Group commit. A round takes every queued partition's unsynced segments (and
     // its epoch checkpoint and directory sync, if due) and syncs them, through the
-    // shard's ring or on the I/O worker. A partition is in one round at a time;
-    // up to max_rounds run at once over different partitions, so one partition's
-    // sync does not hold up another's.
+    // shard's ring or on the I/O worker. Up to max_rounds run at once, so an append
+    // that arrives while one round syncs starts its own at once rather than waiting
+    // for that one to end (with a client's requests in flight one after another,
+    // that wait is most of an acks=all request's time). They take effect in the
+    // order they were taken.
     struct round {
         struct item {
             std::shared_ptr<partition_log> p;
             int64_t end;
             size_t first_seg, seg_count;
             bool has_checkpoint, has_dir;
+            bool voided; // an earlier round handed p's work back: hand this back too
         };
         struct checkpoint {
             epoch_cache epochs;
             std::string dir;
         };
+        uint64_t seq = 0;
         std::vector<item> items;
         std::vector<std::shared_ptr<segment>> segs;
         // Per segment: the size a sealed one's zeros ahead are cut back to, or -1.
@@ -135,6 +140,7 @@ private:
     // running round first.
     std::shared_ptr<round> take_round();
     awaitable<void> run_round(std::shared_ptr<round> r, runtime::gate::holder);
+    void void_later_rounds(const round& r, const partition_log* p);
     void wake_watchers(partition_log& p);
     awaitable<void> retention_loop(runtime::gate::holder);
     awaitable<void> compact_due(int64_t now);
@@ -154,7 +160,7 @@ private:
     wake_fn _wake;
     std::chrono::milliseconds _retention_check;
     std::unordered_set<const partition_log*> _queued;
-    std::unordered_set<const partition_log*> _in_round; // partitions a running round holds
+    std::unordered_map<const partition_log*, unsigned> _in_round; // running rounds holding each
     std::unordered_set<const partition_log*> _flush_timers;
     std::map<key, slot, std::less<>> _partitions;
     // The partitions of `topic` in _partitions, or all of them.
@@ -162,7 +168,8 @@ private:
     range_of(std::optional<std::string_view> topic);
     std::map<key, std::shared_ptr<runtime::event>> _opening;
     std::vector<std::shared_ptr<partition_log>> _dirty;
-    std::vector<std::shared_ptr<round>> _rounds; // running
+    std::deque<std::shared_ptr<round>> _rounds; // running, oldest first
+    uint64_t _next_round = 0;
     bool _retention_armed = false;
     bool _closed = false;
     runtime::event _flushed;
