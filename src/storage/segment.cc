@@ -227,8 +227,10 @@ result<void> segment::append(std::span<const uint8_t> batch, const record::batch
     const uint64_t end = _size + batch.size();
     if (preallocate_limit > 0 && !_preallocate_failed && _size >= preallocate_min && end > _physical) {
         static const std::vector<uint8_t> zeros(preallocate_max, 0);
+        // As much again as the segment holds, at most preallocate_max, within the
+        // segment's limit; never short of the batch itself.
         const uint64_t target =
-          std::min(std::max(end, _size + std::min(_size, preallocate_max)), std::max(end, preallocate_limit));
+          std::max(end, std::min(_size + std::min(_size, preallocate_max), preallocate_limit));
         for (uint64_t at = _physical; at < target;) {
             const size_t n = size_t(std::min<uint64_t>(zeros.size(), target - at));
             if (_ops.pwrite_all(_fd, zeros.data(), n, off_t(at)) < 0) {

@@ -139,7 +139,7 @@ TEST(partition_log, recovery_cuts_a_torn_tail_and_keeps_offsets_dense) {
     EXPECT_EQ(append(*log, make_batch(1)).base_offset, 8);
 }
 
-// A batch of about `bytes_wanted` bytes (incompressible enough: values differ).
+// An uncompressed batch of about `bytes_wanted` bytes (1,000-byte values).
 bytes make_big_batch(size_t bytes_wanted) {
     std::vector<record::record_input> recs;
     for (size_t i = 0; i * 1000 < bytes_wanted; ++i) {
