@@ -40,11 +40,10 @@ std::unique_ptr<uring> uring::create(asio::any_io_executor ex, unsigned entries)
 }
 
 uring::uring(asio::any_io_executor ex, io_uring ring, int efd)
-  : _ex(ex), _ring(ring), _efd(efd), _event(ex, efd), _retry(ex), _capacity(ring.sq.ring_entries) {}
+  : _ex(ex), _ring(ring), _event(ex, efd), _retry(ex), _capacity(ring.sq.ring_entries) {}
 
 uring::~uring() {
     *_alive = false;
-    _closing = true;
     boost::system::error_code ec;
     _event.cancel(ec);
     _retry.cancel();
@@ -97,7 +96,7 @@ awaitable<std::vector<int>> uring::fdatasync(std::vector<int> fds) {
 }
 
 void uring::arm() {
-    if (_armed || _in_flight == 0 || _closing) {
+    if (_armed || _in_flight == 0) {
         return;
     }
     _armed = true;

@@ -57,7 +57,7 @@ private:
         size_t index;
     };
 
-    uring(asio::any_io_executor ex, io_uring ring, int efd);
+    uring(asio::any_io_executor ex, io_uring ring, int efd); // takes the eventfd
     // Hands queued entries to the kernel, retrying on a timer if it is short of resources.
     void submit();
     // Starts the eventfd wait if syncs are in flight and none is pending.
@@ -68,7 +68,6 @@ private:
 
     asio::any_io_executor _ex;
     io_uring _ring;
-    int _efd;
     asio::posix::stream_descriptor _event;
     asio::steady_timer _retry;
     bool _retry_armed = false;
@@ -78,7 +77,6 @@ private:
     uint64_t _completed = 0;
     bool _armed = false;
     std::shared_ptr<bool> _alive = std::make_shared<bool>(true); // false once destroyed
-    bool _closing = false;
 };
 
 } // namespace chronik::runtime

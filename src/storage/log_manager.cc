@@ -286,7 +286,7 @@ awaitable<void> log_manager::run_round(std::shared_ptr<round> r, runtime::gate::
         }
         if (rc == -EAGAIN) {
             if (!it.voided) {
-                log.warn("I/O worker busy; group commit retried");
+                log.warn("sync queue full (I/O worker or io_uring); group commit retried");
                 asio::steady_timer t(_ex, std::chrono::milliseconds(1));
                 boost::system::error_code ec;
                 co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
