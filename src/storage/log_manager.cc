@@ -137,6 +137,9 @@ awaitable<std::shared_ptr<partition_log>> log_manager::get(std::string topic, mo
 
 void log_manager::appended(const std::shared_ptr<partition_log>& p) {
     _owner.check_owner("log_manager");
+    if (auto name = p->spare_wanted(now_ms())) {
+        start_spare(p, *name);
+    }
     const auto& cfg = p->config();
     if (cfg.relaxed_flush) {
         // Page-cache durability: readable and acknowledged now, synced later.
@@ -447,6 +450,22 @@ awaitable<void> log_manager::retention_loop(runtime::gate::holder) {
 awaitable<void> log_manager::enforce_retention() {
     _owner.check_owner("log_manager");
     auto now = now_ms();
+    // A log that has wholly expired rolls to let its last segment go: into a spare
+    // opened first, so the roll makes no syscall here.
+    std::vector<std::pair<std::shared_ptr<partition_log>, int64_t>> expired;
+    for (auto& [k, s] : _partitions) {
+        if (auto name = s.log->spare_wanted(now); name && s.log->expiry_roll_due(now)) {
+            expired.emplace_back(s.log, *name);
+        }
+    }
+    for (auto& [p, name] : expired) {
+        auto holder = _gate.try_enter();
+        if (!holder) {
+            co_return;
+        }
+        p->spare_requested();
+        co_await prepare_spare(p, name, std::move(*holder));
+    }
     for (auto& [k, s] : _partitions) {
         auto removed = s.log->collect_garbage(now);
         if (!removed.empty()) {
@@ -575,6 +594,50 @@ void log_manager::delete_files(std::vector<std::shared_ptr<segment>> segs) {
           }
       }(_io, std::move(segs), std::move(*holder)),
       asio::detached);
+}
+
+void log_manager::start_spare(const std::shared_ptr<partition_log>& p, int64_t name) {
+    auto holder = _gate.try_enter();
+    if (!holder) {
+        return;
+    }
+    p->spare_requested();
+    asio::co_spawn(_ex, prepare_spare(p, name, std::move(*holder)), asio::detached);
+}
+
+awaitable<void> log_manager::prepare_spare(std::shared_ptr<partition_log> p, int64_t name,
+                                           runtime::gate::holder) {
+    file_ops* ops = &_ops;
+    std::string dir = p->dir();
+    std::string path = dir + "/" + segment::file_name(name);
+    auto job = [ops, dir, path]() -> int {
+        int fd = ops->open(path, O_RDWR | O_CREAT | O_EXCL);
+        if (fd < 0) {
+            return fd;
+        }
+        // The name is durable before anything written to the file is acknowledged.
+        if (int rc = sync_dir(dir); rc < 0) {
+            ops->close(fd);
+            ops->unlink(path);
+            return rc;
+        }
+        return fd;
+    };
+    int fd = -EAGAIN;
+    try {
+        fd = co_await _io.run(std::move(job));
+    } catch (const std::exception&) {
+    }
+    if (fd < 0) {
+        log.debug("{}: no spare segment ({}); the next roll creates its own file", dir,
+                  std::error_code(-fd, std::system_category()).message());
+        p->spare_failed();
+        co_return;
+    }
+    auto seg = std::make_shared<segment>(_ops, std::move(path), fd, name, 0);
+    if (!p->offer_spare(seg)) {
+        delete_files({ std::move(seg) });
+    }
 }
 
 awaitable<std::error_code> log_manager::checkpoint_log_start(std::shared_ptr<partition_log> p) {

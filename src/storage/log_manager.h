@@ -150,6 +150,10 @@ private:
     // flush.ms: one timer per partition with unsynced relaxed appends.
     void arm_flush_timer(const std::shared_ptr<partition_log>& p);
     void arm_retention();
+    // Opens the file of p's next segment ahead, on the I/O worker (partition_log's
+    // spare segments), and offers it to p.
+    void start_spare(const std::shared_ptr<partition_log>& p, int64_t name);
+    awaitable<void> prepare_spare(std::shared_ptr<partition_log> p, int64_t name, runtime::gate::holder);
     void delete_files(std::vector<std::shared_ptr<segment>> segs);
 
     std::string _data_dir;

@@ -139,13 +139,23 @@ result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const 
     }
     int64_t next = 0;
     for (size_t i = 0; i < bases.size(); ++i) {
-        CHRONIK_TRY(auto seg, segment::open(ops, dir + "/" + segment::file_name(bases[i]), bases[i]));
+        // A segment starts at its name or where the one before it ends (segment.h).
+        const int64_t base = std::max(bases[i], next);
+        CHRONIK_TRY(auto seg, segment::open(ops, dir + "/" + segment::file_name(bases[i]), base));
         bool last = i + 1 == bases.size();
-        if (!last && !rebuild_epochs) {
+        if (i > 0 && last && seg->size() == 0 && bases[i] > next) {
+            // A spare opened ahead that a truncation left above the log end: it
+            // holds nothing, and adopting it would leave a gap in the offsets.
+            seg.reset();
+            if (int rc = ops.unlink(dir + "/" + segment::file_name(bases[i])); rc < 0 && rc != -ENOENT) {
+                return std::error_code(-rc, std::system_category());
+            }
+            break;
+        }
+        if (!last && !rebuild_epochs && !pending_cut) {
             // A sealed segment with a current summary is not scanned (segment_index.h).
             auto s = load_summary(ops, seg->path(), seg->size());
-            if (s && s->base_offset == bases[i] &&
-                (s->offsets.empty() || s->offsets.front().offset >= next)) {
+            if (s && s->base_offset == base && (s->offsets.empty() || s->offsets.front().offset >= next)) {
                 seg->adopt(*s);
                 for (const auto& e : s->producers) {
                     pl._producers.record(e.producer_id, e.epoch, e.batch);
@@ -155,7 +165,9 @@ result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const 
                 continue;
             }
         }
-        const int64_t end_limit = last && pending_cut ? *pending_cut : INT64_MAX;
+        // A truncation to complete may cut a sealed segment too: the segment after
+        // it may be named at or below the cut (segment.h) yet hold only what is above.
+        const int64_t end_limit = pending_cut ? *pending_cut : INT64_MAX;
         auto on_batch = [&](const record::batch_header& h) {
             // Epochs a crash kept out of the checkpoint (it is stored with the group
             // commit, the data may have reached the page cache first).
@@ -167,12 +179,22 @@ result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const 
         CHRONIK_TRY(auto cut, seg->recover(last, next, on_batch, end_limit));
         // Zeros ahead that a crash left on a sealed segment are its end only if the
         // next segment starts where its data does; otherwise batches were lost there.
-        if (!last && seg->zero_tail_cut() && seg->next_offset() != bases[i + 1]) {
-            cut = 1;
+        if (!last && seg->zero_tail_cut() && !seg->suffix_cut()) {
+            CHRONIK_TRY(auto later,
+                        segment::open(ops, dir + "/" + segment::file_name(bases[i + 1]), bases[i + 1]));
+            CHRONIK_TRY(auto first, segment::first_offset(ops, later->fd()));
+            if (first ? *first != seg->next_offset() : bases[i + 1] > seg->next_offset()) {
+                cut = 1;
+            }
         }
-        if (cut > 0 && !last) {
+        if (!last && seg->suffix_cut()) {
+            log.warn("{}: the suffix truncation cut segment {}; dropping the segments after it", dir,
+                     bases[i]);
+        } else if (cut > 0 && !last) {
             // A damaged sealed segment: what follows it cannot keep dense offsets.
             log.error("{}: sealed segment {} was damaged; dropping the segments after it", dir, bases[i]);
+        }
+        if ((cut > 0 || seg->suffix_cut()) && !last) {
             for (size_t j = i + 1; j < bases.size(); ++j) {
                 fs::remove(dir + "/" + segment::file_name(bases[j]), ec);
             }
@@ -230,7 +252,15 @@ result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const 
 }
 
 result<void> partition_log::roll(int64_t now_ms) {
-    CHRONIK_TRY(auto seg, segment::create(_ops, _dir, _next_offset, false));
+    std::shared_ptr<segment> seg = std::exchange(_spare, nullptr);
+    if (seg) {
+        CHRONIK_ASSERT(seg->base_offset() > active().base_offset() && seg->base_offset() <= _next_offset,
+                       "a spare's name lies within the active segment");
+        seg->rebase(_next_offset); // its name is durable already (log_manager::prepare_spare)
+    } else {
+        CHRONIK_TRY(seg, segment::create(_ops, _dir, _next_offset, false));
+        _dir_dirty = true;
+    }
     // The sealed segment's zeros ahead are cut by the group commit that syncs it.
     if (auto& old = _segments.back(); old->physical_size() > old->size() &&
                                       std::find(_unsynced.begin(), _unsynced.end(), old) == _unsynced.end()) {
@@ -239,8 +269,41 @@ result<void> partition_log::roll(int64_t now_ms) {
     CHRONIK_ASSERT(seg->base_offset() >= _segments.back()->next_offset(), "segments in offset order");
     seg->set_first_append_ms(now_ms);
     _segments.push_back(std::move(seg));
-    _dir_dirty = true;
     return outcome::success();
+}
+
+std::optional<int64_t> partition_log::spare_wanted(int64_t now_ms) const {
+    if (_spare || _spare_pending || _failed || _truncating) {
+        return std::nullopt;
+    }
+    const segment& act = *_segments.back();
+    if (act.size() == 0) {
+        return std::nullopt;
+    }
+    const bool half_full = act.size() >= _cfg.segment_bytes / 2;
+    const bool half_old = act.first_append_ms() >= 0 && now_ms - act.first_append_ms() >= _cfg.segment_ms / 2;
+    const bool expired = expiry_roll_due(now_ms);
+    if (!half_full && !half_old && !expired) {
+        return std::nullopt;
+    }
+    return _next_offset;
+}
+
+bool partition_log::offer_spare(std::shared_ptr<segment> s) {
+    _owner.check_owner("partition_log");
+    _spare_pending = false;
+    if (_spare || _failed || _truncating || s->base_offset() > _next_offset ||
+        s->base_offset() <= active().base_offset()) {
+        return false;
+    }
+    _spare = std::move(s);
+    return true;
+}
+
+bool partition_log::expiry_roll_due(int64_t now_ms) const {
+    const segment& act = *_segments.back();
+    return _cfg.delete_old && _cfg.retention_ms >= 0 && act.size() > 0 &&
+           act.retention_timestamp() < now_ms - _cfg.retention_ms;
 }
 
 result<void> partition_log::writable() const {
@@ -369,6 +432,9 @@ result<truncation> partition_log::begin_truncate(model::offset offset) {
     t.dir = _dir;
     t.cut = *it;
     t.cut_position = *pos.value();
+    if (_spare && _spare->base_offset() > o) {
+        t.spare = _spare->path(); // its name would lie above the new log end
+    }
     for (auto r = _segments.end(); r != it + 1;) {
         --r;
         t.removed.push_back(*r);
@@ -394,6 +460,9 @@ void partition_log::run_truncation(file_ops& ops, truncation& t) {
         return;
     }
     // 2. Whole segments above the cut, newest first (so a crash leaves a prefix).
+    if (int rc = t.spare.empty() ? 0 : ops.unlink(t.spare); rc < 0 && rc != -ENOENT && failed(rc)) {
+        return;
+    }
     for (const auto& s : t.removed) {
         if (int rc = ops.unlink(index_path_for(s->path())); rc < 0 && rc != -ENOENT && failed(rc)) {
             return;
@@ -453,6 +522,9 @@ void partition_log::finish_truncate(truncation t) {
         return std::find(t.removed.begin(), t.removed.end(), s) != t.removed.end();
     });
     t.cut->forget_from(o, t.cut_position);
+    if (!t.spare.empty()) {
+        _spare.reset();
+    }
     _next_offset = o;
     _cleaned_upto = std::min(_cleaned_upto, o);
     _epochs.truncate_from(o);
@@ -626,8 +698,7 @@ std::vector<std::shared_ptr<segment>> partition_log::collect_garbage(int64_t now
     };
     // Fully synced data only: a segment is never deleted with writes still unsynced.
     bool synced = _high_watermark == _next_offset;
-    if (_cfg.delete_old && _cfg.retention_ms >= 0 && synced && active().size() > 0 &&
-        active().retention_timestamp() < now_ms - _cfg.retention_ms) {
+    if (synced && expiry_roll_due(now_ms)) {
         // Everything has expired: start an empty segment so the old one can go.
         if (!roll(now_ms)) {
             return removed;

@@ -74,8 +74,9 @@ struct truncation {
     model::offset offset; // the log keeps the offsets below this
     std::string dir;
     std::vector<std::shared_ptr<segment>> removed; // wholly at or above the cut, newest first
-    std::shared_ptr<segment> cut;                  // the segment holding the cut
-    uint64_t cut_position = 0;                     // its size after the cut
+    std::string spare;            // the spare segment's path when its name lies above the cut
+    std::shared_ptr<segment> cut; // the segment holding the cut
+    uint64_t cut_position = 0;    // its size after the cut
     struct kept_segment {
         std::string path;
         int64_t base_offset;
@@ -185,6 +186,22 @@ public:
     // The topic was deleted: refuse further use, quietly.
     void retire() noexcept { _failed = std::make_error_code(std::errc::no_such_file_or_directory); }
 
+    // Spare segments: a roll makes no syscall on the shard. Once the active segment
+    // is half full or half its segment.ms old (or retention is about to roll it),
+    // spare_wanted gives the name a file opened ahead would take (the log end now)
+    // and the log manager opens it on the I/O worker and offers it. A roll adopts it
+    // with nothing renamed: its name is at most its first offset (segment.h). With
+    // no spare ready (a batch over half a segment), the roll creates the file itself.
+    std::optional<int64_t> spare_wanted(int64_t now_ms) const;
+    void spare_requested() noexcept { _spare_pending = true; }
+    void spare_failed() noexcept { _spare_pending = false; }
+    // False when the log cannot take it (it failed, is truncating, or its end moved
+    // below the name); the caller then removes the file.
+    bool offer_spare(std::shared_ptr<segment> s);
+    bool has_spare() const noexcept { return _spare != nullptr; }
+    // Everything in the log has expired: retention rolls so the old segment can go.
+    bool expiry_roll_due(int64_t now_ms) const;
+
     int64_t log_start_offset() const noexcept { return _log_start; }
     int64_t log_end_offset() const noexcept { return _next_offset; }
     int64_t high_watermark() const noexcept { return _high_watermark; }
@@ -256,6 +273,8 @@ private:
     std::function<void(int64_t)> _on_persisted;
     bool _compacting = false;
     bool _truncating = false;
+    std::shared_ptr<segment> _spare; // empty, named by the log end when opened
+    bool _spare_pending = false;
     int64_t _cleaned_upto = 0;   // offsets below this were covered by the last pass
     runtime::shard_owned _owner; // bound by the first shard that uses the log
 };

@@ -127,6 +127,26 @@ result<std::shared_ptr<segment>> segment::open(file_ops& ops, const std::string&
     return seg;
 }
 
+result<std::optional<int64_t>> segment::first_offset(file_ops& ops, int fd) {
+    uint8_t head[record::batch_header_size];
+    auto n = ops.pread_full(fd, head, sizeof head, 0);
+    if (n < 0) {
+        return from_errno(n);
+    }
+    if (size_t(n) < sizeof head ||
+        std::all_of(std::begin(head), std::end(head), [](uint8_t b) { return b == 0; })) {
+        return std::optional<int64_t>();
+    }
+    auto parsed = record::read_header(std::span<const uint8_t>(head, sizeof head));
+    return parsed ? std::optional<int64_t>(parsed.value().base_offset) : std::nullopt;
+}
+
+void segment::rebase(int64_t base) noexcept {
+    CHRONIK_ASSERT(_size == 0 && base >= _base_offset, "only an empty segment moves its base up");
+    _base_offset = base;
+    _next_offset = base;
+}
+
 void segment::note_batch(const record::batch_header& h, uint64_t position) {
     if (_index.empty() || _bytes_since_index >= index_interval) {
         _index.push_back({ h.base_offset, position });
@@ -147,8 +167,10 @@ result<uint64_t> segment::recover(bool verify_crc, int64_t min_offset,
     _index.clear();
     _time_index.clear();
     _bytes_since_index = 0;
-    _next_offset = std::max(_base_offset, min_offset);
+    _base_offset = std::max(_base_offset, min_offset); // a name below where it starts
+    _next_offset = _base_offset;
     _zero_tail_cut = false;
+    _suffix_cut = false;
     uint64_t pos = 0;
     bytes buf;
     std::string why;
@@ -183,6 +205,7 @@ result<uint64_t> segment::recover(bool verify_crc, int64_t min_offset,
         }
         if (h->last_offset() >= end_limit) {
             why = "suffix truncation to complete";
+            _suffix_cut = true;
             break;
         }
         if (verify_crc) {

@@ -1,10 +1,13 @@
 #pragma once
-// One segment of a partition: `<base offset, 20 digits>.log`, holding RecordBatches
+// One segment of a partition: `<offset, 20 digits>.log`, holding RecordBatches
 // exactly as consumers receive them (offsets assigned, leader epoch set), and its
-// sparse indexes. The offset index maps a batch's base offset to its file position
-// every `index_interval` bytes; the time index maps the largest timestamp seen so
-// far to the batch that carried it. Both are rebuilt by the recovery scan and kept
-// in memory; a segment is small next to the memory of the machine that holds it.
+// sparse indexes. The name is at most the segment's base offset, and greater than
+// the name of the segment before it: a roll takes a file opened ahead, named by the
+// log end then (partition_log::offer_spare), and compaction leaves names below the
+// first batch kept. A segment starts where the one before it ends, or at its name. The offset index maps a
+// batch's base offset to its file position every `index_interval` bytes; the time index maps the largest
+// timestamp seen so far to the batch that carried it. Both are rebuilt by the recovery scan and kept in
+// memory; a segment is small next to the memory of the machine that holds it.
 //
 // A segment is owned by its partition on one shard. The group-commit flusher holds
 // a shared_ptr while an fdatasync of its fd runs on the I/O worker.
@@ -60,6 +63,9 @@ public:
                                                    bool sync_directory);
     // Opens an existing file without scanning it; recover() must run before use.
     static result<std::shared_ptr<segment>> open(file_ops& ops, const std::string& path, int64_t base_offset);
+    // The base offset of the file's first batch; nullopt when it holds none (empty,
+    // zeros, or a header too damaged to read). Blocking: start-up only.
+    static result<std::optional<int64_t>> first_offset(file_ops& ops, int fd);
 
     // Walks every batch from the start, rebuilding the indexes. With verify_crc, each
     // batch's CRC is checked too. The file is cut at the first batch that is torn,
@@ -92,6 +98,10 @@ public:
     // A sealed segment's zeros ahead were cut off (the caller ran the ftruncate).
     void zero_tail_removed() noexcept { _physical = _size; }
     bool zero_tail_cut() const noexcept { return _zero_tail_cut; }
+    // recover() cut batches at or above its end_limit (a suffix truncation to complete).
+    bool suffix_cut() const noexcept { return _suffix_cut; }
+    // An empty segment, opened ahead under a lower name, starts at `base` instead.
+    void rebase(int64_t base) noexcept;
 
     // Whole batches holding offsets >= `offset` and < `upto`, at most max_bytes of
     // them, except that the first batch is returned whole even if larger (KIP-74)
@@ -165,6 +175,7 @@ private:
     int64_t _last_write_ms = -1; // wall clock ms; the file's mtime when opened
     bool _index_stored = false;
     bool _zero_tail_cut = false;
+    bool _suffix_cut = false;
     bool _preallocate_failed = false;
     std::vector<index_entry> _index;
     std::vector<time_entry> _time_index;

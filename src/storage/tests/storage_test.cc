@@ -3,6 +3,7 @@
 #include "storage/log_manager.h"
 #include "storage/partition_log.h"
 #include "storage/tests/run_coroutine.h"
+#include "storage/tests/spares.h"
 #include "storage/tests/temp_dir.h"
 
 #include <atomic>
@@ -14,10 +15,13 @@
 #include <set>
 #include <thread>
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 
 using namespace chronik;
 using namespace chronik::storage;
+using chronik::storage::testing::name_of;
+using chronik::storage::testing::offer_spare_if_wanted;
 using chronik::storage::testing::run;
 using chronik::storage::testing::temp_dir;
 namespace fs = std::filesystem;
@@ -198,8 +202,11 @@ TEST(partition_log, a_relaxed_log_writes_no_zeros_ahead) {
 // offsets go on where its data ends; if they do not, batches were lost in the
 // zeros and the later segments go, as for any damaged sealed segment.
 TEST(partition_log, a_sealed_segment_with_zeros_ahead_keeps_the_later_segments_only_if_offsets_are_dense) {
-    for (bool gap : { false, true }) {
-        SCOPED_TRACE(gap ? "gap" : "dense");
+    // With spares the later segment is named below its first offset, so only its
+    // first batch says whether the offsets are dense.
+    for (auto [gap, spares] :
+         { std::pair{ false, false }, { true, false }, { false, true }, { true, true } }) {
+        SCOPED_TRACE(std::string(gap ? "gap" : "dense") + (spares ? ", spare segments" : ""));
         temp_dir d;
         std::string dir = d.str() + "/p";
         log_config cfg;
@@ -211,6 +218,12 @@ TEST(partition_log, a_sealed_segment_with_zeros_ahead_keeps_the_later_segments_o
             auto log = partition_log::open(file_ops::real(), dir, cfg, 0).value();
             while (log->segments().size() < 2) {
                 append(*log, make_big_batch(10'000));
+                if (spares) {
+                    offer_spare_if_wanted(*log);
+                }
+            }
+            if (spares) {
+                ASSERT_LT(name_of(*log->segments().back()), log->segments().back()->base_offset());
             }
             end = log->log_end_offset();
             const auto& s = *log->segments().front();
@@ -428,6 +441,61 @@ TEST(log_manager, the_round_after_a_roll_cuts_the_sealed_segments_zeros) {
         co_await lm.close();
         co_return 0;
     }());
+}
+
+// Segment rolls, by size and by retention, open no file on the shard: each takes a
+// spare the log manager opened ahead on the I/O worker.
+TEST(log_manager, segment_rolls_open_no_file_on_the_shard) {
+    struct creates_by_thread : file_ops {
+        std::thread::id shard = std::this_thread::get_id();
+        std::atomic<int> on_shard{ 0 };
+        int open(const std::string& path, int flags, mode_t mode) override {
+            if ((flags & O_CREAT) && std::this_thread::get_id() == shard) {
+                ++on_shard;
+            }
+            return file_ops::open(path, flags, mode);
+        }
+    } ops;
+    temp_dir d;
+    asio::io_context ctx;
+    runtime::io_worker io; // one thread: a spare is offered before the next round ends
+    log_manager lm(d.str(), io, ops, ctx.get_executor(), [](std::vector<watcher>) {});
+    log_config cfg;
+    cfg.segment_bytes = 200'000;
+    cfg.retention_ms = -1;
+    auto p = run(ctx, lm.get("t", test_topic_id(), 0, cfg));
+    while (p->segments().size() < 4) {
+        bytes b = make_big_batch(10'000);
+        ASSERT_TRUE(p->append(std::span<uint8_t>(b), 0));
+        lm.appended(p);
+        ASSERT_FALSE(run(ctx, lm.wait_durable(p, p->log_end_offset() - 1)));
+    }
+    EXPECT_EQ(ops.on_shard.load(), 0);
+    for (size_t i = 1; i < p->segments().size(); ++i) {
+        const auto& s = *p->segments()[i];
+        EXPECT_LT(name_of(s), s.base_offset()) << "the spare was named by the log end half a segment earlier";
+        EXPECT_GT(name_of(s), p->segments()[i - 1]->base_offset());
+    }
+    // Everything expires: retention rolls into a spare and drops the rest.
+    cfg.retention_ms = 1000;
+    p->set_config(cfg);
+    run(ctx, [&]() -> awaitable<int> {
+        co_await lm.enforce_retention();
+        co_return 0;
+    }());
+    EXPECT_EQ(p->segments().size(), 1u);
+    EXPECT_EQ(p->log_start_offset(), p->log_end_offset());
+    EXPECT_EQ(ops.on_shard.load(), 0);
+    const int64_t end = p->log_end_offset();
+    run(ctx, [&]() -> awaitable<int> {
+        co_await lm.close();
+        co_return 0;
+    }());
+    p.reset();
+    auto reopened = partition_log::open(file_ops::real(),
+                                        log_manager::partition_dir(d.str(), "t", test_topic_id(), 0), cfg, 0);
+    ASSERT_TRUE(reopened) << reopened.error().message();
+    EXPECT_EQ(reopened.value()->log_end_offset(), end);
 }
 
 // A partition keeps one watcher per (shard, key), and at most max_watchers: beyond

@@ -7,6 +7,7 @@
 #include "storage/partition_log.h"
 #include "storage/segment_index.h"
 #include "storage/tests/run_coroutine.h"
+#include "storage/tests/spares.h"
 #include "storage/tests/temp_dir.h"
 
 #include <atomic>
@@ -19,6 +20,8 @@
 
 using namespace chronik;
 using namespace chronik::storage;
+using chronik::storage::testing::name_of;
+using chronik::storage::testing::offer_spare_if_wanted;
 using chronik::storage::testing::run;
 using chronik::storage::testing::temp_dir;
 namespace fs = std::filesystem;
@@ -281,30 +284,45 @@ struct crashing_ops : file_ops {
     int unlink(const std::string& path) override { return spend() ? file_ops::unlink(path) : -EIO; }
 };
 
-} // namespace
-
-TEST(truncation, a_crash_at_any_step_recovers_to_either_side) {
+// With spares, segments are named below their first offset; the cut then falls
+// at such a name, in the tail of the segment before, so the segment named at or
+// below the cut holds only what is above it.
+void crash_at_any_step(bool spares) {
     bool completed = false;
     for (int budget = 0; budget < 64 && !completed; ++budget) {
         SCOPED_TRACE("crash after " + std::to_string(budget) + " file operations");
         temp_dir d;
         const std::string dir = d.str() + "/p";
         std::vector<stored_batch> whole;
+        int64_t at = 6;
         {
             auto log = partition_log::open(file_ops::real(), dir, small_segments(), 0).value();
             for (int i = 0; i < 9; ++i) {
                 append_exact(*log, 2, i < 5 ? 1 : 3);
+                if (spares) {
+                    offer_spare_if_wanted(*log);
+                }
+            }
+            if (spares) {
+                auto it = std::find_if(log->segments().begin() + 1, log->segments().end(),
+                                       [](const auto& s) { return name_of(*s) < s->base_offset(); });
+                ASSERT_NE(it, log->segments().end()) << "no segment is named below its first offset";
+                at = name_of(**it);
             }
             summarize_sealed(*log);
             whole = read_all(*log);
             crashing_ops ops(budget);
-            auto t = log->begin_truncate(model::offset(6));
+            auto t = log->begin_truncate(model::offset(at));
             ASSERT_TRUE(t);
             partition_log::run_truncation(ops, t.value());
             completed = !t.value().ec;
             // kill -9: the process ends here, with whatever reached the files.
         }
-        const std::vector<stored_batch> cut(whole.begin(), whole.begin() + 3);
+        std::vector<stored_batch> cut;
+        std::copy_if(whole.begin(), whole.end(), std::back_inserter(cut),
+                     [at](const stored_batch& b) { return b.base < at; });
+        ASSERT_FALSE(cut.empty());
+        ASSERT_LT(cut.size(), whole.size());
         auto log = partition_log::open(file_ops::real(), dir, small_segments(), 0);
         ASSERT_TRUE(log) << log.error().message();
         auto seen = read_all(*log.value());
@@ -320,6 +338,91 @@ TEST(truncation, a_crash_at_any_step_recovers_to_either_side) {
         EXPECT_EQ(read_all(*log.value()).size(), seen.size() + 1);
     }
     EXPECT_TRUE(completed) << "the truncation never ran to its end";
+}
+
+} // namespace
+
+TEST(truncation, a_crash_at_any_step_recovers_to_either_side) {
+    crash_at_any_step(false);
+}
+
+TEST(truncation, a_crash_at_any_step_recovers_to_either_side_with_spare_segments) {
+    crash_at_any_step(true);
+}
+
+// A roll adopts the spare under its lower name; a restart reads the same log,
+// with or without the sealed segments' summaries.
+TEST(spare_segments, a_restart_reads_the_log_a_roll_into_a_spare_wrote) {
+    for (bool summaries : { true, false }) {
+        SCOPED_TRACE(summaries ? "with summaries" : "scanned");
+        temp_dir d;
+        const std::string dir = d.str() + "/p";
+        std::vector<stored_batch> whole;
+        std::vector<int64_t> bases;
+        {
+            auto log = partition_log::open(file_ops::real(), dir, small_segments(), 0).value();
+            for (int i = 0; i < 12; ++i) {
+                append_exact(*log, 2, 1);
+                offer_spare_if_wanted(*log);
+            }
+            ASSERT_GE(log->segments().size(), 3u);
+            for (size_t i = 1; i < log->segments().size(); ++i) {
+                const auto& s = *log->segments()[i];
+                EXPECT_LE(name_of(s), s.base_offset());
+                EXPECT_GT(name_of(s), log->segments()[i - 1]->base_offset());
+                bases.push_back(s.base_offset());
+            }
+            if (summaries) {
+                summarize_sealed(*log);
+            }
+            whole = read_all(*log);
+        }
+        auto log = partition_log::open(file_ops::real(), dir, small_segments(), 0).value();
+        EXPECT_EQ(read_all(*log), whole);
+        std::vector<int64_t> reopened;
+        for (size_t i = 1; i < log->segments().size(); ++i) {
+            reopened.push_back(log->segments()[i]->base_offset());
+        }
+        // The spare still held is empty: it becomes the active segment, at the log end.
+        if (reopened.size() == bases.size() + 1) {
+            EXPECT_EQ(reopened.back(), log->log_end_offset());
+            reopened.pop_back();
+        }
+        EXPECT_EQ(reopened, bases);
+        append_exact(*log, 1, 2);
+        EXPECT_EQ(read_all(*log).size(), whole.size() + 1);
+    }
+}
+
+// A truncation below a spare's name removes the spare with the cut; a file named
+// above the log end that a crash left (a spare offered too late) goes at the open.
+TEST(spare_segments, a_spare_above_the_log_end_never_survives) {
+    temp_dir d;
+    const std::string dir = d.str() + "/p";
+    auto log = partition_log::open(file_ops::real(), dir, small_segments(), 0).value();
+    while (!log->has_spare()) {
+        append_exact(*log, 2, 1);
+        offer_spare_if_wanted(*log);
+    }
+    const size_t files = segment_files(dir);
+    ASSERT_FALSE(truncate(*log, file_ops::real(), log->segments().back()->base_offset()));
+    EXPECT_FALSE(log->has_spare());
+    EXPECT_EQ(segment_files(dir), files - 1);
+    for (int i = 0; i < 6; ++i) {
+        append_exact(*log, 2, 1); // rolls without a spare: the log creates the file
+    }
+    const auto whole = read_all(*log);
+    const int64_t end = log->log_end_offset();
+    log.reset();
+    auto stray = segment::create(file_ops::real(), dir, end + 10, true);
+    ASSERT_TRUE(stray);
+    stray.value().reset();
+    log = partition_log::open(file_ops::real(), dir, small_segments(), 0).value();
+    EXPECT_EQ(log->log_end_offset(), end);
+    EXPECT_EQ(read_all(*log), whole);
+    EXPECT_FALSE(fs::exists(dir + "/" + segment::file_name(end + 10)));
+    append_exact(*log, 1, 1);
+    EXPECT_EQ(log->segments().back()->next_offset(), end + 1);
 }
 
 TEST(truncation, a_damaged_marker_refuses_to_open) {
