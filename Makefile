@@ -8,7 +8,7 @@ DATA_DIR ?= ./data
 LISTEN ?= 127.0.0.1:9092
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build run test test-release test-debug test-tsan bench fuzz-build debug-build tsan-build lint clean format format-check
+.PHONY: all deps configure build run test test-release test-debug test-tsan bench bench-compare fuzz-build debug-build tsan-build lint clean format format-check
 
 all: build
 
@@ -64,6 +64,16 @@ test-tsan: tsan-build
 # BENCH_ARGS=--quick for a short pass.
 bench: build
 	/usr/bin/python3 bench/run.py $(BENCH_ARGS)
+
+# The same scenarios on this tree and on BASE (a commit, built in build-base/ from a
+# git worktree), alternately in one run (bench/compare.py); COMPARE_ARGS=--reps 5 ...
+BASE_DIR ?= build-base
+bench-compare: build
+	@test -n "$(BASE)" || { echo "usage: make bench-compare BASE=<commit>"; exit 2; }
+	rm -rf $(BASE_DIR)/src && git worktree prune && git worktree add -f --detach $(BASE_DIR)/src $(BASE)
+	cmake -S $(BASE_DIR)/src -B $(BASE_DIR)/build -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+	cmake --build $(BASE_DIR)/build -j $(JOBS) --target chronik-server
+	/usr/bin/python3 bench/compare.py --base-bin $(BASE_DIR)/build/bin $(COMPARE_ARGS)
 
 clean:
 	rm -rf $(BUILD_DIR) $(FUZZ_DIR) $(DEBUG_DIR) $(TSAN_DIR)

@@ -97,7 +97,8 @@ def loopback_ceiling(megabytes=2000):
 
 
 class Server:
-    def __init__(self, smp, wrapper=()):
+    def __init__(self, smp, wrapper=(), bin_dir=None):
+        self.bin_dir = bin_dir or BIN  # another build's chronik-server (bench/compare.py)
         self.dir = tempfile.mkdtemp(prefix="chronik-bench-")
         self.proc = None
         self.smp = smp
@@ -108,7 +109,7 @@ class Server:
         t0 = time.perf_counter()
         log = open(self.log_path, "a")
         self.proc = subprocess.Popen(self.wrapper + [
-                                      os.path.join(BIN, "chronik-server"), "start", "--listen", "127.0.0.1:0",
+                                      os.path.join(self.bin_dir, "chronik-server"), "start", "--listen", "127.0.0.1:0",
                                       "--data-dir", os.path.join(self.dir, "data"), "--smp", str(self.smp),
                                       "--set", "group.initial.rebalance.delay.ms=0"],
                                      stdout=subprocess.PIPE, stderr=log, text=True)
