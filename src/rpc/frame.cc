@@ -1,17 +1,17 @@
 #include "rpc/frame.h"
 
 #include "base/assert.h"
+#include "runtime/read_growing.h"
 
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
-#include <cstring>
 #include <vector>
 
 namespace chronik::rpc {
 
 namespace {
-// A frame's buffer starts at this size and grows as its bytes arrive, so a peer
-// that announces a large frame and sends little costs little.
+// A frame's buffer starts at this size and grows as its bytes arrive
+// (runtime/read_growing.h).
 constexpr size_t initial_alloc = 64 * 1024;
 } // namespace
 
@@ -62,24 +62,11 @@ awaitable<std::optional<frame>> read_frame(asio::ip::tcp::socket& sock, uint64_t
     if (size < header_bytes || size > max_frame_bytes) {
         co_return std::nullopt;
     }
-    size_t cap = std::min<size_t>(size, initial_alloc);
-    auto buf = std::make_shared_for_overwrite<uint8_t[]>(cap);
-    size_t have = 0;
-    while (have < size) {
-        if (have == cap) {
-            size_t grown = std::min<size_t>(size, cap * 2);
-            auto bigger = std::make_shared_for_overwrite<uint8_t[]>(grown);
-            std::memcpy(bigger.get(), buf.get(), have);
-            buf = std::move(bigger);
-            cap = grown;
-        }
-        size_t n = co_await sock.async_read_some(asio::buffer(buf.get() + have, cap - have),
-                                                 asio::redirect_error(use_awaitable, ec));
-        if (ec) {
-            co_return std::nullopt;
-        }
-        st.progress = std::chrono::steady_clock::now();
-        have += n;
+    auto on_read = [&st](size_t) { st.progress = std::chrono::steady_clock::now(); };
+    auto reading = runtime::read_growing(sock, size, initial_alloc, on_read);
+    auto buf = co_await std::move(reading);
+    if (!buf) {
+        co_return std::nullopt;
     }
     st.in_frame = false;
     const uint8_t* p = buf.get();

@@ -5,6 +5,7 @@
 #include "kafka/server/broker.h"
 #include "kafka/server/dispatch.h"
 #include "kafka/server/request_budget.h"
+#include "runtime/read_growing.h"
 #include "runtime/shard.h"
 
 #include <boost/asio/write.hpp>
@@ -140,12 +141,8 @@ awaitable<bool> connection::read_frame(byte_slice& out) {
                  _limits.max_frame_bytes);
         co_return false;
     }
-    // The buffer grows as bytes arrive — to twice its size, or to hold what the kernel
-    // has already received if that is more — so a peer that announces a large frame
-    // and sends little cannot make us allocate much (about twice what it sent), while
-    // a frame that is already in the socket buffer is copied out of the first 64 KiB
-    // once, not once per doubling. Buffers are not zero-filled: every byte handed on
-    // was read.
+    // The buffer grows as bytes arrive (runtime/read_growing.h), so a peer that
+    // announces a large frame and sends little cannot make us allocate much.
     if (_limits.budget != nullptr) {
         if (_limits.budget->fits(uint64_t(size))) {
             co_await _limits.budget->acquire(uint64_t(size)); // released when the request is answered
@@ -162,27 +159,12 @@ awaitable<bool> connection::read_frame(byte_slice& out) {
             _limits.budget->release(uint64_t(size));
         }
     };
-    size_t cap = std::min<size_t>(size_t(size), initial_frame_alloc);
-    auto buf = std::make_shared_for_overwrite<uint8_t[]>(cap);
-    size_t have = 0;
-    while (have < size_t(size)) {
-        if (have == cap) {
-            boost::system::error_code aec;
-            size_t ready = _sock.available(aec);
-            size_t grown = std::min<size_t>(size_t(size), std::max(cap * 2, have + (aec ? 0 : ready)));
-            auto bigger = std::make_shared_for_overwrite<uint8_t[]>(grown);
-            std::memcpy(bigger.get(), buf.get(), have);
-            buf = std::move(bigger);
-            cap = grown;
-        }
-        size_t n = co_await _sock.async_read_some(asio::buffer(buf.get() + have, cap - have),
-                                                  asio::redirect_error(use_awaitable, ec));
-        if (ec) {
-            give_back();
-            co_return false;
-        }
-        credit_partial(n);
-        have += n;
+    auto on_read = [this](size_t n) { credit_partial(n); };
+    auto reading = runtime::read_growing(_sock, size_t(size), initial_frame_alloc, on_read);
+    auto buf = co_await std::move(reading);
+    if (!buf) {
+        give_back();
+        co_return false;
     }
     set_deadline(deadline_kind::none, {}); // in flight now: neither partial nor idle
     out = byte_slice(buf, std::span<const uint8_t>(buf.get(), size_t(size)));
