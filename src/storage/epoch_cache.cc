@@ -4,7 +4,6 @@
 #include "storage/errc.h"
 
 #include <algorithm>
-#include <charconv>
 #include <string_view>
 #include <system_error>
 
@@ -16,17 +15,6 @@ namespace {
 
 // A checkpoint holds one line per epoch; more than this many is not one of ours.
 constexpr size_t max_checkpoint_bytes = 16u << 20;
-
-// Reads one decimal integer followed by `end` from `in`, advancing it.
-template<class T>
-bool take_number(std::string_view& in, char end, T& out) {
-    auto [p, ec] = std::from_chars(in.data(), in.data() + in.size(), out);
-    if (ec != std::errc() || p == in.data() + in.size() || *p != end) {
-        return false;
-    }
-    in.remove_prefix(size_t(p - in.data()) + 1);
-    return true;
-}
 
 } // namespace
 

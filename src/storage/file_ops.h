@@ -3,9 +3,11 @@
 // -errno, never throws. Tests substitute a file_ops that injects ENOSPC or EIO to
 // prove that a failing disk gives clients KAFKA_STORAGE_ERROR and damages nothing
 // already acknowledged.
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <sys/types.h>
 
@@ -46,5 +48,17 @@ int replace_file(file_ops& ops, const std::string& path, const void* data, size_
 // Reads a whole small file (a checkpoint) into `out`: 0, -ENOENT if absent, -EFBIG
 // if larger than `max_bytes`, or another -errno.
 int read_small_file(file_ops& ops, const std::string& path, size_t max_bytes, std::string& out);
+
+// Reads one decimal integer followed by `end` from a small file's text, advancing
+// past both; false if `in` does not start that way.
+template<class T>
+bool take_number(std::string_view& in, char end, T& out) {
+    auto [p, ec] = std::from_chars(in.data(), in.data() + in.size(), out);
+    if (ec != std::errc() || p == in.data() + in.size() || *p != end) {
+        return false;
+    }
+    in.remove_prefix(size_t(p - in.data()) + 1);
+    return true;
+}
 
 } // namespace chronik::storage

@@ -1,7 +1,9 @@
 #include "record/batch.h"
 #include "storage/epoch_cache.h"
+#include "storage/errc.h"
 #include "storage/partition_log.h"
 #include "storage/tests/temp_dir.h"
+#include "storage/vote_file.h"
 
 #include <fstream>
 
@@ -75,6 +77,66 @@ TEST(epoch_cache, checkpoint_round_trips_and_refuses_what_it_did_not_write) {
         write_file(path, bad);
         EXPECT_FALSE(epoch_cache::load(file_ops::real(), d.str())) << bad;
     }
+}
+
+TEST(vote_file, round_trips_and_refuses_what_it_did_not_write) {
+    temp_dir d;
+    auto none = load_vote(file_ops::real(), d.str());
+    ASSERT_TRUE(none);
+    EXPECT_EQ(none.value(), raft_vote{});
+
+    const raft_vote voted{ model::term_id{ 7 }, model::node_id{ 2 } };
+    ASSERT_TRUE(store_vote(file_ops::real(), d.str(), {}, voted));
+    EXPECT_EQ(load_vote(file_ops::real(), d.str()).value(), voted);
+    const raft_vote newer{ model::term_id{ 9 }, std::nullopt };
+    ASSERT_TRUE(store_vote(file_ops::real(), d.str(), voted, newer));
+    EXPECT_EQ(load_vote(file_ops::real(), d.str()).value(), newer);
+    EXPECT_FALSE(std::filesystem::exists(d.str() + "/raft-vote.tmp"));
+
+    const std::string path = d.str() + "/" + vote_file_name;
+    for (const char* bad : { "1\n7 2\n", "0\n7 2", "0\n7\n", "0\n-1 2\n", "0\n7 -2\n", "0\n7 2\nx", "",
+                             "0\n99999999999999999999 1\n" }) {
+        write_file(path, bad);
+        EXPECT_EQ(load_vote(file_ops::real(), d.str()).error(), make_error_code(errc::corrupt_checkpoint))
+          << bad;
+    }
+}
+
+// A store that fails at any step leaves the vote before it, and no temporary file.
+TEST(vote_file, a_failed_store_leaves_the_previous_vote) {
+    struct failing : file_ops {
+        int fail_sync = 0;
+        int fail_rename = 0;
+        int fdatasync(int fd) override { return fail_sync != 0 ? -fail_sync : file_ops::fdatasync(fd); }
+        int rename(const std::string& from, const std::string& to) override {
+            return fail_rename != 0 ? -fail_rename : file_ops::rename(from, to);
+        }
+    };
+    temp_dir d;
+    failing ops;
+    const raft_vote first{ model::term_id{ 3 }, model::node_id{ 1 } };
+    ASSERT_TRUE(store_vote(ops, d.str(), {}, first));
+    const raft_vote second{ model::term_id{ 4 }, model::node_id{ 3 } };
+    ops.fail_sync = EIO;
+    EXPECT_FALSE(store_vote(ops, d.str(), first, second));
+    EXPECT_EQ(load_vote(ops, d.str()).value(), first);
+    ops.fail_sync = 0;
+    ops.fail_rename = ENOSPC;
+    EXPECT_FALSE(store_vote(ops, d.str(), first, second));
+    EXPECT_EQ(load_vote(ops, d.str()).value(), first);
+    EXPECT_FALSE(std::filesystem::exists(d.str() + "/raft-vote.tmp"));
+    ops.fail_rename = 0;
+    ASSERT_TRUE(store_vote(ops, d.str(), first, second));
+    EXPECT_EQ(load_vote(ops, d.str()).value(), second);
+}
+
+TEST(vote_file_death, a_vote_never_goes_back) {
+    temp_dir d;
+    const raft_vote v{ model::term_id{ 5 }, model::node_id{ 1 } };
+    EXPECT_DEATH((void)store_vote(file_ops::real(), d.str(), v, { model::term_id{ 4 }, std::nullopt }),
+                 "never goes back");
+    EXPECT_DEATH((void)store_vote(file_ops::real(), d.str(), v, { model::term_id{ 5 }, model::node_id{ 2 } }),
+                 "never goes back");
 }
 
 // The log keeps the checkpoint: a restart finds the epochs again, cuts those the
