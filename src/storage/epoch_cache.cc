@@ -19,18 +19,11 @@ constexpr size_t max_checkpoint_bytes = 16u << 20;
 } // namespace
 
 result<epoch_cache> epoch_cache::load(file_ops& ops, const std::string& dir) {
-    std::string text;
-    int rc = read_small_file(ops, dir + "/" + file_name, max_checkpoint_bytes, text);
-    if (rc == -ENOENT) {
+    CHRONIK_TRY(auto text, read_checkpoint(ops, dir + "/" + file_name, max_checkpoint_bytes));
+    if (!text) {
         return epoch_cache{};
     }
-    if (rc == -EFBIG || rc == -EIO) {
-        return errc::corrupt_checkpoint;
-    }
-    if (rc < 0) {
-        return std::error_code(-rc, std::system_category());
-    }
-    std::string_view in = text;
+    std::string_view in = *text;
     int version = -1;
     size_t count = 0;
     if (!take_number(in, '\n', version) || version != 0 || !take_number(in, '\n', count) ||

@@ -1,5 +1,7 @@
 #include "storage/file_ops.h"
 
+#include "storage/errc.h"
+
 #include <cerrno>
 
 #include <fcntl.h>
@@ -137,6 +139,21 @@ int read_small_file(file_ops& ops, const std::string& path, size_t max_bytes, st
     }
     ops.close(fd);
     return rc;
+}
+
+result<std::optional<std::string>> read_checkpoint(file_ops& ops, const std::string& path, size_t max_bytes) {
+    std::string text;
+    int rc = read_small_file(ops, path, max_bytes, text);
+    if (rc == -ENOENT) {
+        return std::optional<std::string>{};
+    }
+    if (rc == -EFBIG || rc == -EIO) {
+        return errc::corrupt_checkpoint;
+    }
+    if (rc < 0) {
+        return std::error_code(-rc, std::system_category());
+    }
+    return std::optional<std::string>(std::move(text));
 }
 
 } // namespace chronik::storage

@@ -3,9 +3,12 @@
 // -errno, never throws. Tests substitute a file_ops that injects ENOSPC or EIO to
 // prove that a failing disk gives clients KAFKA_STORAGE_ERROR and damages nothing
 // already acknowledged.
+#include "base/result.h"
+
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -48,6 +51,10 @@ int replace_file(file_ops& ops, const std::string& path, const void* data, size_
 // Reads a whole small file (a checkpoint) into `out`: 0, -ENOENT if absent, -EFBIG
 // if larger than `max_bytes`, or another -errno.
 int read_small_file(file_ops& ops, const std::string& path, size_t max_bytes, std::string& out);
+// A checkpoint's text (read_small_file): nothing if the file is absent,
+// errc::corrupt_checkpoint if it is larger than `max_bytes` or unreadable (EIO),
+// any other errno as a system error.
+result<std::optional<std::string>> read_checkpoint(file_ops& ops, const std::string& path, size_t max_bytes);
 
 // Reads one decimal integer followed by `end` from a small file's text, advancing
 // past both; false if `in` does not start that way.

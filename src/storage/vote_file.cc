@@ -13,18 +13,11 @@ constexpr size_t max_vote_bytes = 64; // "0\n" and two numbers
 } // namespace
 
 result<raft_vote> load_vote(file_ops& ops, const std::string& dir) {
-    std::string text;
-    int rc = read_small_file(ops, dir + "/" + vote_file_name, max_vote_bytes, text);
-    if (rc == -ENOENT) {
+    CHRONIK_TRY(auto text, read_checkpoint(ops, dir + "/" + vote_file_name, max_vote_bytes));
+    if (!text) {
         return raft_vote{};
     }
-    if (rc == -EFBIG || rc == -EIO) {
-        return errc::corrupt_checkpoint;
-    }
-    if (rc < 0) {
-        return std::error_code(-rc, std::system_category());
-    }
-    std::string_view in = text;
+    std::string_view in = *text;
     int version = -1;
     int64_t term = -1;
     int32_t voted = -2;
