@@ -31,8 +31,10 @@ bool valid(const raft::message& m) {
     }
     raft::log_index prev = m.index;
     for (const auto& e : m.entries) {
-        if (e.count < 1 || e.term < raft::term_id{ 0 } ||
-            uint8_t(e.type) > uint8_t(raft::entry_type::config) || e.base() != prev + 1) {
+        // index >= 0 and count >= 1 keep base() - 1 from overflowing whatever the
+        // peer sent (prev + 1 could: prev is the peer's m.index).
+        if (e.count < 1 || e.index < raft::log_index{ 0 } || e.term < raft::term_id{ 0 } ||
+            uint8_t(e.type) > uint8_t(raft::entry_type::config) || e.base() - 1 != prev) {
             return false;
         }
         prev = e.index;

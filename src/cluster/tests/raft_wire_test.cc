@@ -3,6 +3,8 @@
 #include "cluster/errc.h"
 #include "cluster/raft_wire.h"
 
+#include <cstdint>
+
 #include <gtest/gtest.h>
 
 namespace chronik::cluster {
@@ -131,6 +133,14 @@ TEST(raft_wire, messages_a_correct_peer_never_sends_are_refused) {
     EXPECT_TRUE(refused([](auto& m) { m[0].msg.index = log_index{ 98 }; })); // not after the prev entry
     EXPECT_TRUE(refused([](auto& m) { m[0].msg.entries[2].type = raft::entry_type(5); }));
     EXPECT_TRUE(refused([](auto& m) { m[4].msg.snap_offset = 1500; })); // the chunk runs past the size
+    // Extremes that would overflow index arithmetic (UBSan catches that in the
+    // sanitizer run).
+    EXPECT_TRUE(refused([](auto& m) { m[0].msg.index = log_index{ INT64_MAX }; }));
+    EXPECT_TRUE(refused([](auto& m) {
+        m[0].msg.entries[0].index = log_index{ INT64_MIN + 1 };
+        m[0].msg.entries[0].count = INT64_MAX;
+    }));
+    EXPECT_TRUE(refused([](auto& m) { m[0].msg.entries[2].count = INT64_MAX; }));
 }
 
 } // namespace
