@@ -21,19 +21,18 @@ struct connection_pool::waiter {
     std::optional<result<byte_slice>> outcome;
 };
 
-struct connection_pool::peer {
-    // One open connection: its own send queue, so frames queued for a later
-    // connection never go out on a dying one.
-    struct link {
-        socket_ptr sock;
-        std::deque<iobuf> out;
-        bool writing = false;
-    };
-    enum class state { down, connecting, up };
+// One open connection: its own send queue, so frames queued for a later connection
+// never go out on a dying one.
+struct connection_pool::link {
+    socket_ptr sock;
+    std::deque<iobuf> out;
+    bool writing = false;
+};
 
+struct connection_pool::peer {
+    // Up while `conn` is set, connecting while `connecting` is, down otherwise. A
+    // fiber whose socket is no longer the one held here is stale and stops.
     asio::ip::tcp::endpoint at;
-    state st = state::down;
-    uint64_t generation = 0; // bumped by every connect and drop: stale fibers stop
     std::shared_ptr<link> conn;
     std::deque<iobuf> backlog; // frames queued while connecting
     std::unordered_map<uint32_t, std::shared_ptr<waiter>> waiting;
@@ -93,7 +92,7 @@ awaitable<result<byte_slice>> connection_pool::call(model::node_id node, uint16_
     if (p->waiting.size() >= _limits.max_pending) {
         co_return failure(errc::overloaded);
     }
-    if (p->st == peer::state::down && p->last_attempt &&
+    if (!p->conn && !p->connecting && p->last_attempt &&
         clock::now() - *p->last_attempt < _limits.reconnect_backoff) {
         co_return failure(errc::disconnected); // it failed a moment ago: no retry storm
     }
@@ -105,19 +104,14 @@ awaitable<result<byte_slice>> connection_pool::call(model::node_id node, uint16_
     w->timer.expires_after(timeout);
     p->waiting.emplace(corr, w);
     auto frame = encode_frame({ corr, method, frame_kind::request, 0 }, payload);
-    switch (p->st) {
-        case peer::state::up:
-            p->conn->out.push_back(std::move(frame));
-            start_writer(p);
-            break;
-        case peer::state::connecting:
-            p->backlog.push_back(std::move(frame));
-            break;
-        case peer::state::down:
-            p->backlog.push_back(std::move(frame));
-            p->st = peer::state::connecting;
-            asio::co_spawn(_ex, connect(p, runtime::gate::holder(&_gate)), asio::detached);
-            break;
+    if (p->conn) {
+        p->conn->out.push_back(std::move(frame));
+        start_writer(p);
+    } else {
+        p->backlog.push_back(std::move(frame));
+        if (!p->connecting) {
+            start_connect(p);
+        }
     }
     boost::system::error_code ec;
     co_await w->timer.async_wait(asio::redirect_error(use_awaitable, ec));
@@ -132,12 +126,14 @@ awaitable<result<byte_slice>> connection_pool::call(model::node_id node, uint16_
     co_return failure(errc::timed_out);
 }
 
-awaitable<void> connection_pool::connect(std::shared_ptr<peer> p, runtime::gate::holder h) {
-    const uint64_t gen = ++p->generation;
+void connection_pool::start_connect(const std::shared_ptr<peer>& p) {
     p->last_attempt = clock::now();
     ++_connects;
-    auto sock = std::make_shared<asio::ip::tcp::socket>(_ex);
-    p->connecting = sock;
+    p->connecting = std::make_shared<asio::ip::tcp::socket>(_ex);
+    asio::co_spawn(_ex, connect(p, p->connecting, runtime::gate::holder(&_gate)), asio::detached);
+}
+
+awaitable<void> connection_pool::connect(std::shared_ptr<peer> p, socket_ptr sock, runtime::gate::holder h) {
     asio::steady_timer deadline(_ex);
     deadline.expires_after(_limits.connect_timeout);
     deadline.async_wait([sock](boost::system::error_code ec) {
@@ -149,37 +145,33 @@ awaitable<void> connection_pool::connect(std::shared_ptr<peer> p, runtime::gate:
     boost::system::error_code ec;
     co_await sock->async_connect(p->at, asio::redirect_error(use_awaitable, ec));
     deadline.cancel();
-    if (p->connecting == sock) {
-        p->connecting.reset();
-    }
-    if (p->generation != gen || _gate.is_closed()) {
+    if (p->connecting != sock) {
         boost::system::error_code ignored;
         sock->close(ignored); // dropped, re-addressed or stopped meanwhile
         co_return;
     }
+    p->connecting.reset();
     if (ec || !sock->is_open()) {
         log.debug("rpc connect to {}:{} failed: {}", p->at.address().to_string(), p->at.port(),
                   ec ? ec.message() : "timed out");
-        p->st = peer::state::down;
         fail_all(*p, errc::disconnected);
         co_return;
     }
     sock->set_option(asio::ip::tcp::no_delay(true), ec);
-    p->conn = std::make_shared<peer::link>();
+    p->conn = std::make_shared<link>();
     p->conn->sock = sock;
     p->conn->out.swap(p->backlog);
-    p->st = peer::state::up;
-    asio::co_spawn(_ex, read_answers(p, sock, gen, runtime::gate::holder(&_gate)), asio::detached);
+    asio::co_spawn(_ex, read_answers(p, p->conn, runtime::gate::holder(&_gate)), asio::detached);
     start_writer(p);
     (void)h;
 }
 
-awaitable<void> connection_pool::read_answers(std::shared_ptr<peer> p, socket_ptr sock, uint64_t gen,
+awaitable<void> connection_pool::read_answers(std::shared_ptr<peer> p, std::shared_ptr<link> l,
                                               runtime::gate::holder h) {
     read_state st;
     while (true) {
-        auto f = co_await read_frame(*sock, _limits.max_frame_bytes, st);
-        if (!f || p->generation != gen) {
+        auto f = co_await read_frame(*l->sock, _limits.max_frame_bytes, st);
+        if (!f || p->conn != l) {
             break;
         }
         if (f->header.kind != frame_kind::response) {
@@ -202,7 +194,7 @@ awaitable<void> connection_pool::read_answers(std::shared_ptr<peer> p, socket_pt
         }
         w->timer.cancel();
     }
-    if (p->generation == gen) {
+    if (p->conn == l) {
         drop_connection(*p, errc::disconnected);
     }
     (void)h;
@@ -216,7 +208,7 @@ void connection_pool::start_writer(const std::shared_ptr<peer>& p) {
     l->writing = true;
     asio::co_spawn(
       _ex,
-      [](connection_pool* self, std::shared_ptr<peer> p, std::shared_ptr<peer::link> l,
+      [](connection_pool* self, std::shared_ptr<peer> p, std::shared_ptr<link> l,
          runtime::gate::holder) -> awaitable<void> {
           const bool ok = co_await write_queued(*l->sock, l->out);
           l->writing = false;
@@ -238,7 +230,6 @@ void connection_pool::fail_all(peer& p, errc why) {
 }
 
 void connection_pool::drop_connection(peer& p, errc why) {
-    ++p.generation;
     if (p.connecting) {
         boost::system::error_code ec;
         p.connecting->close(ec); // its connect fails now, not at connect_timeout
@@ -250,7 +241,6 @@ void connection_pool::drop_connection(peer& p, errc why) {
         p.conn->sock->close(ec);
         p.conn.reset();
     }
-    p.st = peer::state::down;
     fail_all(p, why);
 }
 

@@ -60,10 +60,12 @@ public:
 
 private:
     struct waiter;
+    struct link;
     struct peer;
-    awaitable<void> connect(std::shared_ptr<peer> p, runtime::gate::holder);
-    awaitable<void> read_answers(std::shared_ptr<peer> p, std::shared_ptr<asio::ip::tcp::socket> sock,
-                                 uint64_t generation, runtime::gate::holder);
+    void start_connect(const std::shared_ptr<peer>& p);
+    awaitable<void> connect(std::shared_ptr<peer> p, std::shared_ptr<asio::ip::tcp::socket> sock,
+                            runtime::gate::holder);
+    awaitable<void> read_answers(std::shared_ptr<peer> p, std::shared_ptr<link> l, runtime::gate::holder);
     void start_writer(const std::shared_ptr<peer>& p);
     void fail_all(peer& p, errc why);
     void drop_connection(peer& p, errc why);

@@ -23,15 +23,14 @@ struct server::conn {
     read_state reading;
     std::deque<iobuf> out;
     bool writing = false;
-    bool closed = false;
     uint32_t inflight = 0;
     runtime::event slot_freed;
     runtime::event frame_started; // wakes the stall watchdog
     asio::steady_timer watchdog;
 
+    bool closed() const { return !sock.is_open(); }
     void close() {
-        if (!closed) {
-            closed = true;
+        if (!closed()) {
             boost::system::error_code ec;
             sock.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
             sock.close(ec);
@@ -112,8 +111,8 @@ awaitable<void> server::accept_loop(runtime::gate::holder h) {
 
 awaitable<void> server::serve(std::shared_ptr<conn> c, runtime::gate::holder h) {
     asio::co_spawn(_ex, watch(c, runtime::gate::holder(&_gate)), asio::detached);
-    while (!c->closed) {
-        while (c->inflight >= _limits.max_inflight && !c->closed) {
+    while (!c->closed()) {
+        while (c->inflight >= _limits.max_inflight && !c->closed()) {
             co_await c->slot_freed.wait();
         }
         auto f = co_await read_frame(c->sock, _limits.max_frame_bytes, c->reading);
@@ -136,7 +135,7 @@ awaitable<void> server::watch(std::shared_ptr<conn> c, runtime::gate::holder h) 
     // read_timeout. Sleeps without a timer while no frame is being read (a frame's
     // first byte wakes it), so an idle pooled connection costs nothing.
     auto& t = c->watchdog;
-    while (!c->closed) {
+    while (!c->closed()) {
         if (!c->reading.in_frame) {
             c->reading.watcher_idle = true;
             co_await c->frame_started.wait();
@@ -145,7 +144,7 @@ awaitable<void> server::watch(std::shared_ptr<conn> c, runtime::gate::holder h) 
         t.expires_at(c->reading.progress + _limits.read_timeout);
         boost::system::error_code ec;
         co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
-        if (!c->closed && c->reading.in_frame &&
+        if (!c->closed() && c->reading.in_frame &&
             std::chrono::steady_clock::now() - c->reading.progress >= _limits.read_timeout) {
             log.debug("closing rpc connection: a frame stalled for {} ms", _limits.read_timeout.count());
             c->close();
@@ -181,7 +180,7 @@ awaitable<void> server::handle(std::shared_ptr<conn> c, frame f, runtime::gate::
 }
 
 void server::send(const std::shared_ptr<conn>& c, iobuf frame) {
-    if (c->closed) {
+    if (c->closed()) {
         return;
     }
     c->out.push_back(std::move(frame));
