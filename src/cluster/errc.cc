@@ -13,6 +13,8 @@ struct category final : std::error_category {
                 return "this replica does not lead the partition";
             case errc::shutting_down:
                 return "the partition is closing";
+            case errc::replication_backlog:
+                return "too much data waits for the replicas; retry";
             case errc::topic_exists:
                 return "topic already exists";
             case errc::unknown_topic:

@@ -5,8 +5,9 @@
 namespace chronik::cluster {
 
 enum class [[nodiscard]] errc{
-    not_leader = 1, // this replica does not lead the partition now: NOT_LEADER_OR_FOLLOWER
-    shutting_down,  // the partition is closing
+    not_leader = 1,      // this replica does not lead the partition now: NOT_LEADER_OR_FOLLOWER
+    shutting_down,       // the partition is closing
+    replication_backlog, // the leader holds too much uncommitted data: REQUEST_TIMED_OUT (retriable)
     // The controller's refusals (topic_store):
     topic_exists,               // TOPIC_ALREADY_EXISTS
     unknown_topic,              // UNKNOWN_TOPIC_OR_PARTITION

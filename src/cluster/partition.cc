@@ -5,6 +5,7 @@
 #include "base/logger.h"
 #include "cluster/errc.h"
 #include "record/batch.h"
+#include "storage/errc.h"
 
 #include <algorithm>
 
@@ -98,8 +99,11 @@ private:
 };
 
 partition::partition(std::shared_ptr<storage::partition_log> log, storage::log_manager& logs,
-                     model::node_id self)
-  : _log(std::move(log)), _logs(logs), _reader(std::make_unique<reader>(*_log)) {
+                     model::node_id self, group_spec spec, storage::raft_vote vote)
+  : _log(std::move(log)), _logs(logs), _self(self), _spec(std::move(spec)), _peers(_spec.has_peers(self)),
+    _reader(std::make_unique<reader>(*_log)), _vote_stored(vote), _vote_wanted(vote),
+    _changed(logs.executor()) {
+    CHRONIK_ASSERT(!_peers || _spec.transport != nullptr, "a group with peers has a transport");
     const int64_t start = _log->log_start_offset();
     const int64_t end = _log->log_end_offset();
     raft::restored_state st;
@@ -107,7 +111,14 @@ partition::partition(std::shared_ptr<storage::partition_log> log, storage::log_m
     st.last_index = raft::log_index{ end };
     // The snapshot point is the log start: everything before it is gone.
     st.snapshot.meta.index = raft::log_index{ start };
-    st.snapshot.meta.config.voters = { self };
+    if (_peers) {
+        for (const auto& r : _spec.replicas) {
+            st.snapshot.meta.config.voters.insert(r.node);
+            _placement[r.node] = r;
+        }
+    } else {
+        st.snapshot.meta.config.voters = { self };
+    }
     // Term starts from the leader-epoch cache. Epochs with no batch of their own
     // (several starting at one offset, or one at the log end) are left out.
     const auto& epochs = _log->epochs().entries();
@@ -130,22 +141,37 @@ partition::partition(std::shared_ptr<storage::partition_log> log, storage::log_m
     st.snapshot.meta.term =
       st.terms.empty() ? raft::term_id{ std::max(_log->epochs().latest_epoch(), 0) } : st.terms.front().term;
     // The current term: at least the newest epoch the log knows (stored with the
-    // first batch written in it), so the election below starts a newer one.
-    st.hard_state.term =
-      raft::term_id{ std::max({ _log->epochs().latest_epoch(), _log->leader_epoch(), 0 }) };
+    // first batch written in it) and the stored vote's. A sole voter has no vote
+    // file: its election below starts a newer term than any batch holds.
+    st.hard_state.term = raft::term_id{ std::max(
+      { int64_t(_log->epochs().latest_epoch()), int64_t(_log->leader_epoch()), vote.term(), int64_t(0) }) };
+    if (vote.voted_for && vote.term == st.hard_state.term) {
+        st.hard_state.vote = *vote.voted_for;
+    }
     raft::options o;
     o.id = self;
     o.apply_entries = false; // the log is the state
     o.cache_bytes = 0;       // the leader's entries are already in the log
-    o.seed = uint64_t(std::hash<std::string>{}(_log->dir()));
+    o.election_timeout = std::max(_spec.election_ticks, 2);
+    o.heartbeat_interval = std::clamp(_spec.heartbeat_ticks, 1, o.election_timeout - 1);
+    o.seed = uint64_t(std::hash<std::string>{}(_log->dir())) ^ uint64_t(self());
     _node = std::make_unique<raft::node>(o, std::move(st));
+    _seen_term = _node->term();
     _log->set_persisted_listener([this](int64_t durable_end) { persisted(durable_end); });
-    (void)_node->campaign(); // a sole voter leads at once
-    drain();
 }
 
 partition::~partition() {
     _log->set_persisted_listener({});
+}
+
+void partition::start() {
+    _owner.check_owner("cluster::partition");
+    // A sole voter leads at once; with peers the preferred leader (the first
+    // replica) campaigns now rather than at its election timeout.
+    if (!_peers || _spec.replicas.front().node == _self) {
+        (void)_node->campaign();
+    }
+    drain();
 }
 
 result<storage::append_outcome> partition::replicate(std::span<uint8_t> batch, int64_t now_ms) {
@@ -153,14 +179,26 @@ result<storage::append_outcome> partition::replicate(std::span<uint8_t> batch, i
     if (!is_leader()) {
         return errc::not_leader;
     }
-    CHRONIK_ASSERT(_node->log().last_index() == raft::log_index{ _log->log_end_offset() },
-                   "the Raft log ends where the partition log does");
+    if (_halted) {
+        return storage::errc::storage_error;
+    }
+    if (_stalled || _node->log().last_index() != raft::log_index{ _log->log_end_offset() }) {
+        // A new leader whose log is still being cut back or written to: soon.
+        CHRONIK_ASSERT(_peers, "a sole voter's Raft log ends where the partition log does");
+        return errc::not_leader;
+    }
+    if (_peers && !_node->takes_proposal(batch.size())) {
+        return errc::replication_backlog;
+    }
     auto appended = _log->append(batch, now_ms);
     if (!appended || appended.value().duplicate) {
         return appended;
     }
     const auto& a = appended.value();
-    auto proposed = _node->propose(nullptr, a.last_offset - a.base_offset + 1);
+    // Followers are sent the batch as written (offsets and epoch patched in); a sole
+    // voter sends nothing and keeps no copy.
+    raft::payload data = _peers ? raft::make_payload(bytes(batch.begin(), batch.end())) : nullptr;
+    auto proposed = _node->propose(std::move(data), a.last_offset - a.base_offset + 1);
     CHRONIK_ASSERT(proposed.has_value() && proposed.value() == index_after(a.last_offset),
                    "the leader's entry is the batch it appended");
     drain(); // hands the entry over as written, before any durability report for it
@@ -169,21 +207,58 @@ result<storage::append_outcome> partition::replicate(std::span<uint8_t> batch, i
 }
 
 awaitable<std::error_code> partition::wait_committed(int64_t last_offset) {
-    auto wait = _logs.wait_durable(_log, last_offset);
-    co_return co_await std::move(wait);
+    if (!_peers) {
+        auto wait = _logs.wait_durable(_log, last_offset);
+        co_return co_await std::move(wait);
+    }
+    auto self = shared_from_this();
+    const int32_t epoch = _log->epochs().epoch_at(last_offset);
+    while (_log->high_watermark() <= last_offset) {
+        if (_log->failure() || _halted) {
+            co_return storage::errc::storage_error;
+        }
+        if (!is_leader() || last_offset >= _log->log_end_offset() ||
+            _log->epochs().epoch_at(last_offset) != epoch) {
+            co_return errc::not_leader;
+        }
+        // Woken by every rise of the high watermark and change of role; the bound
+        // only notices a log that failed without either.
+        co_await _changed.wait_for(std::chrono::seconds(1));
+    }
+    co_return std::error_code();
 }
 
-void partition::persisted(int64_t end) {
-    const raft::log_index i{ end };
-    if (auto t = _node->log().term_at(i)) {
-        _node->persisted(i, *t);
-    }
+void partition::tick() {
+    _owner.check_owner("cluster::partition");
+    _node->tick();
     drain();
 }
 
-void partition::write_entry(const raft::entry& e) {
-    // A follower's copy of its leader's log, or this leader's own no-op or
-    // configuration (one voter writes neither).
+void partition::step(raft::message m) {
+    _owner.check_owner("cluster::partition");
+    _node->step(std::move(m));
+    drain();
+}
+
+void partition::persisted(int64_t end) {
+    // The term of what is on disk below `end`: the Raft log may already hold a new
+    // leader's entries there while the old ones wait to be cut (a stale report is
+    // then ignored by the core).
+    if (end <= _log->log_start_offset()) {
+        return;
+    }
+    const int32_t epoch = _log->epochs().epoch_at(end - 1);
+    if (epoch < 0) {
+        return;
+    }
+    _node->persisted(raft::log_index{ end }, raft::term_id{ epoch });
+    release_deferred();
+    drain();
+}
+
+bool partition::write_entry(const raft::entry& e) {
+    // A follower's copy of its leader's log (the batch as the leader wrote it), or
+    // a leader's own no-op or configuration (a sole voter writes neither).
     const int64_t offset = e.base()() - 1;
     const auto epoch = int32_t(e.term());
     bytes control;
@@ -199,38 +274,213 @@ void partition::write_entry(const raft::entry& e) {
     } else {
         batch = *e.data;
     }
+    // What a peer sent must be the entry it claims: one batch at this offset and
+    // epoch, covering the entry's offsets.
+    auto h = record::read_header(batch);
+    if (!h || h.value().base_offset != offset || h.value().partition_leader_epoch != epoch ||
+        h.value().last_offset() != e.index() - 1 || h.value().size_bytes() != batch.size()) {
+        clog.error(
+          "{}: a Raft entry for offsets {}..{} in epoch {} is not a batch of them; the replica stops",
+          _log->dir(), offset, e.index() - 1, epoch);
+        halt(storage::errc::corrupt_log);
+        return false;
+    }
     auto r = _log->append_exact(batch, 0);
     if (!r) {
         clog.error("{}: cannot write a Raft entry at offset {}: {}", _log->dir(), offset,
                    r.error().message());
-        return;
+        halt(r.error());
+        return false;
     }
     _logs.appended(_log);
+    return true;
+}
+
+void partition::halt(std::error_code why) {
+    // The Raft log and the partition log no longer agree: nothing more is carried
+    // out, and the replica answers as a failed log until it is reopened.
+    _halted = true;
+    if (!_log->failure()) {
+        _log->fail(why);
+    }
+    _changed.notify_all();
 }
 
 void partition::drain() {
-    while (_node->has_ready()) {
-        if (is_leader() && _log->leader_epoch() < leader_epoch()) {
-            _log->set_leader_epoch(leader_epoch()); // its batches carry the new term
-        }
-        auto r = _node->take_ready();
-        for (const auto& e : r.entries) {
-            if (e.index() > _log->log_end_offset()) {
-                write_entry(e);
-            }
-        }
-        if (r.applied() > _log->high_watermark()) {
-            _log->set_high_watermark(r.applied());
-            _logs.committed(*_log);
-        }
+    while (!_halted && !_stalled && _node->has_ready()) {
+        process(_node->take_ready());
     }
-    if (is_leader() && _log->leader_epoch() < leader_epoch()) {
-        _log->set_leader_epoch(leader_epoch());
+    if (!_halted && !_stalled && is_leader() && _log->leader_epoch() < leader_epoch() &&
+        _node->log().last_index() == raft::log_index{ _log->log_end_offset() }) {
+        _log->set_leader_epoch(leader_epoch()); // its batches carry the new term
+    }
+    if (_node->role() != _seen_role || _node->term() != _seen_term) {
+        _seen_role = _node->role();
+        _seen_term = _node->term();
+        _changed.notify_all();
     }
 }
 
+void partition::process(raft::ready r) {
+    if (r.hard_state && _peers) {
+        store_hard_state(*r.hard_state);
+    }
+    if (r.snapshot) {
+        // A partition's snapshot is its log start: the core keeps our log when it
+        // holds the snapshot's last entry. A replica behind the leader's log start
+        // must drop its log and start there, which is not built yet.
+        const int64_t at = r.snapshot->meta.index();
+        if (at > _log->log_end_offset() ||
+            (at > _log->log_start_offset() &&
+             _log->epochs().epoch_at(at - 1) != int32_t(r.snapshot->meta.term()))) {
+            clog.error(
+              "{}: the leader's log starts at {}, past this replica's end {}: a replica cannot catch "
+              "up from a leader's log start yet",
+              _log->dir(), at, _log->log_end_offset());
+            halt(storage::errc::storage_error);
+            return;
+        }
+    }
+    for (size_t k = 0; k < r.entries.size(); ++k) {
+        const auto& e = r.entries[k];
+        const int64_t base = e.base()() - 1;
+        const int64_t end = _log->log_end_offset();
+        if (base < end) {
+            if (e.index() <= end && _log->epochs().epoch_at(e.index() - 1) == int32_t(e.term())) {
+                continue; // ours already: a leader's own batch, written by replicate()
+            }
+            // A new leader's entries replace our suffix from `base` on (§5.3): cut it,
+            // then carry on with the rest of this ready.
+            r.entries.erase(r.entries.begin(), r.entries.begin() + std::ptrdiff_t(k));
+            _stalled = std::move(r);
+            asio::co_spawn(_logs.executor(), truncate_and_resume(shared_from_this(), base), asio::detached);
+            return;
+        }
+        if (!write_entry(e)) {
+            return;
+        }
+    }
+    send(std::move(r.messages));
+    if (!r.messages_after_persist.empty()) {
+        const raft::log_index end{ _log->log_end_offset() };
+        _deferred.push_back({ end, _node->log().term_at(end).value_or(raft::term_id{ -1 }), _vote_seq,
+                              std::move(r.messages_after_persist) });
+        release_deferred();
+    }
+    if (r.applied() > _log->high_watermark()) {
+        _log->set_high_watermark(r.applied());
+        _logs.committed(*_log);
+        _changed.notify_all();
+    }
+}
+
+void partition::send(std::vector<raft::message> ms) {
+    for (auto& m : ms) {
+        auto it = _placement.find(m.to);
+        if (it != _placement.end()) {
+            _spec.transport->send(it->second, _spec.group, std::move(m));
+        }
+    }
+}
+
+void partition::release_deferred() {
+    while (!_deferred.empty()) {
+        auto& d = _deferred.front();
+        if (_vote_done < d.vote_seq) {
+            return;
+        }
+        if (_node->log().term_at(d.index) != d.term) {
+            _deferred.pop_front(); // the log they describe was cut since: they claim nothing now
+            continue;
+        }
+        if (_node->log().stable() < d.index) {
+            return;
+        }
+        auto ms = std::move(d.messages);
+        _deferred.pop_front();
+        send(std::move(ms));
+    }
+}
+
+void partition::store_hard_state(const raft::hard_state& hs) {
+    storage::raft_vote v{ hs.term, std::nullopt };
+    if (hs.vote != raft::no_node) {
+        v.voted_for = hs.vote;
+    }
+    if (v == _vote_wanted) {
+        return;
+    }
+    _vote_wanted = v;
+    ++_vote_seq;
+    if (!_vote_storing) {
+        _vote_storing = true;
+        asio::co_spawn(_logs.executor(), store_votes(shared_from_this()), asio::detached);
+    }
+}
+
+awaitable<void> partition::store_votes(std::shared_ptr<partition> self) {
+    (void)self; // lives until the last store ends
+    while (_vote_done < _vote_seq && !_halted) {
+        const uint64_t seq = _vote_seq;
+        const storage::raft_vote prev = _vote_stored;
+        const storage::raft_vote next = _vote_wanted;
+        storage::file_ops* ops = &_logs.ops();
+        std::error_code stored;
+        bool queued = true;
+        try {
+            auto job = [ops, dir = _log->dir(), prev, next] {
+                auto r = storage::store_vote(*ops, dir, prev, next);
+                return r ? std::error_code() : r.error();
+            };
+            stored = co_await _logs.io().run(std::move(job));
+        } catch (const runtime::io_worker::queue_full&) {
+            queued = false;
+        }
+        if (!queued) {
+            asio::steady_timer t(_logs.executor(), std::chrono::milliseconds(10));
+            co_await t.async_wait(use_awaitable);
+            continue;
+        }
+        if (stored) {
+            clog.error("{}: cannot store the Raft vote: {}", _log->dir(), stored.message());
+            halt(stored);
+            break;
+        }
+        _vote_stored = next;
+        _vote_done = seq;
+        release_deferred();
+    }
+    _vote_storing = false;
+}
+
+awaitable<void> partition::truncate_and_resume(std::shared_ptr<partition> self, int64_t offset) {
+    (void)self; // lives until the cut is done
+    // A cut waits for group-commit rounds holding the log, and one already running
+    // (compaction, another cut) makes it busy for a while: retry, but not forever.
+    for (int attempt = 0;; ++attempt) {
+        auto cut = _logs.truncate(_log, model::offset{ offset });
+        const std::error_code ec = co_await std::move(cut);
+        if (!ec) {
+            break;
+        }
+        if (ec != storage::errc::busy || attempt >= 1000 || _log->failure()) {
+            clog.error("{}: cannot cut the log at {} for the new leader: {}", _log->dir(), offset,
+                       ec.message());
+            halt(ec);
+            co_return;
+        }
+        asio::steady_timer t(_logs.executor(), std::chrono::milliseconds(10));
+        co_await t.async_wait(use_awaitable);
+    }
+    auto r = std::move(*_stalled);
+    _stalled.reset();
+    process(std::move(r));
+    drain();
+}
+
 awaitable<std::shared_ptr<partition>> partition_manager::get(std::string topic, model::uuid topic_id,
-                                                             int32_t p, storage::log_config cfg) {
+                                                             int32_t p, storage::log_config cfg,
+                                                             group_spec spec) {
     _owner.check_owner("partition_manager");
     if (auto found = find(topic, p)) {
         co_return found;
@@ -244,8 +494,32 @@ awaitable<std::shared_ptr<partition>> partition_manager::get(std::string topic, 
     if (auto found = find(topic, p)) {
         co_return found;
     }
-    auto made = std::make_shared<partition>(std::move(log_ptr), _logs, _self);
+    storage::raft_vote vote;
+    if (spec.has_peers(_self)) {
+        storage::file_ops* ops = &_logs.ops();
+        // (error, vote): the worker's results are default-constructible.
+        std::pair<std::error_code, storage::raft_vote> loaded{ storage::errc::busy, {} };
+        try {
+            auto job = [ops, dir = log_ptr->dir()] {
+                auto r = storage::load_vote(*ops, dir);
+                return r ? std::pair<std::error_code, storage::raft_vote>{ {}, r.value() }
+                         : std::pair<std::error_code, storage::raft_vote>{ r.error(), {} };
+            };
+            loaded = co_await _logs.io().run(std::move(job));
+        } catch (const runtime::io_worker::queue_full&) {
+        }
+        if (loaded.first) {
+            clog.error("{}: cannot read the Raft vote: {}", log_ptr->dir(), loaded.first.message());
+            co_return nullptr;
+        }
+        vote = loaded.second;
+        if (auto found = find(topic, p)) {
+            co_return found;
+        }
+    }
+    auto made = std::make_shared<partition>(std::move(log_ptr), _logs, _self, std::move(spec), vote);
     _partitions.insert_or_assign(key{ std::move(topic), p }, made);
+    made->start();
     co_return made;
 }
 

@@ -17,14 +17,19 @@
 //
 // Owned by one shard (the partition's owner); touched only there.
 #include "base/result.h"
+#include "cluster/topic_table.h"
 #include "model/model.h"
 #include "raft/node.h"
 #include "runtime/asio.h"
+#include "runtime/event.h"
 #include "runtime/owner.h"
 #include "storage/log_manager.h"
 #include "storage/partition_log.h"
+#include "storage/vote_file.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -45,18 +50,53 @@ inline constexpr int16_t control_voters = 6;        // a configuration entry (KR
 bytes make_control_batch(int64_t offset, int32_t epoch, int16_t type, std::span<const uint8_t> value,
                          int64_t now_ms);
 
-class partition {
+// Where a group's messages go on this node: the shard's outbox (raft_service),
+// which sends each peer one frame per turn of the event loop. Sending never blocks
+// and may drop (Raft tolerates loss); the transport bounds what it queues.
+class raft_transport {
 public:
-    partition(std::shared_ptr<storage::partition_log> log, storage::log_manager& logs, model::node_id self);
+    virtual ~raft_transport() = default;
+    virtual void send(replica_placement to, int64_t group, raft::message m) = 0;
+};
+
+// A partition's Raft group as placed by the controller.
+struct group_spec {
+    int64_t group = 0;                       // the id every replica's node knows it by
+    std::vector<replica_placement> replicas; // the voters; empty, or only this node: a sole voter
+    raft_transport* transport = nullptr;     // needed with peers
+    int election_ticks = 10;
+    int heartbeat_ticks = 2;
+    bool has_peers(model::node_id self) const noexcept {
+        return std::any_of(replicas.begin(), replicas.end(),
+                           [self](const replica_placement& r) { return r.node != self; });
+    }
+};
+
+class partition : public std::enable_shared_from_this<partition> {
+public:
+    // `vote`: the group's stored vote (storage/vote_file.h), for a group with peers.
+    partition(std::shared_ptr<storage::partition_log> log, storage::log_manager& logs, model::node_id self,
+              group_spec spec = {}, storage::raft_vote vote = {});
     ~partition();
+    // Once shared: a sole voter takes the lead, the preferred replica campaigns.
+    void start();
     partition(const partition&) = delete;
     partition& operator=(const partition&) = delete;
 
     // The dispatched stage: appended locally and proposed (offsets in the outcome);
-    // cluster::errc::not_leader on a replica that does not lead, or the log's error.
+    // cluster::errc::not_leader on a replica that does not lead (or whose log is not
+    // yet where its Raft log is), replication_backlog when too much is uncommitted,
+    // or the log's error.
     result<storage::append_outcome> replicate(std::span<uint8_t> batch, int64_t now_ms);
-    // The committed stage: resolves once `last_offset` is below the high watermark.
+    // The committed stage: resolves once `last_offset` is below the high watermark;
+    // not_leader when this replica stops leading first (the batch may or may not
+    // commit: the producer retries, and idempotence drops a duplicate).
     [[nodiscard]] awaitable<std::error_code> wait_committed(int64_t last_offset);
+
+    // A group with peers: one tick of its election and heartbeat timers, and a
+    // message from a peer.
+    void tick();
+    void step(raft::message m);
 
     bool is_leader() const noexcept { return _node->role() == raft::role::leader; }
     model::node_id leader() const noexcept { return _node->leader(); }
@@ -71,19 +111,55 @@ public:
     storage::partition_log& log() noexcept { return *_log; }
     const std::shared_ptr<storage::partition_log>& log_ptr() const noexcept { return _log; }
     const raft::node& raft() const noexcept { return *_node; }
+    const group_spec& spec() const noexcept { return _spec; }
+    bool has_peers() const noexcept { return _peers; }
 
 private:
     class reader;
+    // What messages_after_persist wait for: the log durable through `index` (in
+    // `term`), and the vote stored by `vote_seq`.
+    struct deferred {
+        raft::log_index index;
+        raft::term_id term;
+        uint64_t vote_seq;
+        std::vector<raft::message> messages;
+    };
     // The group commit made everything below `end` durable.
     void persisted(int64_t end);
-    // Carries out what the Raft node asks (types.h `ready`).
+    // Carries out what the Raft node asks (types.h `ready`), in order; stops at a
+    // suffix truncation and resumes when it is done.
     void drain();
-    void write_entry(const raft::entry& e);
+    void process(raft::ready r);
+    bool write_entry(const raft::entry& e);
+    void halt(std::error_code why);
+    void send(std::vector<raft::message> ms);
+    void release_deferred();
+    void store_hard_state(const raft::hard_state& hs);
+    awaitable<void> store_votes(std::shared_ptr<partition> self);
+    awaitable<void> truncate_and_resume(std::shared_ptr<partition> self, int64_t offset);
+    void note_changes();
 
     std::shared_ptr<storage::partition_log> _log;
     storage::log_manager& _logs;
+    model::node_id _self;
+    group_spec _spec;
+    bool _peers = false;
+    std::map<model::node_id, replica_placement> _placement;
     std::unique_ptr<reader> _reader;
     std::unique_ptr<raft::node> _node;
+    // A ready whose entries wait for a suffix truncation (the rest of it after them).
+    std::optional<raft::ready> _stalled;
+    bool _halted = false;
+    std::deque<deferred> _deferred;
+    storage::raft_vote _vote_stored;
+    storage::raft_vote _vote_wanted;
+    uint64_t _vote_seq = 0;  // hard states handed to store
+    uint64_t _vote_done = 0; // ... and stored
+    bool _vote_storing = false;
+    // Woken when the high watermark rises, the role or term changes, or the log fails.
+    runtime::event _changed;
+    raft::role _seen_role = raft::role::follower;
+    raft::term_id _seen_term{ 0 };
     runtime::shard_owned _owner;
 };
 
@@ -94,7 +170,7 @@ public:
 
     // The partition, opening its log if needed; null if that failed.
     awaitable<std::shared_ptr<partition>> get(std::string topic, model::uuid topic_id, int32_t p,
-                                              storage::log_config cfg);
+                                              storage::log_config cfg, group_spec spec = {});
     // The partition if it is open already.
     std::shared_ptr<partition> find(std::string_view topic, int32_t p);
     // Drops partitions whose log the log manager no longer has open (of `topic`

@@ -283,6 +283,7 @@ result<void> topic_store::load_blocking(std::string& error) {
               co_return "cannot open the controller log in " + self._dir;
           }
           self._group = std::make_shared<partition>(log, *self._logs, model::node_id{ 0 });
+          self._group->start();
           if (log->log_start_offset() > self._snapshot_offset) {
               co_return "the controller log in " + self._dir + " starts after its snapshot";
           }

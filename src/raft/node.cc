@@ -891,7 +891,7 @@ result<log_index> node::propose(payload data, int64_t count) {
         return errc::transfer_in_progress;
     }
     size_t n = data ? data->size() : 0;
-    if (_uncommitted_bytes > 0 && _uncommitted_bytes + n > _opts.max_uncommitted_bytes) {
+    if (!takes_proposal(n)) {
         return errc::proposal_dropped;
     }
     log_index i = _log.last_index() + count;

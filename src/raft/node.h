@@ -113,6 +113,11 @@ public:
     // records: its offsets are the returned index's last `count`); the entry's
     // (last) index, or not_leader / transfer_in_progress / proposal_dropped.
     result<log_index> propose(payload data, int64_t count = 1);
+    // Whether a proposal of `bytes` would be taken now (not dropped for
+    // max_uncommitted_bytes), so a driver can check before it writes the entry.
+    bool takes_proposal(size_t bytes) const noexcept {
+        return _uncommitted_bytes == 0 || _uncommitted_bytes + bytes <= _opts.max_uncommitted_bytes;
+    }
     // Leader only: the next membership (at most one voter added or removed).
     result<log_index> propose_config(configuration next);
     // A linearizable read; its read_state arrives in a later ready.

@@ -95,6 +95,8 @@ public:
 
     const std::string& data_dir() const noexcept { return _data_dir; }
     runtime::io_worker& io() noexcept { return _io; }
+    file_ops& ops() noexcept { return _ops; }
+    const asio::any_io_executor& executor() const noexcept { return _ex; }
 
     // Group-commit rounds that may run at once (see start_rounds); the I/O worker
     // needs as many threads for them to overlap.

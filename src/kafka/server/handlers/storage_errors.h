@@ -36,6 +36,8 @@ inline protocol::error_code to_kafka_error(std::error_code ec) noexcept {
             case cluster::errc::not_leader:
             case cluster::errc::shutting_down:
                 return error_code::not_leader_or_follower;
+            case cluster::errc::replication_backlog:
+                return error_code::request_timed_out;
             case cluster::errc::topic_exists:
                 return error_code::topic_already_exists;
             case cluster::errc::unknown_topic:
