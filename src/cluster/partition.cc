@@ -4,6 +4,7 @@
 #include "base/endian.h"
 #include "base/logger.h"
 #include "cluster/errc.h"
+#include "cluster/raft_service.h"
 #include "record/batch.h"
 #include "storage/errc.h"
 
@@ -496,6 +497,13 @@ awaitable<std::shared_ptr<partition>> partition_manager::get(std::string topic, 
     }
     storage::raft_vote vote;
     if (spec.has_peers(_self)) {
+        if (spec.transport == nullptr) {
+            spec.transport = _raft;
+        }
+        if (spec.transport == nullptr) {
+            clog.error("{}: a replica with peers needs the cluster's transport", log_ptr->dir());
+            co_return nullptr;
+        }
         storage::file_ops* ops = &_logs.ops();
         // (error, vote): the worker's results are default-constructible.
         std::pair<std::error_code, storage::raft_vote> loaded{ storage::errc::busy, {} };
@@ -519,6 +527,9 @@ awaitable<std::shared_ptr<partition>> partition_manager::get(std::string topic, 
     }
     auto made = std::make_shared<partition>(std::move(log_ptr), _logs, _self, std::move(spec), vote);
     _partitions.insert_or_assign(key{ std::move(topic), p }, made);
+    if (made->has_peers() && _raft != nullptr && made->spec().transport == _raft) {
+        _raft->add(made);
+    }
     made->start();
     co_return made;
 }

@@ -163,12 +163,17 @@ private:
     runtime::shard_owned _owner;
 };
 
-// The partitions one shard owns, over that shard's log manager.
+class raft_service;
+
+// The partitions one shard owns, over that shard's log manager. Groups with peers
+// send through, and are ticked by, the shard's raft_service.
 class partition_manager {
 public:
-    partition_manager(storage::log_manager& logs, model::node_id self) : _logs(logs), _self(self) {}
+    partition_manager(storage::log_manager& logs, model::node_id self, raft_service* raft = nullptr)
+      : _logs(logs), _self(self), _raft(raft) {}
 
-    // The partition, opening its log if needed; null if that failed.
+    // The partition, opening its log if needed; null if that failed (or the group
+    // has peers and this shard has no raft_service).
     awaitable<std::shared_ptr<partition>> get(std::string topic, model::uuid topic_id, int32_t p,
                                               storage::log_config cfg, group_spec spec = {});
     // The partition if it is open already.
@@ -181,6 +186,7 @@ private:
     using key = std::pair<std::string, int32_t>;
     storage::log_manager& _logs;
     model::node_id _self;
+    raft_service* _raft;
     std::map<key, std::shared_ptr<partition>, std::less<>> _partitions;
     runtime::shard_owned _owner;
 };
