@@ -139,8 +139,9 @@ partition::partition(std::shared_ptr<storage::partition_log> log, storage::log_m
             st.terms.erase(st.terms.begin() + 1);
         }
     }
-    st.snapshot.meta.term =
-      st.terms.empty() ? raft::term_id{ std::max(_log->epochs().latest_epoch(), 0) } : st.terms.front().term;
+    // The snapshot's term is that of the batch ending at the log start (none: 0, as
+    // every replica of an empty log agrees), never that of the first one after it.
+    st.snapshot.meta.term = raft::term_id{ start > 0 ? std::max(_log->epochs().epoch_at(start - 1), 0) : 0 };
     // The current term: at least the newest epoch the log knows (stored with the
     // first batch written in it) and the stored vote's. A sole voter has no vote
     // file: its election below starts a newer term than any batch holds.

@@ -46,9 +46,14 @@ void raft_service::send(replica_placement to, int64_t group, raft::message m) {
     if (!_flush_posted) {
         if (auto h = _gate.try_enter()) {
             _flush_posted = true;
-            asio::post(_ex, [this, h = std::move(*h)] { flush(); }); // h: the service outlives it
+            asio::co_spawn(_ex, flush_soon(std::move(*h)), asio::detached);
         }
     }
+}
+
+awaitable<void> raft_service::flush_soon(runtime::gate::holder) {
+    flush(); // on a later turn of the loop: messages of the same turn join the frame
+    co_return;
 }
 
 void raft_service::flush() {

@@ -76,6 +76,7 @@ public:
 private:
     using destination = std::pair<model::node_id, model::shard_id>;
     void flush();
+    awaitable<void> flush_soon(runtime::gate::holder);
     awaitable<void> send_frame(destination to, iobuf frame, runtime::gate::holder);
     awaitable<void> tick_loop(runtime::gate::holder);
 

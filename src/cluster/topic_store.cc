@@ -169,12 +169,13 @@ std::shared_ptr<const topic_table> apply_command(const topic_table& t, int16_t t
     return nullptr;
 }
 
-// Replays the controller log from `from` onto `t`. Returns false if a command
-// cannot be read or applied (the log is damaged beyond a torn tail).
-bool replay(storage::partition_log& log, int64_t from, std::shared_ptr<const topic_table>& t,
-            std::string& error) {
+// Replays the controller log's commands in [from, end) onto `t`, calling
+// `applied(before, after)` for each. Returns false if a command cannot be read or
+// applied (the log is damaged beyond a torn tail).
+using apply_hook = std::function<void(const topic_table& before, const topic_table& after)>;
+bool replay(storage::partition_log& log, int64_t from, int64_t end, std::shared_ptr<const topic_table>& t,
+            std::string& error, const apply_hook& applied = {}) {
     int64_t offset = std::max(from, log.log_start_offset());
-    const int64_t end = log.log_end_offset();
     while (offset < end) {
         auto r = log.read(offset, 1u << 20, true, false, end);
         if (!r || r.value().data.empty() || r.value().next_offset <= offset) {
@@ -204,6 +205,9 @@ bool replay(storage::partition_log& log, int64_t from, std::shared_ptr<const top
                         ok = false;
                         return;
                     }
+                    if (applied) {
+                        applied(*t, *next);
+                    }
                     t = std::move(next);
                 });
               return recs;
@@ -212,7 +216,7 @@ bool replay(storage::partition_log& log, int64_t from, std::shared_ptr<const top
             error = "a damaged command in the controller log near offset " + std::to_string(offset);
             return false;
         }
-        offset = r.value().next_offset;
+        offset = std::min(r.value().next_offset, end);
     }
     return true;
 }
@@ -287,10 +291,17 @@ result<void> topic_store::load_blocking(std::string& error) {
           if (log->log_start_offset() > self._snapshot_offset) {
               co_return "the controller log in " + self._dir + " starts after its snapshot";
           }
+          for (const auto* t : self._table->all()) {
+              self.count_load(*t, +1);
+          }
           std::string why;
-          if (!replay(*log, self._snapshot_offset, self._table, why)) {
+          if (!replay(*log, self._snapshot_offset, log->log_end_offset(), self._table, why,
+                      [&self](const topic_table& before, const topic_table& after) {
+                          self.count_changed(before, after);
+                      })) {
               co_return why;
           }
+          self._applied = log->log_end_offset();
           // Producer ids: the table's block end, or the file of earlier versions.
           std::ifstream ids(self._dir + "/" + producer_ids_file);
           int64_t end = 0;
@@ -298,9 +309,6 @@ result<void> topic_store::load_blocking(std::string& error) {
               end = 0;
           }
           self._next_pid = self._pid_block_end = std::max(end, self._table->producer_id_end());
-          for (const auto* t : self._table->all()) {
-              self.count_load(*t, +1);
-          }
           auto placing = self.place_unplaced();
           co_return co_await std::move(placing);
       }(*this),
@@ -351,11 +359,9 @@ awaitable<std::error_code> topic_store::remove(std::string name) {
     if (t == nullptr) {
         co_return errc::unknown_topic;
     }
-    topic_info removed = *t;
-    if (!co_await install(_table->without(name), command::remove_topic, name)) {
+    if (!co_await install(command::remove_topic, name)) {
         co_return errc::controller_unavailable;
     }
-    count_load(removed, -1);
     co_return std::error_code();
 }
 
@@ -379,19 +385,15 @@ awaitable<std::error_code> topic_store::add_partitions(std::string name, int32_t
     if (validate_only) {
         co_return std::error_code();
     }
-    topic_info before = *t;
     topic_info grown = *t;
     grown.partitions = count;
     assignments all = t->placement ? *t->placement : assignments{};
     all.insert(all.end(), added.value().begin(), added.value().end());
     grown.placement = std::make_shared<const assignments>(std::move(all));
-    auto value = put_topics_value({ grown });
-    topic_info counted = grown;
-    if (!co_await install(_table->with(std::move(grown)), command::put_topics, std::move(value))) {
+    auto value = put_topics_value({ std::move(grown) });
+    if (!co_await install(command::put_topics, std::move(value))) {
         co_return errc::controller_unavailable;
     }
-    count_load(before, -1);
-    count_load(counted, +1);
     co_return std::error_code();
 }
 
@@ -508,25 +510,77 @@ awaitable<std::string> topic_store::place_unplaced() {
             auto placed = place(0, t.partitions, 1);
             CHRONIK_ASSERT(placed.has_value(), "one replica can always be placed");
             t.placement = std::make_shared<const assignments>(std::move(placed).value());
-            count_load(t, +1);
+            count_load(t, +1); // the next topic of the batch sees this one's load
             batch.push_back(std::move(t));
         }
-        auto value = put_topics_value(batch);
-        if (!co_await install(_table->with_all(std::move(batch)), command::put_topics, std::move(value))) {
+        for (const auto& t : batch) {
+            count_load(t, -1); // counted again when the command is applied
+        }
+        if (!co_await install(command::put_topics, put_topics_value(std::move(batch)))) {
             co_return "cannot store the placement of the topics in " + _dir;
         }
     }
     co_return std::string();
 }
 
-awaitable<bool> topic_store::install(std::shared_ptr<const topic_table> next, command c, std::string value) {
-    auto previous = _table;
-    _table = std::move(next);
-    if (!co_await persist_and_publish(c, std::move(value))) {
-        _table = previous;
+awaitable<bool> topic_store::install(command c, std::string value) {
+    auto appended = append_command(c, std::move(value));
+    auto end = co_await std::move(appended);
+    if (!end) {
         co_return false;
     }
-    co_return true;
+    // Committed: applied (by this change, or by a catch-up already running) and
+    // published to every shard before the change is answered.
+    while (_applied < *end) {
+        if (!_catching_up) {
+            auto caught_up = catch_up();
+            co_await std::move(caught_up);
+            continue;
+        }
+        co_await _caught_up->wait();
+    }
+    co_return _applied >= *end;
+}
+
+awaitable<void> topic_store::catch_up() {
+    _catching_up = true;
+    if (!_caught_up) {
+        _caught_up.emplace(_shards.at(0).executor());
+    }
+    while (_group && _applied < _group->high_watermark()) {
+        const int64_t upto = _group->high_watermark();
+        auto table = _table;
+        std::string why;
+        if (!replay(_group->log(), _applied, upto, table, why,
+                    [this](const topic_table& before, const topic_table& after) {
+                        count_changed(before, after);
+                    })) {
+            // Committed commands that cannot be applied: nothing later can be either.
+            log.error("the controller log cannot be applied: {}", why);
+            _group->log().fail(std::make_error_code(std::errc::illegal_byte_sequence));
+            break;
+        }
+        _table = table;
+        _applied = upto;
+        for (unsigned s = 0; s < _shards.size(); ++s) {
+            auto install = [this, s, table] { _publish(s, table); };
+            co_await _shards.invoke_on(s, std::move(install));
+        }
+        maybe_snapshot();
+    }
+    _catching_up = false;
+    _caught_up->notify_all();
+}
+
+void topic_store::count_changed(const topic_table& before, const topic_table& after) {
+    for (const auto& name : after.last_change().topics) {
+        if (const auto* t = before.find(name)) {
+            count_load(*t, -1);
+        }
+        if (const auto* t = after.find(name)) {
+            count_load(*t, +1);
+        }
+    }
 }
 
 namespace {
@@ -553,8 +607,8 @@ awaitable<topic_store::alter_outcome> topic_store::alter_topic_configs(std::stri
     if (validate_only || next.configs == t->configs) {
         co_return alter_outcome{};
     }
-    auto value = put_topics_value({ next });
-    if (!co_await install(_table->with(std::move(next)), command::put_topics, std::move(value))) {
+    auto value = put_topics_value({ std::move(next) });
+    if (!co_await install(command::put_topics, std::move(value))) {
         co_return alter_outcome{ errc::controller_unavailable, "cannot store the topic table" };
     }
     co_return alter_outcome{};
@@ -574,9 +628,8 @@ awaitable<topic_store::alter_outcome> topic_store::alter_broker_configs(int32_t 
     if (validate_only || settings == _table->broker_overrides(node)) {
         co_return alter_outcome{};
     }
-    auto value = broker_overrides_value(node, settings);
-    if (!co_await install(_table->with_broker_overrides(node, std::move(settings)), command::broker_overrides,
-                          std::move(value))) {
+    auto value = broker_overrides_value(node, std::move(settings));
+    if (!co_await install(command::broker_overrides, std::move(value))) {
         co_return alter_outcome{ errc::controller_unavailable, "cannot store the topic table" };
     }
     co_return alter_outcome{};
@@ -600,8 +653,7 @@ awaitable<int64_t> topic_store::allocate_producer_id() {
         {
             auto turn = co_await take_turn();
             new_end = std::max(_pid_block_end, _table->producer_id_end()) + producer_id_block;
-            stored = co_await install(_table->with_producer_id_end(new_end), command::producer_ids,
-                                      std::to_string(new_end));
+            stored = co_await install(command::producer_ids, std::to_string(new_end));
         }
         _pid_allocating = false;
         _pid_ready->notify_all();
@@ -609,6 +661,8 @@ awaitable<int64_t> topic_store::allocate_producer_id() {
             log.error("cannot store the producer id block");
             co_return -1;
         }
+        // Blocks other leaders of the controller handed out lie below new_end too.
+        _next_pid = new_end - producer_id_block;
         _pid_block_end = new_end;
     }
     co_return _next_pid++;
@@ -617,8 +671,8 @@ awaitable<int64_t> topic_store::allocate_producer_id() {
 awaitable<std::error_code> topic_store::register_broker(broker_registration r) {
     _owner.check_owner("topic_store");
     auto turn = co_await take_turn();
-    auto value = topic_table().with_broker(r)->serialize();
-    if (!co_await install(_table->with_broker(std::move(r)), command::register_broker, std::move(value))) {
+    auto value = topic_table().with_broker(std::move(r))->serialize();
+    if (!co_await install(command::register_broker, std::move(value))) {
         co_return errc::controller_unavailable;
     }
     co_return std::error_code();
@@ -652,43 +706,29 @@ result<void> topic_store::register_blocking(std::string host, int32_t port, std:
     return outcome::success();
 }
 
-awaitable<bool> topic_store::persist_and_publish(command c, std::string value) {
-    auto snapshot = _table;
-    auto appended = append_command(c, std::move(value));
-    if (!co_await std::move(appended)) {
-        co_return false;
-    }
-    for (unsigned s = 0; s < _shards.size(); ++s) {
-        auto install = [this, s, snapshot] { _publish(s, snapshot); };
-        co_await _shards.invoke_on(s, std::move(install));
-    }
-    maybe_snapshot();
-    co_return true;
-}
-
-awaitable<bool> topic_store::append_command(command c, std::string value) {
+awaitable<std::optional<int64_t>> topic_store::append_command(command c, std::string value) {
     if (!_group || _closed || _group->log().failure()) {
-        co_return false;
+        co_return std::nullopt;
     }
     int64_t now = now_ms();
     bytes batch = command_batch(c, value, now);
     auto appended = _group->replicate(std::span<uint8_t>(batch), now);
     if (!appended) {
         log.error("cannot append to the controller log: {}", appended.error().message());
-        co_return false;
+        co_return std::nullopt;
     }
     auto committed = _group->wait_committed(appended.value().last_offset);
     if (auto ec = co_await std::move(committed)) {
         // A failed sync takes the log offline (the command may be in it: a restart
         // replays it), so nothing more is appended behind it until then.
         log.error("cannot store a controller command in {}: {}", _group->log().dir(), ec.message());
-        co_return false;
+        co_return std::nullopt;
     }
-    co_return true;
+    co_return appended.value().last_offset + 1;
 }
 
 void topic_store::maybe_snapshot() {
-    if (_snapshotting || _group->high_watermark() - _snapshot_offset < snapshot_every) {
+    if (_snapshotting || _applied - _snapshot_offset < snapshot_every) {
         return;
     }
     auto holder = _background.try_enter();
@@ -696,10 +736,9 @@ void topic_store::maybe_snapshot() {
         return;
     }
     _snapshotting = true;
-    // The table now is the log applied up to its end: the pair is consistent (this
-    // runs inside the change's turn).
-    asio::co_spawn(_shards.at(0).executor(),
-                   write_snapshot(_table, _group->high_watermark(), std::move(*holder)), asio::detached);
+    // The table is the log applied up to _applied: the pair is consistent.
+    asio::co_spawn(_shards.at(0).executor(), write_snapshot(_table, _applied, std::move(*holder)),
+                   asio::detached);
 }
 
 awaitable<void> topic_store::write_snapshot(std::shared_ptr<const topic_table> table, int64_t upto,
@@ -745,12 +784,10 @@ awaitable<std::error_code> topic_store::create(topic_info t, int16_t replication
         co_return std::error_code();
     }
     t.placement = std::make_shared<const assignments>(std::move(placed).value());
-    auto value = put_topics_value({ t });
-    topic_info counted = t;
-    if (!co_await install(_table->with(std::move(t)), command::put_topics, std::move(value))) {
+    auto value = put_topics_value({ std::move(t) });
+    if (!co_await install(command::put_topics, std::move(value))) {
         co_return errc::controller_unavailable;
     }
-    count_load(counted, +1);
     co_return std::error_code();
 }
 
@@ -806,17 +843,15 @@ awaitable<void> topic_store::auto_create(runtime::gate::holder) {
         if (batch.empty()) {
             continue;
         }
-        std::vector<topic_info> counted = batch;
-        // One table change for the batch: a request that arrives while it is stored
-        // finds these names in _table, so nothing is queued twice.
+        for (const auto& t : batch) {
+            count_load(t, -1); // counted again when the command is applied
+        }
+        // One table change for the batch. A request naming one of these while it is
+        // stored queues it again, and the batch that takes it finds it created.
         size_t n = batch.size();
-        auto value = put_topics_value(batch);
-        if (!co_await install(_table->with_all(std::move(batch)), command::put_topics, std::move(value))) {
+        if (!co_await install(command::put_topics, put_topics_value(std::move(batch)))) {
             // The clients' retries queue them again.
             log.warn("could not store {} auto-created topics", n);
-            for (const auto& t : counted) {
-                count_load(t, -1);
-            }
         }
     }
     _auto_creating = false;

@@ -167,13 +167,18 @@ private:
     int64_t next_revision() const;
     // Places the topics that have no placement (tables stored before placements existed).
     awaitable<std::string> place_unplaced();
-    awaitable<bool> persist_and_publish(command c, std::string value);
-    // Makes `next` (the current table changed by command `c`) current if the
-    // command can be stored; the previous table stays otherwise, and the log is
-    // taken offline (the command may be in it: a restart replays it).
-    awaitable<bool> install(std::shared_ptr<const topic_table> next, command c, std::string value);
-    // Appends the command and syncs it; false on any failure.
-    awaitable<bool> append_command(command c, std::string value);
+    // Appends command `c` and, once it is committed, applies the log up to it and
+    // publishes the table to every shard. False if it could not be committed (a
+    // failed sync takes the log offline: the command may be in it, and a restart
+    // replays it).
+    awaitable<bool> install(command c, std::string value);
+    // Appends the command and waits until it is committed: the offset after it.
+    awaitable<std::optional<int64_t>> append_command(command c, std::string value);
+    // Applies the committed commands after _applied to the table, in log order, and
+    // publishes the result; the only writer of _table after start-up.
+    awaitable<void> catch_up();
+    // Keeps _shard_load current across one applied command.
+    void count_changed(const topic_table& before, const topic_table& after);
     // Writes a snapshot in the background once snapshot_every commands followed the last.
     void maybe_snapshot();
     awaitable<void> write_snapshot(std::shared_ptr<const topic_table> table, int64_t upto,
@@ -193,6 +198,9 @@ private:
     std::shared_ptr<partition> _group;
     bool _closed = false; // stop(): no more changes
     int64_t _snapshot_offset = 0;
+    int64_t _applied = 0; // the controller log offset _table reflects the commands below
+    bool _catching_up = false;
+    std::optional<runtime::event> _caught_up;
     bool _snapshotting = false;
     std::string _cluster_id;
     int64_t _next_pid = 0;

@@ -145,6 +145,11 @@ public:
     const configuration& config() const noexcept { return _config; }
     const raft_log& log() const noexcept { return _log; }
     raft::status status() const noexcept;
+    // Leader: its view of a follower (null for itself, a non-member, or when not leading).
+    const progress* progress_of(node_id n) const noexcept {
+        auto it = _peers.find(n);
+        return _role == role::leader && it != _peers.end() ? &it->second : nullptr;
+    }
 
 private:
     bool faulty(bool fault_points::*f) const noexcept {

@@ -248,6 +248,19 @@ public:
                 fprintf(stderr, "node %d: %s term %ld leader %d commit %ld last %ld stable %ld log end %ld\n",
                         n, raft::to_string(st.role), long(st.term()), int(st.leader()), long(st.commit()),
                         long(st.last_index()), long(st.stable()), long(m.p->log().log_end_offset()));
+                for (const auto& t : m.p->raft().log().terms()) {
+                    fprintf(stderr, "  term %ld from %ld\n", long(t.term()), long(t.start()));
+                }
+                for (const auto& e : m.p->log().epochs().entries()) {
+                    fprintf(stderr, "  epoch %d from %ld\n", e.epoch, long(e.start_offset));
+                }
+                for (int o = 1; o <= 3; ++o) {
+                    if (const auto* pr = m.p->raft().progress_of(model::node_id{ o })) {
+                        fprintf(stderr, "  peer %d: state %d match %ld next %ld paused %d inflight %zu\n", o,
+                                int(pr->st), long(pr->match()), long(pr->next()), int(pr->paused),
+                                pr->inflight.size());
+                    }
+                }
             }
         }
         return false;
