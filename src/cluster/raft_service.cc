@@ -52,8 +52,10 @@ void raft_service::send(replica_placement to, int64_t group, raft::message m) {
 }
 
 awaitable<void> raft_service::flush_soon(runtime::gate::holder) {
-    flush(); // on a later turn of the loop: messages of the same turn join the frame
-    co_return;
+    // A spawned coroutine may start at once: yield first, so the messages of this
+    // turn of the loop join the frame.
+    co_await asio::post(use_awaitable);
+    flush();
 }
 
 void raft_service::flush() {
