@@ -6,8 +6,11 @@
 // within shutdown_bound (10 s) in any case.
 #include "base/logger.h"
 #include "cluster/config_catalog.h"
+#include "cluster/raft_service.h"
 #include "cluster/topic_store.h"
 #include "kafka/server/server.h"
+#include "rpc/client.h"
+#include "rpc/server.h"
 #include "runtime/config.h"
 #include "runtime/io_worker.h"
 #include "runtime/shard.h"
@@ -114,6 +117,48 @@ void raise_open_file_limit() {
     }
 }
 
+// HOST:PORT as a TCP endpoint (a name is resolved once, at start); why not, if it
+// cannot be.
+std::optional<boost::asio::ip::tcp::endpoint> resolve(const std::string& host, uint16_t port,
+                                                      std::string& why) {
+    boost::asio::io_context ctx;
+    boost::asio::ip::tcp::resolver r(ctx);
+    boost::system::error_code ec;
+    auto found = r.resolve(host, std::to_string(port), ec);
+    if (ec || found.empty()) {
+        why = fmt::format("cannot resolve {}: {}", host, ec ? ec.message() : "no address");
+        return std::nullopt;
+    }
+    return found.begin()->endpoint();
+}
+
+// The cluster's transport on this node: shard 0's connection pool and Raft groups
+// (the controller), and the internal listener. Built only with voters.
+struct cluster_transport {
+    std::unique_ptr<chronik::rpc::connection_pool> pool;
+    std::unique_ptr<chronik::cluster::raft_service> raft;
+    std::unique_ptr<chronik::rpc::server> server;
+
+    // Blocking: stops listening, ends calls in flight and the groups' traffic.
+    void stop(chronik::runtime::shard_group& shards) {
+        if (!pool) {
+            return;
+        }
+        std::promise<void> done;
+        chronik::asio::co_spawn(
+          shards.at(0).executor(),
+          [](cluster_transport& t) -> chronik::awaitable<void> {
+              if (t.server) {
+                  co_await t.server->stop();
+              }
+              co_await t.pool->stop();
+              co_await t.raft->stop();
+          }(*this),
+          [&done](std::exception_ptr) { done.set_value(); });
+        done.get_future().wait();
+    }
+};
+
 void usage() {
     fmt::print(stderr,
                "usage: chronik-server start [options]\n\n"
@@ -165,17 +210,91 @@ int start(const std::vector<std::string>& args) {
     // The topic store's own worker; every shard has one for its partitions.
     chronik::runtime::io_worker io;
     chronik::kafka::server* srv_ptr = nullptr;
+    cluster_transport transport;
+    chronik::cluster::controller_options ctl;
+    std::optional<boost::asio::ip::tcp::endpoint> rpc_at;
+    if (!cfg.voters.empty()) {
+        if (std::none_of(cfg.voters.begin(), cfg.voters.end(),
+                         [&](const auto& v) { return v.node_id == cfg.node_id; })) {
+            fmt::print(stderr,
+                       "chronik-server: node {} is not among the voters; broker-only nodes are not "
+                       "supported yet\n",
+                       cfg.node_id);
+            return 2;
+        }
+        auto colon = cfg.rpc_listen.rfind(':');
+        rpc_at = resolve(cfg.rpc_listen.substr(0, colon),
+                         uint16_t(std::stoi(cfg.rpc_listen.substr(colon + 1))), error);
+        if (!rpc_at) {
+            fmt::print(stderr, "chronik-server: rpc_listen: {}\n", error);
+            return 2;
+        }
+        auto ex0 = shards.at(0).executor();
+        transport.pool = std::make_unique<chronik::rpc::connection_pool>(ex0, chronik::rpc::client_limits{});
+        transport.raft = std::make_unique<chronik::cluster::raft_service>(
+          ex0, chronik::model::node_id{ cfg.node_id }, transport.pool.get(), chronik::cluster::raft_timing{});
+        for (const auto& v : cfg.voters) {
+            ctl.voters.push_back(chronik::model::node_id{ v.node_id });
+            if (v.node_id == cfg.node_id) {
+                continue;
+            }
+            auto at = resolve(v.host, v.port, error);
+            if (!at) {
+                fmt::print(stderr, "chronik-server: voters: {}\n", error);
+                return 2;
+            }
+            transport.pool->set_peer(chronik::model::node_id{ v.node_id }, *at);
+        }
+        ctl.raft = transport.raft.get();
+        ctl.pool = transport.pool.get();
+    }
     chronik::cluster::topic_store topics(
       cfg.data_dir + "/cluster", chronik::model::node_id{ cfg.node_id }, io, shards,
       [&srv_ptr](unsigned shard, std::shared_ptr<const chronik::cluster::topic_table> t) {
           srv_ptr->broker_on(shard).set_topics(std::move(t));
-      });
+      },
+      ctl);
     chronik::kafka::server srv(cfg, shards, topics);
     srv_ptr = &srv;
     if (!topics.load_blocking(error)) {
         fmt::print(stderr, "chronik-server: {}\n", error);
+        transport.stop(shards);
         shards.stop();
         return 1;
+    }
+    if (rpc_at) {
+        // The internal listener, on shard 0: Raft frames for its groups, and the
+        // controller's methods.
+        std::promise<std::string> listening;
+        chronik::asio::post(shards.at(0).executor(), [&] {
+            transport.server =
+              std::make_unique<chronik::rpc::server>(shards.at(0).executor(), chronik::rpc::server_limits{});
+            auto* raft = transport.raft.get();
+            transport.server->register_method(
+              chronik::cluster::raft_service::method_for(chronik::model::shard_id{ 0 }),
+              [raft](chronik::byte_slice p) -> chronik::awaitable<chronik::result<chronik::iobuf>> {
+                  auto ok = raft->deliver(std::move(p));
+                  if (!ok) {
+                      co_return ok.error();
+                  }
+                  co_return chronik::iobuf{};
+              });
+            transport.server->register_method(
+              chronik::cluster::topic_store::method_register_broker,
+              [&topics](chronik::byte_slice p) { return topics.serve_register_broker(std::move(p)); });
+            transport.server->register_method(
+              chronik::cluster::topic_store::method_producer_ids,
+              [&topics](chronik::byte_slice p) { return topics.serve_producer_ids(std::move(p)); });
+            auto bound = transport.server->listen(*rpc_at);
+            listening.set_value(bound ? std::string() : bound.error().message());
+        });
+        error = listening.get_future().get();
+        if (!error.empty()) {
+            fmt::print(stderr, "chronik-server: cannot listen on {}: {}\n", cfg.rpc_listen, error);
+            transport.stop(shards);
+            shards.stop();
+            return 1;
+        }
     }
     remove_orphan_partitions(cfg.data_dir, *topics.current());
     srv.load_groups();
@@ -187,6 +306,7 @@ int start(const std::vector<std::string>& args) {
     if (!port || !topics.register_blocking(srv.broker_on(0).advertised().host,
                                            srv.broker_on(0).advertised().port, rack, error)) {
         fmt::print(stderr, "chronik-server: {}\n", error);
+        transport.stop(shards);
         srv.stop();
         shards.stop();
         return 1;
@@ -211,6 +331,7 @@ int start(const std::vector<std::string>& args) {
             std::_Exit(1);
         }
     });
+    transport.stop(shards);
     srv.stop();
     shards.stop();
     stopped.set_value();

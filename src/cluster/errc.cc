@@ -31,6 +31,11 @@ struct category final : std::error_category {
                 return "invalid request";
             case errc::controller_unavailable:
                 return "the controller cannot store the change";
+            case errc::not_controller:
+                return "this node does not lead the controller";
+            case errc::replication_not_built:
+                return "partitions with replicas on several nodes are not supported yet: use replication "
+                       "factor 1";
         }
         return "unknown cluster error";
     }

@@ -17,6 +17,8 @@ enum class [[nodiscard]] errc{
     invalid_config,             // INVALID_CONFIG
     invalid_request,            // INVALID_REQUEST: a malformed change
     controller_unavailable,     // the command cannot be stored: KAFKA_STORAGE_ERROR
+    not_controller,             // this node's controller replica does not lead: NOT_CONTROLLER
+    replication_not_built,      // replicas on several nodes (not yet): INVALID_REPLICATION_FACTOR
 };
 
 const std::error_category& error_category() noexcept;

@@ -319,7 +319,7 @@ void partition::drain() {
     if (_node->role() != _seen_role || _node->term() != _seen_term) {
         _seen_role = _node->role();
         _seen_term = _node->term();
-        _changed.notify_all();
+        notify();
     }
 }
 
@@ -372,7 +372,14 @@ void partition::process(raft::ready r) {
     if (r.applied() > _log->high_watermark()) {
         _log->set_high_watermark(r.applied());
         _logs.committed(*_log);
-        _changed.notify_all();
+        notify();
+    }
+}
+
+void partition::notify() {
+    _changed.notify_all();
+    if (_on_change) {
+        _on_change();
     }
 }
 

@@ -30,6 +30,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -112,6 +113,10 @@ public:
     const std::shared_ptr<storage::partition_log>& log_ptr() const noexcept { return _log; }
     const raft::node& raft() const noexcept { return *_node; }
     const group_spec& spec() const noexcept { return _spec; }
+    // Called (on the owner shard, inside the step that caused it) when the high
+    // watermark rises or the role or term changes; it must not call back into
+    // this partition.
+    void set_listener(std::function<void()> on_change) { _on_change = std::move(on_change); }
     bool has_peers() const noexcept { return _peers; }
 
 private:
@@ -137,7 +142,7 @@ private:
     void store_hard_state(const raft::hard_state& hs);
     awaitable<void> store_votes(std::shared_ptr<partition> self);
     awaitable<void> truncate_and_resume(std::shared_ptr<partition> self, int64_t offset);
-    void note_changes();
+    void notify();
 
     std::shared_ptr<storage::partition_log> _log;
     storage::log_manager& _logs;
@@ -158,6 +163,7 @@ private:
     bool _vote_storing = false;
     // Woken when the high watermark rises, the role or term changes, or the log fails.
     runtime::event _changed;
+    std::function<void()> _on_change;
     raft::role _seen_role = raft::role::follower;
     raft::term_id _seen_term{ 0 };
     runtime::shard_owned _owner;

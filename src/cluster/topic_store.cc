@@ -3,6 +3,7 @@
 #include "base/assert.h"
 #include "base/endian.h"
 #include "base/logger.h"
+#include "cluster/raft_service.h"
 #include "record/batch.h"
 
 #include <cerrno>
@@ -224,8 +225,16 @@ bool replay(storage::partition_log& log, int64_t from, int64_t end, std::shared_
 } // namespace
 
 topic_store::topic_store(std::string dir, model::node_id self, runtime::io_worker& io,
-                         runtime::shard_group& shards, publish_fn publish)
-  : _dir(std::move(dir)), _self(self), _io(io), _shards(shards), _publish(std::move(publish)) {}
+                         runtime::shard_group& shards, publish_fn publish, controller_options ctl)
+  : _dir(std::move(dir)), _self(self), _ctl(std::move(ctl)),
+    _peers(std::any_of(_ctl.voters.begin(), _ctl.voters.end(), [&](model::node_id v) { return v != self; })),
+    _io(io), _shards(shards), _publish(std::move(publish)) {
+    CHRONIK_ASSERT(!_peers || (_ctl.raft != nullptr && _ctl.pool != nullptr),
+                   "a controller with peers has a transport");
+    if (!_peers) {
+        _leader = self();
+    }
+}
 
 result<void> topic_store::load_blocking(std::string& error) {
     std::error_code ec;
@@ -286,22 +295,50 @@ result<void> topic_store::load_blocking(std::string& error) {
           if (!log) {
               co_return "cannot open the controller log in " + self._dir;
           }
-          self._group = std::make_shared<partition>(log, *self._logs, model::node_id{ 0 });
-          self._group->start();
           if (log->log_start_offset() > self._snapshot_offset) {
               co_return "the controller log in " + self._dir + " starts after its snapshot";
           }
           for (const auto* t : self._table->all()) {
               self.count_load(*t, +1);
           }
-          std::string why;
-          if (!replay(*log, self._snapshot_offset, log->log_end_offset(), self._table, why,
-                      [&self](const topic_table& before, const topic_table& after) {
-                          self.count_changed(before, after);
-                      })) {
-              co_return why;
+          self._applied = self._snapshot_offset;
+          if (!self._peers) {
+              // A sole voter's durable log is committed: all of it applies now.
+              self._group = std::make_shared<partition>(log, *self._logs, model::node_id{ 0 });
+              std::string why;
+              if (!replay(*log, self._snapshot_offset, log->log_end_offset(), self._table, why,
+                          [&self](const topic_table& before, const topic_table& after) {
+                              self.count_changed(before, after);
+                          })) {
+                  co_return why;
+              }
+              self._applied = log->log_end_offset();
+          } else {
+              // With peers only what the group commits applies (a tail of this log
+              // may yet be replaced), as the commit index is relearned.
+              auto vote = storage::load_vote(storage::file_ops::real(), log->dir());
+              if (!vote) {
+                  co_return "cannot read the controller's Raft vote in " + log->dir();
+              }
+              group_spec spec;
+              spec.group = 0;
+              for (auto v : self._ctl.voters) {
+                  spec.replicas.push_back({ v, model::shard_id{ 0 } });
+              }
+              spec.transport = self._ctl.raft;
+              spec.election_ticks = self._ctl.raft->timing().election_ticks;
+              spec.heartbeat_ticks = self._ctl.raft->timing().heartbeat_ticks;
+              self._group =
+                std::make_shared<partition>(log, *self._logs, self._self, std::move(spec), vote.value());
+              self._group->set_listener([&self] {
+                  self._leader.store(int32_t(self._group->leader()()), std::memory_order_relaxed);
+                  if (self._group->high_watermark() > self._applied) {
+                      self.schedule_catch_up();
+                  }
+              });
+              self._ctl.raft->add(self._group);
           }
-          self._applied = log->log_end_offset();
+          self._group->start();
           // Producer ids: the table's block end, or the file of earlier versions.
           std::ifstream ids(self._dir + "/" + producer_ids_file);
           int64_t end = 0;
@@ -309,6 +346,9 @@ result<void> topic_store::load_blocking(std::string& error) {
               end = 0;
           }
           self._next_pid = self._pid_block_end = std::max(end, self._table->producer_id_end());
+          if (self._peers) {
+              co_return std::string(); // tables from before placements never had peers
+          }
           auto placing = self.place_unplaced();
           co_return co_await std::move(placing);
       }(*this),
@@ -323,6 +363,26 @@ result<void> topic_store::load_blocking(std::string& error) {
     std::ifstream cid(_dir + "/" + cluster_id_file);
     if (!(cid >> _cluster_id) || _cluster_id.size() != 22) {
         _cluster_id = random_topic_id().to_string();
+        if (_peers) {
+            // Every voter must name the same cluster, whichever starts first: the id
+            // is made from the voters' ids (Kafka formats it into every node instead).
+            std::string seed = "chronik-cluster";
+            std::vector<int32_t> ids;
+            for (auto v : _ctl.voters) {
+                ids.push_back(v());
+            }
+            std::sort(ids.begin(), ids.end());
+            for (auto id : ids) {
+                seed += "/" + std::to_string(id);
+            }
+            model::uuid u;
+            uint64_t h1 = std::hash<std::string>{}(seed), h2 = std::hash<std::string>{}(seed + "#");
+            for (int k = 0; k < 8; ++k) {
+                u.bytes[size_t(k)] = uint8_t(h1 >> (8 * k));
+                u.bytes[size_t(8 + k)] = uint8_t(h2 >> (8 * k));
+            }
+            _cluster_id = u.to_string();
+        }
         if (int rc = write_durably(_dir, _cluster_id + "\n", cluster_id_file); rc != 0) {
             error = "cannot store the cluster id in " + _dir + ": " + std::strerror(rc);
             return std::error_code(rc, std::generic_category());
@@ -359,8 +419,8 @@ awaitable<std::error_code> topic_store::remove(std::string name) {
     if (t == nullptr) {
         co_return errc::unknown_topic;
     }
-    if (!co_await install(command::remove_topic, name)) {
-        co_return errc::controller_unavailable;
+    if (auto ec = co_await install(command::remove_topic, name)) {
+        co_return ec;
     }
     co_return std::error_code();
 }
@@ -391,14 +451,20 @@ awaitable<std::error_code> topic_store::add_partitions(std::string name, int32_t
     all.insert(all.end(), added.value().begin(), added.value().end());
     grown.placement = std::make_shared<const assignments>(std::move(all));
     auto value = put_topics_value({ std::move(grown) });
-    if (!co_await install(command::put_topics, std::move(value))) {
-        co_return errc::controller_unavailable;
+    if (auto ec = co_await install(command::put_topics, std::move(value))) {
+        co_return ec;
     }
     co_return std::error_code();
 }
 
 result<assignments> topic_store::place(int32_t from, int32_t count, int16_t replication_factor,
                                        const replica_nodes& explicit_nodes) const {
+    // Partitions with replicas on several nodes need the replicated partition path,
+    // which the cluster does not run yet (issue 13): one replica each, for now.
+    if (_peers && (replication_factor > 1 || std::any_of(explicit_nodes.begin(), explicit_nodes.end(),
+                                                         [](const auto& ns) { return ns.size() > 1; }))) {
+        return errc::replication_not_built;
+    }
     struct node_load {
         model::node_id node;
         std::vector<int64_t> shards;
@@ -516,18 +582,22 @@ awaitable<std::string> topic_store::place_unplaced() {
         for (const auto& t : batch) {
             count_load(t, -1); // counted again when the command is applied
         }
-        if (!co_await install(command::put_topics, put_topics_value(std::move(batch)))) {
+        auto value = put_topics_value(std::move(batch));
+        if (co_await install(command::put_topics, std::move(value))) {
             co_return "cannot store the placement of the topics in " + _dir;
         }
     }
     co_return std::string();
 }
 
-awaitable<bool> topic_store::install(command c, std::string value) {
+awaitable<std::error_code> topic_store::install(command c, std::string value) {
+    if (_group && !_group->is_leader()) {
+        co_return errc::not_controller;
+    }
     auto appended = append_command(c, std::move(value));
     auto end = co_await std::move(appended);
     if (!end) {
-        co_return false;
+        co_return _group && !_group->is_leader() ? errc::not_controller : errc::controller_unavailable;
     }
     // Committed: applied (by this change, or by a catch-up already running) and
     // published to every shard before the change is answered.
@@ -539,7 +609,7 @@ awaitable<bool> topic_store::install(command c, std::string value) {
         }
         co_await _caught_up->wait();
     }
-    co_return _applied >= *end;
+    co_return std::error_code();
 }
 
 awaitable<void> topic_store::catch_up() {
@@ -608,8 +678,8 @@ awaitable<topic_store::alter_outcome> topic_store::alter_topic_configs(std::stri
         co_return alter_outcome{};
     }
     auto value = put_topics_value({ std::move(next) });
-    if (!co_await install(command::put_topics, std::move(value))) {
-        co_return alter_outcome{ errc::controller_unavailable, "cannot store the topic table" };
+    if (auto ec = co_await install(command::put_topics, std::move(value))) {
+        co_return alter_outcome{ ec, ec.message() };
     }
     co_return alter_outcome{};
 }
@@ -629,8 +699,8 @@ awaitable<topic_store::alter_outcome> topic_store::alter_broker_configs(int32_t 
         co_return alter_outcome{};
     }
     auto value = broker_overrides_value(node, std::move(settings));
-    if (!co_await install(command::broker_overrides, std::move(value))) {
-        co_return alter_outcome{ errc::controller_unavailable, "cannot store the topic table" };
+    if (auto ec = co_await install(command::broker_overrides, std::move(value))) {
+        co_return alter_outcome{ ec, ec.message() };
     }
     co_return alter_outcome{};
 }
@@ -645,35 +715,65 @@ awaitable<int64_t> topic_store::allocate_producer_id() {
             co_await _pid_ready->wait();
             continue;
         }
-        // The block is committed before any id in it is handed out, so ids are
-        // never reused after a crash.
         _pid_allocating = true;
-        bool stored = false;
-        int64_t new_end = 0;
-        {
-            auto turn = co_await take_turn();
-            new_end = std::max(_pid_block_end, _table->producer_id_end()) + producer_id_block;
-            stored = co_await install(command::producer_ids, std::to_string(new_end));
+        std::optional<int64_t> new_end;
+        const int32_t leader = controller_leader();
+        if (leader == _self()) {
+            auto block = allocate_block();
+            new_end = co_await std::move(block);
+        } else if (leader >= 0) {
+            // The controller's leader hands out the block; this node its ids.
+            auto call = _ctl.pool->call(model::node_id{ leader }, method_producer_ids, iobuf{},
+                                        std::chrono::seconds(5));
+            auto answer = co_await std::move(call);
+            if (answer && answer.value().size() == 8) {
+                new_end = load_be<int64_t>(answer.value().data());
+            }
         }
         _pid_allocating = false;
         _pid_ready->notify_all();
-        if (!stored) {
-            log.error("cannot store the producer id block");
+        if (!new_end || *new_end < producer_id_block) {
+            log.warn("cannot get a producer id block from the controller (leader {})", leader);
             co_return -1;
         }
-        // Blocks other leaders of the controller handed out lie below new_end too.
-        _next_pid = new_end - producer_id_block;
-        _pid_block_end = new_end;
+        // Blocks other nodes were handed lie below new_end too.
+        _next_pid = *new_end - producer_id_block;
+        _pid_block_end = *new_end;
     }
     co_return _next_pid++;
+}
+
+awaitable<std::optional<int64_t>> topic_store::allocate_block() {
+    // The block is committed before any id in it is handed out, so ids are never
+    // reused after a crash.
+    auto turn = co_await take_turn();
+    const int64_t new_end = std::max(_pid_block_end, _table->producer_id_end()) + producer_id_block;
+    if (co_await install(command::producer_ids, std::to_string(new_end))) {
+        co_return std::nullopt;
+    }
+    co_return new_end;
+}
+
+awaitable<result<iobuf>> topic_store::serve_producer_ids(byte_slice) {
+    _owner.check_owner("topic_store");
+    auto block = allocate_block();
+    auto end = co_await std::move(block);
+    if (!end) {
+        co_return errc::not_controller;
+    }
+    iobuf out;
+    uint8_t b[8];
+    store_be<int64_t>(b, *end);
+    out.append(b, sizeof(b));
+    co_return out;
 }
 
 awaitable<std::error_code> topic_store::register_broker(broker_registration r) {
     _owner.check_owner("topic_store");
     auto turn = co_await take_turn();
     auto value = topic_table().with_broker(std::move(r))->serialize();
-    if (!co_await install(command::register_broker, std::move(value))) {
-        co_return errc::controller_unavailable;
+    if (auto ec = co_await install(command::register_broker, std::move(value))) {
+        co_return ec;
     }
     co_return std::error_code();
 }
@@ -693,6 +793,14 @@ result<void> topic_store::register_blocking(std::string host, int32_t port, std:
         return std::make_error_code(std::errc::invalid_argument);
     }
     r.rack = std::move(rack);
+    if (_peers) {
+        auto holder = _background.try_enter();
+        if (holder) {
+            asio::co_spawn(_shards.at(0).executor(), register_until_done(std::move(r), std::move(*holder)),
+                           asio::detached);
+        }
+        return outcome::success();
+    }
     std::promise<std::error_code> done;
     asio::co_spawn(_shards.at(0).executor(), register_broker(std::move(r)),
                    [&done](std::exception_ptr e, std::error_code ec) {
@@ -704,6 +812,79 @@ result<void> topic_store::register_blocking(std::string host, int32_t port, std:
         return ec;
     }
     return outcome::success();
+}
+
+awaitable<void> topic_store::register_until_done(broker_registration r, runtime::gate::holder) {
+    // Until the registration is in the table: taken here if this node leads the
+    // controller, else sent to the leader. A retry every 200 ms while no majority
+    // is up; it ends with start-up.
+    const std::string payload = topic_table().with_broker(r)->serialize();
+    asio::steady_timer wait(_shards.at(0).executor());
+    bool warned = false;
+    for (int attempt = 0; !_background.is_closed(); ++attempt) {
+        if (auto it = _table->brokers().find(r.node()); it != _table->brokers().end() && it->second == r) {
+            log.info("node {} registered with the controller (leader {})", r.node(), controller_leader());
+            co_return;
+        }
+        const int32_t leader = controller_leader();
+        if (leader == _self()) {
+            auto reg = register_broker(r);
+            (void)co_await std::move(reg);
+        } else if (leader >= 0) {
+            iobuf body;
+            body.append(payload.data(), payload.size());
+            auto call = _ctl.pool->call(model::node_id{ leader }, method_register_broker, std::move(body),
+                                        std::chrono::seconds(5));
+            (void)co_await std::move(call);
+        }
+        if (_table->brokers().contains(r.node()) && _table->brokers().at(r.node()) == r) {
+            continue;
+        }
+        if (attempt == 50 && !warned) {
+            warned = true;
+            log.warn("node {} is not registered with the controller after 10 s: is a majority of voters up?",
+                     r.node());
+        }
+        wait.expires_after(std::chrono::milliseconds(200));
+        boost::system::error_code ec;
+        co_await wait.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+}
+
+awaitable<result<iobuf>> topic_store::serve_register_broker(byte_slice payload) {
+    _owner.check_owner("topic_store");
+    auto mini =
+      topic_table::parse(std::string_view(reinterpret_cast<const char*>(payload.data()), payload.size()));
+    if (!mini || mini->brokers().size() != 1) {
+        co_return errc::invalid_request;
+    }
+    auto reg = register_broker(mini->brokers().begin()->second);
+    if (auto ec = co_await std::move(reg)) {
+        co_return ec;
+    }
+    co_return iobuf{};
+}
+
+void topic_store::schedule_catch_up() {
+    if (_catching_up || _catch_up_scheduled) {
+        return;
+    }
+    auto holder = _background.try_enter();
+    if (!holder) {
+        return;
+    }
+    _catch_up_scheduled = true;
+    asio::co_spawn(
+      _shards.at(0).executor(),
+      [](topic_store& self, runtime::gate::holder) -> awaitable<void> {
+          co_await asio::post(use_awaitable); // not inside the group's step
+          self._catch_up_scheduled = false;
+          if (!self._catching_up) {
+              auto caught_up = self.catch_up();
+              co_await std::move(caught_up);
+          }
+      }(*this, std::move(*holder)),
+      asio::detached);
 }
 
 awaitable<std::optional<int64_t>> topic_store::append_command(command c, std::string value) {
@@ -785,8 +966,8 @@ awaitable<std::error_code> topic_store::create(topic_info t, int16_t replication
     }
     t.placement = std::make_shared<const assignments>(std::move(placed).value());
     auto value = put_topics_value({ std::move(t) });
-    if (!co_await install(command::put_topics, std::move(value))) {
-        co_return errc::controller_unavailable;
+    if (auto ec = co_await install(command::put_topics, std::move(value))) {
+        co_return ec;
     }
     co_return std::error_code();
 }
@@ -849,7 +1030,8 @@ awaitable<void> topic_store::auto_create(runtime::gate::holder) {
         // One table change for the batch. A request naming one of these while it is
         // stored queues it again, and the batch that takes it finds it created.
         size_t n = batch.size();
-        if (!co_await install(command::put_topics, put_topics_value(std::move(batch)))) {
+        auto value = put_topics_value(std::move(batch));
+        if (co_await install(command::put_topics, std::move(value))) {
             // The clients' retries queue them again.
             log.warn("could not store {} auto-created topics", n);
         }

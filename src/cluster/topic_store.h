@@ -20,6 +20,7 @@
 #include "cluster/errc.h"
 #include "cluster/partition.h"
 #include "cluster/topic_table.h"
+#include "rpc/client.h"
 #include "runtime/asio.h"
 #include "runtime/event.h"
 #include "runtime/gate.h"
@@ -28,6 +29,7 @@
 #include "runtime/shard.h"
 #include "storage/log_manager.h"
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <map>
@@ -40,13 +42,36 @@
 
 namespace chronik::cluster {
 
+class raft_service;
+
+// The controller's Raft group on the voters (group 0, shard 0 of each): empty, or
+// this node alone, is a single node.
+struct controller_options {
+    std::vector<model::node_id> voters;
+    raft_service* raft = nullptr;         // shard 0's
+    rpc::connection_pool* pool = nullptr; // shard 0's: forwarding to the controller's leader
+};
+
 class topic_store {
 public:
     // publish(shard, snapshot) installs a snapshot on that shard; it runs there.
     using publish_fn = std::function<void(unsigned shard, std::shared_ptr<const topic_table>)>;
 
     topic_store(std::string dir, model::node_id self, runtime::io_worker& io, runtime::shard_group& shards,
-                publish_fn publish);
+                publish_fn publish, controller_options ctl = {});
+
+    // The rpc method on which the controller's leader takes a broker's registration
+    // from another node (the payload: a table holding it), answering once committed.
+    static constexpr uint16_t method_register_broker = 0x10;
+    awaitable<result<iobuf>> serve_register_broker(byte_slice payload);
+    // The rpc method on which the controller's leader hands another node a block of
+    // producer ids (the answer: the block's end, big-endian int64).
+    static constexpr uint16_t method_producer_ids = 0x11;
+    awaitable<result<iobuf>> serve_producer_ids(byte_slice payload);
+    // The controller's leader as far as this node knows (-1: none known); safe to
+    // read from every shard.
+    int32_t controller_leader() const noexcept { return _leader.load(std::memory_order_relaxed); }
+    bool has_peers() const noexcept { return _peers; }
 
     // Reads the stored table; blocking, for start-up before any shard serves. A
     // directory made by another node id is refused. Topics stored before placements
@@ -54,6 +79,8 @@ public:
     result<void> load_blocking(std::string& error);
     // Registers this node (its address, rack and shard count, with a new
     // incarnation) unless the table holds the same already; blocking, at start-up.
+    // With peers it returns at once: the registration reaches the controller's
+    // leader (forwarded over rpc) once a majority of voters is up, retried until then.
     result<void> register_blocking(std::string host, int32_t port, std::optional<std::string> rack,
                                    std::string& error);
     // Records a broker's registration (its own at start-up; other nodes' once they
@@ -170,13 +197,19 @@ private:
     // Appends command `c` and, once it is committed, applies the log up to it and
     // publishes the table to every shard. False if it could not be committed (a
     // failed sync takes the log offline: the command may be in it, and a restart
-    // replays it).
-    awaitable<bool> install(command c, std::string value);
+    // replays it); not_controller on a replica that does not lead the controller.
+    awaitable<std::error_code> install(command c, std::string value);
     // Appends the command and waits until it is committed: the offset after it.
     awaitable<std::optional<int64_t>> append_command(command c, std::string value);
     // Applies the committed commands after _applied to the table, in log order, and
     // publishes the result; the only writer of _table after start-up.
     awaitable<void> catch_up();
+    // Starts catch_up on a later turn of the loop unless one runs (from the
+    // group's listener).
+    void schedule_catch_up();
+    awaitable<void> register_until_done(broker_registration r, runtime::gate::holder);
+    // A new producer-id block committed by this node as the controller's leader: its end.
+    awaitable<std::optional<int64_t>> allocate_block();
     // Keeps _shard_load current across one applied command.
     void count_changed(const topic_table& before, const topic_table& after);
     // Writes a snapshot in the background once snapshot_every commands followed the last.
@@ -188,6 +221,9 @@ private:
 
     std::string _dir;
     model::node_id _self;
+    controller_options _ctl;
+    bool _peers = false;
+    std::atomic<int32_t> _leader{ -1 };
     runtime::io_worker& _io;
     runtime::shard_group& _shards;
     publish_fn _publish;
@@ -200,6 +236,7 @@ private:
     int64_t _snapshot_offset = 0;
     int64_t _applied = 0; // the controller log offset _table reflects the commands below
     bool _catching_up = false;
+    bool _catch_up_scheduled = false;
     std::optional<runtime::event> _caught_up;
     bool _snapshotting = false;
     std::string _cluster_id;

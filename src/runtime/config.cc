@@ -48,6 +48,48 @@ bool valid_host_port(std::string_view v, std::string& why) {
     return true;
 }
 
+} // namespace
+
+bool parse_voters(std::string_view v, std::vector<config::voter>& out, std::string& why) {
+    out.clear();
+    while (!v.empty()) {
+        auto comma = v.find(',');
+        std::string_view one = v.substr(0, comma);
+        v = comma == std::string_view::npos ? std::string_view() : v.substr(comma + 1);
+        auto at = one.find('@');
+        config::voter w;
+        if (at == std::string_view::npos ||
+            !parse_int<int32_t>(one.substr(0, at), w.node_id, 0, 1 << 30, why) ||
+            !valid_host_port(one.substr(at + 1), why)) {
+            why = fmt::format("'{}' is not NODE_ID@HOST:PORT", one);
+            return false;
+        }
+        auto hp = one.substr(at + 1);
+        auto colon = hp.rfind(':');
+        w.host = std::string(hp.substr(0, colon));
+        uint32_t port = 0;
+        (void)parse_int<uint32_t>(hp.substr(colon + 1), port, 1, 65535, why);
+        w.port = uint16_t(port);
+        if (w.port == 0) {
+            why = fmt::format("'{}': port 0 cannot be reached", one);
+            return false;
+        }
+        if (std::any_of(out.begin(), out.end(),
+                        [&](const config::voter& o) { return o.node_id == w.node_id; })) {
+            why = fmt::format("node {} is listed twice", w.node_id);
+            return false;
+        }
+        out.push_back(std::move(w));
+    }
+    if (out.empty()) {
+        why = "no voters listed";
+        return false;
+    }
+    return true;
+}
+
+namespace {
+
 const std::vector<config_key> keys = {
     { "listen", "HOST:PORT the Kafka listener binds (default 127.0.0.1:9092)",
       [](config& c, std::string_view v, std::string& why) {
@@ -71,6 +113,17 @@ const std::vector<config_key> keys = {
     { "node_id", "this broker's id (default 0)",
       [](config& c, std::string_view v, std::string& why) {
           return parse_int<int32_t>(v, c.node_id, 0, 1 << 30, why);
+      } },
+    { "rpc_listen", "HOST:PORT of the internal listener other nodes of the cluster reach (default: none)",
+      [](config& c, std::string_view v, std::string& why) {
+          c.rpc_listen = v;
+          return v.empty() || valid_host_port(v, why);
+      } },
+    { "voters",
+      "the controller's voters, NODE_ID@HOST:RPC_PORT,... (default: none, a single node); a node not "
+      "listed joins as a broker",
+      [](config& c, std::string_view v, std::string& why) {
+          return v.empty() ? (c.voters.clear(), true) : parse_voters(v, c.voters, why);
       } },
     { "smp", "number of shards, one thread each (default: one per core)",
       [](config& c, std::string_view v, std::string& why) {
@@ -299,6 +352,14 @@ result<config> load_config(const std::vector<std::string>& args, char** envp, st
     }
     if (c.advertised_listener.empty()) {
         c.advertised_listener = c.listen;
+    }
+    if (!c.voters.empty() && c.rpc_listen.empty()) {
+        error = "'voters' needs 'rpc_listen': the other nodes reach this one there";
+        return fail();
+    }
+    if (c.voters.empty() && !c.rpc_listen.empty()) {
+        error = "'rpc_listen' needs 'voters': the cluster's controller voters";
+        return fail();
     }
     return c;
 }

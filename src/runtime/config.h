@@ -20,6 +20,16 @@ struct config {
     std::string advertised_listener; // host:port given to clients; defaults to listen
     std::string data_dir = "./data";
     int32_t node_id = 0;
+    // The cluster: HOST:PORT of the internal (node to node) listener, and the
+    // controller's voters. No voters: a single node, as without a cluster.
+    std::string rpc_listen;
+    struct voter {
+        int32_t node_id = 0;
+        std::string host;
+        uint16_t port = 0;
+        bool operator==(const voter&) const = default;
+    };
+    std::vector<voter> voters;
     uint32_t smp = 0; // shards; 0 = one per core
     log_level log = log_level::info;
     std::chrono::milliseconds stall_threshold{ 50 };
@@ -37,6 +47,9 @@ struct config {
     // the broker validates the ones it knows when it starts.
     std::map<std::string, std::string> kafka;
 };
+
+// "1@host:9093,2@host:9094": the voters, each once; why not, if malformed.
+bool parse_voters(std::string_view v, std::vector<config::voter>& out, std::string& why);
 
 // What one configuration key is: its name (snake_case), help text and how to set it.
 struct config_key {

@@ -279,6 +279,9 @@ awaitable<std::shared_ptr<cluster::partition>> broker::partition(const cluster::
     if (auto found = _partitions.find(t.name, p)) {
         co_return found;
     }
+    if (t.placement && !t.shard_on(model::node_id{ node_id() }, p)) {
+        co_return nullptr; // another node's partition: never a second copy here
+    }
     auto opened = _partitions.get(t.name, t.id, p, log_config_for(t));
     auto replica = co_await std::move(opened);
     if (replica && leader_epoch_of(t.id, p) != replica->leader_epoch()) {

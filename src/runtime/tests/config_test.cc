@@ -78,5 +78,28 @@ TEST(config, set_names_kafka_settings_even_without_a_dot) {
     EXPECT_EQ(c.value().smp, 3u); // ours, as before
 }
 
+TEST(config, voters_and_the_rpc_listener_come_together) {
+    std::string err;
+    auto c = load({ "--node-id", "2", "--rpc-listen", "127.0.0.1:9093", "--voters",
+                    "1@127.0.0.1:9193,2@127.0.0.1:9093,3@host-c:9393" },
+                  {}, err);
+    ASSERT_TRUE(c) << err;
+    ASSERT_EQ(c.value().voters.size(), 3u);
+    EXPECT_EQ(c.value().voters[2], (config::voter{ 3, "host-c", 9393 }));
+    EXPECT_EQ(c.value().rpc_listen, "127.0.0.1:9093");
+    // The same from the environment.
+    c = load({}, { "CHRONIK_VOTERS=1@a:1", "CHRONIK_RPC_LISTEN=a:1" }, err);
+    ASSERT_TRUE(c) << err;
+    EXPECT_EQ(c.value().voters.size(), 1u);
+    for (const char* bad : { "1@a", "x@a:1", "1@a:1,1@b:2", "1@a:0", "1@:5", "," }) {
+        EXPECT_FALSE(load({ "--rpc-listen", "a:1", "--voters", bad }, {}, err)) << bad;
+        EXPECT_NE(err.find("voters"), std::string::npos) << err;
+    }
+    EXPECT_FALSE(load({ "--voters", "1@a:1" }, {}, err));
+    EXPECT_NE(err.find("rpc_listen"), std::string::npos) << err;
+    EXPECT_FALSE(load({ "--rpc-listen", "a:1" }, {}, err));
+    EXPECT_NE(err.find("voters"), std::string::npos) << err;
+}
+
 } // namespace
 } // namespace chronik::runtime

@@ -32,7 +32,7 @@ awaitable<describe_cluster_handler::api::response> describe_cluster_handler::han
         co_return resp;
     }
     resp.cluster_id = b.cluster_id();
-    resp.controller_id = b.node_id();
+    resp.controller_id = b.topic_store_on_shard0().controller_leader();
     for (auto& r : b.known_brokers()) {
         auto& node = resp.brokers.emplace_back();
         node.broker_id = r.node();

@@ -24,10 +24,19 @@ response::MetadataResponseTopic describe(const broker& b, const cluster::topic_i
         auto& part = out.partitions.emplace_back();
         part.error_code = +error_code::none;
         part.partition_index = p;
-        part.leader_id = b.node_id();
         part.leader_epoch = b.leader_epoch_of(t.id, p);
-        part.replica_nodes = { b.node_id() };
-        part.isr_nodes = { b.node_id() };
+        if (t.placement && size_t(p) < t.placement->size() && !(*t.placement)[size_t(p)].replicas.empty()) {
+            // One replica per partition (a cluster does not replicate yet): it leads.
+            for (const auto& r : (*t.placement)[size_t(p)].replicas) {
+                part.replica_nodes.push_back(r.node());
+            }
+            part.leader_id = part.replica_nodes.front();
+            part.isr_nodes = part.replica_nodes;
+        } else {
+            part.leader_id = b.node_id();
+            part.replica_nodes = { b.node_id() };
+            part.isr_nodes = { b.node_id() };
+        }
     }
     return out;
 }
@@ -77,7 +86,7 @@ awaitable<metadata_handler::api::response> metadata_handler::handle(request_cont
         node.rack = std::move(r.rack);
     }
     resp.cluster_id = b.cluster_id();
-    resp.controller_id = b.node_id();
+    resp.controller_id = b.topic_store_on_shard0().controller_leader();
 
     bool all = !req.topics.has_value() || (ctx.api_version == 0 && req.topics->empty());
     if (all) {

@@ -38,6 +38,8 @@ inline protocol::error_code to_kafka_error(std::error_code ec) noexcept {
                 return error_code::not_leader_or_follower;
             case cluster::errc::replication_backlog:
                 return error_code::request_timed_out;
+            case cluster::errc::not_controller:
+                return error_code::not_controller;
             case cluster::errc::topic_exists:
                 return error_code::topic_already_exists;
             case cluster::errc::unknown_topic:
@@ -45,6 +47,7 @@ inline protocol::error_code to_kafka_error(std::error_code ec) noexcept {
             case cluster::errc::invalid_partitions:
                 return error_code::invalid_partitions;
             case cluster::errc::invalid_replication_factor:
+            case cluster::errc::replication_not_built:
                 return error_code::invalid_replication_factor;
             case cluster::errc::invalid_replica_assignment:
                 return error_code::invalid_replica_assignment;
