@@ -277,10 +277,12 @@ bool partition::write_entry(const raft::entry& e) {
         batch = *e.data;
     }
     // What a peer sent must be the entry it claims: one batch at this offset and
-    // epoch, covering the entry's offsets.
+    // epoch, covering the entry's offsets, continuing the log, in no older epoch
+    // than the log's last (the storage asserts both; a peer's bytes are checked).
     auto h = record::read_header(batch);
     if (!h || h.value().base_offset != offset || h.value().partition_leader_epoch != epoch ||
-        h.value().last_offset() != e.index() - 1 || h.value().size_bytes() != batch.size()) {
+        h.value().last_offset() != e.index() - 1 || h.value().size_bytes() != batch.size() ||
+        offset != _log->log_end_offset() || epoch < _log->epochs().latest_epoch()) {
         clog.error(
           "{}: a Raft entry for offsets {}..{} in epoch {} is not a batch of them; the replica stops",
           _log->dir(), offset, e.index() - 1, epoch);

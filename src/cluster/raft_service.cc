@@ -87,6 +87,9 @@ awaitable<void> raft_service::send_frame(destination to, iobuf frame, runtime::g
 
 result<void> raft_service::deliver(byte_slice frame) {
     _owner.check_owner("raft_service");
+    if (_stopped) {
+        return outcome::success();
+    }
     auto decoded = decode_raft_messages(std::move(frame));
     if (!decoded) {
         return decoded.error();

@@ -389,6 +389,7 @@ result<void> topic_store::load_blocking(std::string& error) {
         }
     }
     // Each shard installs its table on its own thread, and serves nothing before.
+    _published = _applied;
     for (unsigned s = 0; s < _shards.size(); ++s) {
         std::promise<void> installed;
         asio::post(_shards.at(s).executor(), [&] {
@@ -601,7 +602,7 @@ awaitable<std::error_code> topic_store::install(command c, std::string value) {
     }
     // Committed: applied (by this change, or by a catch-up already running) and
     // published to every shard before the change is answered.
-    while (_applied < *end) {
+    while (_published < *end) {
         if (!_catching_up) {
             auto caught_up = catch_up();
             co_await std::move(caught_up);
@@ -636,6 +637,7 @@ awaitable<void> topic_store::catch_up() {
             auto install = [this, s, table] { _publish(s, table); };
             co_await _shards.invoke_on(s, std::move(install));
         }
+        _published = upto;
         maybe_snapshot();
     }
     _catching_up = false;

@@ -234,7 +234,8 @@ private:
     std::shared_ptr<partition> _group;
     bool _closed = false; // stop(): no more changes
     int64_t _snapshot_offset = 0;
-    int64_t _applied = 0; // the controller log offset _table reflects the commands below
+    int64_t _applied = 0;   // the controller log offset _table reflects the commands below
+    int64_t _published = 0; // ... and every shard holds that table
     bool _catching_up = false;
     bool _catch_up_scheduled = false;
     std::optional<runtime::event> _caught_up;
