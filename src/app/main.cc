@@ -132,30 +132,48 @@ std::optional<boost::asio::ip::tcp::endpoint> resolve(const std::string& host, u
     return found.begin()->endpoint();
 }
 
-// The cluster's transport on this node: shard 0's connection pool and Raft groups
-// (the controller), and the internal listener. Built only with voters.
+// The cluster's transport on this node: each shard's connection pool and Raft
+// groups (shard 0's include the controller), and the internal listener on shard 0,
+// which hands each shard's Raft frames to that shard. Built only with voters.
 struct cluster_transport {
-    std::unique_ptr<chronik::rpc::connection_pool> pool;
-    std::unique_ptr<chronik::cluster::raft_service> raft;
+    std::vector<std::unique_ptr<chronik::rpc::connection_pool>> pools;
+    std::vector<std::unique_ptr<chronik::cluster::raft_service>> rafts;
     std::unique_ptr<chronik::rpc::server> server;
 
-    // Blocking: stops listening, ends calls in flight and the groups' traffic.
+    std::vector<chronik::cluster::raft_service*> raft_services() const {
+        std::vector<chronik::cluster::raft_service*> out;
+        for (const auto& r : rafts) {
+            out.push_back(r.get());
+        }
+        return out;
+    }
+
+    // Blocking: stops listening, then on every shard ends calls in flight and the
+    // groups' traffic.
     void stop(chronik::runtime::shard_group& shards) {
-        if (!pool) {
+        if (pools.empty()) {
             return;
         }
-        std::promise<void> done;
-        chronik::asio::co_spawn(
-          shards.at(0).executor(),
-          [](cluster_transport& t) -> chronik::awaitable<void> {
-              if (t.server) {
-                  co_await t.server->stop();
-              }
-              co_await t.pool->stop();
-              co_await t.raft->stop();
-          }(*this),
-          [&done](std::exception_ptr) { done.set_value(); });
-        done.get_future().wait();
+        if (server) {
+            std::promise<void> done;
+            chronik::asio::co_spawn(
+              shards.at(0).executor(),
+              [](chronik::rpc::server& s) -> chronik::awaitable<void> { co_await s.stop(); }(*server),
+              [&done](std::exception_ptr) { done.set_value(); });
+            done.get_future().wait();
+        }
+        for (unsigned s = 0; s < pools.size(); ++s) {
+            std::promise<void> done;
+            chronik::asio::co_spawn(
+              shards.at(s).executor(),
+              [](chronik::rpc::connection_pool& pool,
+                 chronik::cluster::raft_service& raft) -> chronik::awaitable<void> {
+                  co_await pool.stop();
+                  co_await raft.stop();
+              }(*pools[s], *rafts[s]),
+              [&done](std::exception_ptr) { done.set_value(); });
+            done.get_future().wait();
+        }
     }
 };
 
@@ -229,10 +247,14 @@ int start(const std::vector<std::string>& args) {
             fmt::print(stderr, "chronik-server: rpc_listen: {}\n", error);
             return 2;
         }
-        auto ex0 = shards.at(0).executor();
-        transport.pool = std::make_unique<chronik::rpc::connection_pool>(ex0, chronik::rpc::client_limits{});
-        transport.raft = std::make_unique<chronik::cluster::raft_service>(
-          ex0, chronik::model::node_id{ cfg.node_id }, transport.pool.get(), chronik::cluster::raft_timing{});
+        for (unsigned s = 0; s < smp; ++s) {
+            auto ex = shards.at(s).executor();
+            transport.pools.push_back(
+              std::make_unique<chronik::rpc::connection_pool>(ex, chronik::rpc::client_limits{}));
+            transport.rafts.push_back(std::make_unique<chronik::cluster::raft_service>(
+              ex, chronik::model::node_id{ cfg.node_id }, transport.pools.back().get(),
+              chronik::cluster::raft_timing{}));
+        }
         for (const auto& v : cfg.voters) {
             ctl.voters.push_back(chronik::model::node_id{ v.node_id });
             if (v.node_id == cfg.node_id) {
@@ -243,10 +265,12 @@ int start(const std::vector<std::string>& args) {
                 fmt::print(stderr, "chronik-server: voters: {}\n", error);
                 return 2;
             }
-            transport.pool->set_peer(chronik::model::node_id{ v.node_id }, *at);
+            for (auto& pool : transport.pools) {
+                pool->set_peer(chronik::model::node_id{ v.node_id }, *at);
+            }
         }
-        ctl.raft = transport.raft.get();
-        ctl.pool = transport.pool.get();
+        ctl.raft = transport.rafts[0].get();
+        ctl.pool = transport.pools[0].get();
     }
     chronik::cluster::topic_store topics(
       cfg.data_dir + "/cluster", chronik::model::node_id{ cfg.node_id }, io, shards,
@@ -254,7 +278,7 @@ int start(const std::vector<std::string>& args) {
           srv_ptr->broker_on(shard).set_topics(std::move(t));
       },
       ctl);
-    chronik::kafka::server srv(cfg, shards, topics);
+    chronik::kafka::server srv(cfg, shards, topics, transport.raft_services());
     srv_ptr = &srv;
     if (!topics.load_blocking(error)) {
         fmt::print(stderr, "chronik-server: {}\n", error);
@@ -269,22 +293,34 @@ int start(const std::vector<std::string>& args) {
         chronik::asio::post(shards.at(0).executor(), [&] {
             transport.server =
               std::make_unique<chronik::rpc::server>(shards.at(0).executor(), chronik::rpc::server_limits{});
-            auto* raft = transport.raft.get();
-            transport.server->register_method(
-              chronik::cluster::raft_service::method_for(chronik::model::shard_id{ 0 }),
-              [raft](chronik::byte_slice p) -> chronik::awaitable<chronik::result<chronik::iobuf>> {
-                  auto ok = raft->deliver(std::move(p));
-                  if (!ok) {
-                      co_return ok.error();
-                  }
-                  co_return chronik::iobuf{};
-              });
+            for (unsigned s = 0; s < smp; ++s) {
+                // A frame for another shard is decoded and stepped there.
+                auto* raft = transport.rafts[s].get();
+                transport.server->register_method(
+                  chronik::cluster::raft_service::method_for(chronik::model::shard_id{ s }),
+                  [raft, s,
+                   &shards](chronik::byte_slice p) -> chronik::awaitable<chronik::result<chronik::iobuf>> {
+                      // (An error_code: what crosses shards is default-constructible.)
+                      auto step = [raft, p = std::move(p)]() {
+                          auto ok = raft->deliver(p);
+                          return ok ? std::error_code() : ok.error();
+                      };
+                      auto failed = co_await shards.invoke_on(s, std::move(step));
+                      if (failed) {
+                          co_return failed;
+                      }
+                      co_return chronik::iobuf{};
+                  });
+            }
             transport.server->register_method(
               chronik::cluster::topic_store::method_register_broker,
               [&topics](chronik::byte_slice p) { return topics.serve_register_broker(std::move(p)); });
             transport.server->register_method(
               chronik::cluster::topic_store::method_producer_ids,
               [&topics](chronik::byte_slice p) { return topics.serve_producer_ids(std::move(p)); });
+            transport.server->register_method(
+              chronik::cluster::topic_store::method_create_topics,
+              [&topics](chronik::byte_slice p) { return topics.serve_create_topics(std::move(p)); });
             auto bound = transport.server->listen(*rpc_at);
             listening.set_value(bound ? std::string() : bound.error().message());
         });
@@ -296,7 +332,12 @@ int start(const std::vector<std::string>& args) {
             return 1;
         }
     }
-    remove_orphan_partitions(cfg.data_dir, *topics.current());
+    if (!rpc_at) {
+        // On a cluster the table at start is what this node knew committed when it
+        // stopped: a topic created since is not in it yet, and its replica here
+        // must not be taken for a deleted topic's.
+        remove_orphan_partitions(cfg.data_dir, *topics.current());
+    }
     srv.load_groups();
     auto port = srv.start(error);
     std::optional<std::string> rack;

@@ -469,6 +469,8 @@ topic_properties make_topic_properties(const std::map<std::string, std::string>&
     p.log_append_time = get("message.timestamp.type") == "LogAppendTime";
     p.timestamp_before_max_ms = as_long(get("message.timestamp.before.max.ms"), p.timestamp_before_max_ms);
     p.timestamp_after_max_ms = as_long(get("message.timestamp.after.max.ms"), p.timestamp_after_max_ms);
+    p.min_insync_replicas =
+      int32_t(std::clamp<int64_t>(as_long(get("min.insync.replicas"), 1), 1, INT16_MAX));
     return p;
 }
 

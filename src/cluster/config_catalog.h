@@ -129,6 +129,7 @@ struct topic_properties {
     bool log_append_time = false; // message.timestamp.type=LogAppendTime
     int64_t timestamp_before_max_ms = INT64_MAX;
     int64_t timestamp_after_max_ms = 3'600'000;
+    int32_t min_insync_replicas = 1;
 };
 
 // The value in effect for a topic config, where it comes from, and the broker

@@ -15,6 +15,10 @@ struct category final : std::error_category {
                 return "the partition is closing";
             case errc::replication_backlog:
                 return "too much data waits for the replicas; retry";
+            case errc::not_enough_replicas:
+                return "fewer replicas are in sync than min.insync.replicas";
+            case errc::not_enough_replicas_after_append:
+                return "the in-sync replicas fell below min.insync.replicas after the append";
             case errc::topic_exists:
                 return "topic already exists";
             case errc::unknown_topic:
@@ -33,9 +37,6 @@ struct category final : std::error_category {
                 return "the controller cannot store the change";
             case errc::not_controller:
                 return "this node does not lead the controller";
-            case errc::replication_not_built:
-                return "partitions with replicas on several nodes are not supported yet: use replication "
-                       "factor 1";
         }
         return "unknown cluster error";
     }

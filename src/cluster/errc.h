@@ -8,6 +8,8 @@ enum class [[nodiscard]] errc{
     not_leader = 1,      // this replica does not lead the partition now: NOT_LEADER_OR_FOLLOWER
     shutting_down,       // the partition is closing
     replication_backlog, // the leader holds too much uncommitted data: REQUEST_TIMED_OUT (retriable)
+    not_enough_replicas, // fewer in sync than min.insync.replicas: NOT_ENOUGH_REPLICAS (nothing appended)
+    not_enough_replicas_after_append, // ... after the append: NOT_ENOUGH_REPLICAS_AFTER_APPEND
     // The controller's refusals (topic_store):
     topic_exists,               // TOPIC_ALREADY_EXISTS
     unknown_topic,              // UNKNOWN_TOPIC_OR_PARTITION
@@ -18,7 +20,6 @@ enum class [[nodiscard]] errc{
     invalid_request,            // INVALID_REQUEST: a malformed change
     controller_unavailable,     // the command cannot be stored: KAFKA_STORAGE_ERROR
     not_controller,             // this node's controller replica does not lead: NOT_CONTROLLER
-    replication_not_built,      // replicas on several nodes (not yet): INVALID_REPLICATION_FACTOR
 };
 
 const std::error_category& error_category() noexcept;

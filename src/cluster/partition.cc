@@ -103,7 +103,7 @@ partition::partition(std::shared_ptr<storage::partition_log> log, storage::log_m
                      model::node_id self, group_spec spec, storage::raft_vote vote)
   : _log(std::move(log)), _logs(logs), _self(self), _spec(std::move(spec)), _peers(_spec.has_peers(self)),
     _reader(std::make_unique<reader>(*_log)), _vote_stored(vote), _vote_wanted(vote),
-    _changed(logs.executor()) {
+    _changed(logs.executor()), _acks(logs.executor()) {
     CHRONIK_ASSERT(!_peers || _spec.transport != nullptr, "a group with peers has a transport");
     const int64_t start = _log->log_start_offset();
     const int64_t end = _log->log_end_offset();
@@ -176,10 +176,14 @@ void partition::start() {
     drain();
 }
 
-result<storage::append_outcome> partition::replicate(std::span<uint8_t> batch, int64_t now_ms) {
+result<storage::append_outcome> partition::replicate(std::span<uint8_t> batch, int64_t now_ms,
+                                                     int32_t min_insync) {
     _owner.check_owner("cluster::partition");
     if (!is_leader()) {
         return errc::not_leader;
+    }
+    if (_isr.size() < size_t(std::max(min_insync, 0))) {
+        return errc::not_enough_replicas;
     }
     if (_halted) {
         return storage::errc::storage_error;
@@ -188,6 +192,9 @@ result<storage::append_outcome> partition::replicate(std::span<uint8_t> batch, i
         // A new leader whose log is still being cut back or written to: soon.
         CHRONIK_ASSERT(_peers, "a sole voter's Raft log ends where the partition log does");
         return errc::not_leader;
+    }
+    if (_node->transferring()) {
+        return errc::not_leader; // the lead is moving to the preferred replica
     }
     if (_peers && !_node->takes_proposal(batch.size())) {
         return errc::replication_backlog;
@@ -208,7 +215,7 @@ result<storage::append_outcome> partition::replicate(std::span<uint8_t> batch, i
     return appended;
 }
 
-awaitable<std::error_code> partition::wait_committed(int64_t last_offset) {
+awaitable<std::error_code> partition::wait_committed(int64_t last_offset, int32_t min_insync) {
     if (!_peers) {
         auto wait = _logs.wait_durable(_log, last_offset);
         co_return co_await std::move(wait);
@@ -227,19 +234,119 @@ awaitable<std::error_code> partition::wait_committed(int64_t last_offset) {
         // only notices a log that failed without either.
         co_await _changed.wait_for(std::chrono::seconds(1));
     }
+    // Committed: on a majority. min.insync.replicas above a majority waits for
+    // more, as long as that many stay in sync (a follower that stops answering
+    // leaves the ISR within replica.lag.time.max.ms, which bounds this).
+    while (durable_replicas(last_offset + 1) < size_t(std::max(min_insync, 1))) {
+        if (_log->failure() || _halted) {
+            co_return storage::errc::storage_error;
+        }
+        if (!is_leader() || _log->epochs().epoch_at(last_offset) != epoch) {
+            co_return errc::not_leader;
+        }
+        if (_isr.size() < size_t(min_insync)) {
+            co_return errc::not_enough_replicas_after_append;
+        }
+        co_await _acks.wait_for(std::chrono::seconds(1));
+    }
     co_return std::error_code();
+}
+
+size_t partition::durable_replicas(int64_t end) const {
+    if (!is_leader()) {
+        return 0;
+    }
+    const raft::log_index want{ end };
+    size_t n = _node->log().stable() >= want ? 1 : 0;
+    for (const auto& r : _spec.replicas) {
+        if (r.node == _self) {
+            continue;
+        }
+        if (const auto* pr = _node->progress_of(r.node); pr != nullptr && pr->match >= want) {
+            ++n;
+        }
+    }
+    return n;
+}
+
+void partition::update_isr(bool fresh) {
+    if (!is_leader()) {
+        _isr.clear();
+        return;
+    }
+    if (!_peers) {
+        _isr = { _self };
+        return;
+    }
+    if (fresh) {
+        _preferred_since = _ticks;
+    }
+    std::vector<model::node_id> isr;
+    for (const auto& r : _spec.replicas) {
+        if (r.node == _self) {
+            isr.push_back(r.node);
+            continue;
+        }
+        // A new leader counts every follower in sync until it has had time to hear
+        // from them, as a Kafka leader starts from the ISR it was handed.
+        auto& last = _caught_up[r.node];
+        const auto* pr = _node->progress_of(r.node);
+        // Caught up: durable through where the log ended a tick ago, and heard from
+        // lately (an idle follower that stopped answering is not caught up).
+        if (fresh || (pr != nullptr && pr->recent_active && pr->match >= _end_at_tick)) {
+            last = _ticks;
+        }
+        if (_ticks - last <= uint64_t(std::max(_spec.lag_ticks, 1))) {
+            isr.push_back(r.node);
+        }
+    }
+    _end_at_tick = _node->log().last_index();
+    if (isr != _isr) {
+        _isr = std::move(isr);
+        if (!fresh) {
+            notify(change::leadership);
+        }
+    }
 }
 
 void partition::tick() {
     _owner.check_owner("cluster::partition");
     _node->tick();
     drain();
+    ++_ticks;
+    if (is_leader()) {
+        update_isr(false);
+        rebalance();
+    }
+}
+
+void partition::rebalance() {
+    if (!_peers || _spec.rebalance_ticks <= 0 || _spec.replicas.front().node == _self) {
+        return;
+    }
+    const auto preferred = _spec.replicas.front().node;
+    const auto* pr = _node->progress_of(preferred);
+    const bool ready = pr != nullptr && pr->match == _node->log().last_index() &&
+                       std::find(_isr.begin(), _isr.end(), preferred) != _isr.end();
+    if (!ready) {
+        _preferred_since = _ticks;
+        return;
+    }
+    if (_ticks - _preferred_since >= uint64_t(_spec.rebalance_ticks)) {
+        _preferred_since = _ticks;
+        if (_node->transfer_leadership(preferred)) {
+            drain();
+        }
+    }
 }
 
 void partition::step(raft::message m) {
     _owner.check_owner("cluster::partition");
     _node->step(std::move(m));
     drain();
+    if (is_leader()) {
+        _acks.notify_all();
+    }
 }
 
 void partition::persisted(int64_t end) {
@@ -321,7 +428,12 @@ void partition::drain() {
     if (_node->role() != _seen_role || _node->term() != _seen_term) {
         _seen_role = _node->role();
         _seen_term = _node->term();
-        notify();
+        _seen_leader = _node->leader();
+        update_isr(true);
+        notify(change::leadership);
+    } else if (_node->leader() != _seen_leader) {
+        _seen_leader = _node->leader(); // a follower learns its term's leader
+        notify(change::leadership);
     }
 }
 
@@ -374,14 +486,14 @@ void partition::process(raft::ready r) {
     if (r.applied() > _log->high_watermark()) {
         _log->set_high_watermark(r.applied());
         _logs.committed(*_log);
-        notify();
+        notify(change::committed);
     }
 }
 
-void partition::notify() {
+void partition::notify(change c) {
     _changed.notify_all();
     if (_on_change) {
-        _on_change();
+        _on_change(c);
     }
 }
 

@@ -67,6 +67,13 @@ struct group_spec {
     raft_transport* transport = nullptr;     // needed with peers
     int election_ticks = 10;
     int heartbeat_ticks = 2;
+    // replica.lag.time.max.ms in ticks: a follower whose durable log has not reached
+    // where the leader's ended a tick earlier for this long leaves the ISR.
+    int lag_ticks = 600;
+    // auto.leader.rebalance.enable: a leader that is not the preferred replica (the
+    // first) hands the lead to it once it has been in sync and caught up for this
+    // many ticks (leader.imbalance.check.interval.seconds); 0: never.
+    int rebalance_ticks = 0;
     bool has_peers(model::node_id self) const noexcept {
         return std::any_of(replicas.begin(), replicas.end(),
                            [self](const replica_placement& r) { return r.node != self; });
@@ -88,11 +95,16 @@ public:
     // cluster::errc::not_leader on a replica that does not lead (or whose log is not
     // yet where its Raft log is), replication_backlog when too much is uncommitted,
     // or the log's error.
-    result<storage::append_outcome> replicate(std::span<uint8_t> batch, int64_t now_ms);
-    // The committed stage: resolves once `last_offset` is below the high watermark;
-    // not_leader when this replica stops leading first (the batch may or may not
-    // commit: the producer retries, and idempotence drops a duplicate).
-    [[nodiscard]] awaitable<std::error_code> wait_committed(int64_t last_offset);
+    // `min_insync` (acks=all: the topic's min.insync.replicas): not_enough_replicas,
+    // and nothing appended, while fewer replicas are in sync.
+    result<storage::append_outcome> replicate(std::span<uint8_t> batch, int64_t now_ms,
+                                              int32_t min_insync = 0);
+    // The committed stage: resolves once `last_offset` is below the high watermark
+    // and at least `min_insync` replicas hold it durably; not_leader when this
+    // replica stops leading first (the batch may or may not commit: the producer
+    // retries, and idempotence drops a duplicate); not_enough_replicas_after_append
+    // when the ISR shrinks below `min_insync` first.
+    [[nodiscard]] awaitable<std::error_code> wait_committed(int64_t last_offset, int32_t min_insync = 1);
 
     // A group with peers: one tick of its election and heartbeat timers, and a
     // message from a peer.
@@ -100,6 +112,11 @@ public:
     void step(raft::message m);
 
     bool is_leader() const noexcept { return _node->role() == raft::role::leader; }
+    // Leads, and (with peers) has committed an entry of its own term, so its high
+    // watermark covers everything committed before it took the lead.
+    bool leader_ready() const noexcept {
+        return is_leader() && (!_peers || _node->log().term_at(_node->commit()) == _node->term());
+    }
     model::node_id leader() const noexcept { return _node->leader(); }
     // The leader epoch: the group's current term.
     int32_t leader_epoch() const noexcept { return int32_t(_node->term()()); }
@@ -113,10 +130,19 @@ public:
     const std::shared_ptr<storage::partition_log>& log_ptr() const noexcept { return _log; }
     const raft::node& raft() const noexcept { return *_node; }
     const group_spec& spec() const noexcept { return _spec; }
+    // The in-sync replicas as the leader sees them (Kafka's ISR): itself, and each
+    // follower that, within the last lag_ticks, answered lately and had its durable
+    // log reach where the leader's ended one tick before. Empty on a replica that
+    // does not lead.
+    const std::vector<model::node_id>& in_sync() const noexcept { return _isr; }
+    // The leader's count of replicas holding everything below `end` durably.
+    size_t durable_replicas(int64_t end) const;
     // Called (on the owner shard, inside the step that caused it) when the high
-    // watermark rises or the role or term changes; it must not call back into
-    // this partition.
-    void set_listener(std::function<void()> on_change) { _on_change = std::move(on_change); }
+    // watermark rises (committed), or the role, term, known leader or ISR changes
+    // (leadership); it must not call back into this partition.
+    enum class change : uint8_t { committed, leadership };
+    void set_listener(std::function<void(change)> on_change) { _on_change = std::move(on_change); }
+    bool has_listener() const noexcept { return bool(_on_change); }
     bool has_peers() const noexcept { return _peers; }
 
 private:
@@ -142,7 +168,11 @@ private:
     void store_hard_state(const raft::hard_state& hs);
     awaitable<void> store_votes(std::shared_ptr<partition> self);
     awaitable<void> truncate_and_resume(std::shared_ptr<partition> self, int64_t offset);
-    void notify();
+    void notify(change c);
+    // Leader: the ISR after a tick (or from scratch on taking the lead).
+    void update_isr(bool fresh);
+    // Leader: hands the lead back to the preferred replica when it is time.
+    void rebalance();
 
     std::shared_ptr<storage::partition_log> _log;
     storage::log_manager& _logs;
@@ -163,9 +193,16 @@ private:
     bool _vote_storing = false;
     // Woken when the high watermark rises, the role or term changes, or the log fails.
     runtime::event _changed;
-    std::function<void()> _on_change;
+    std::function<void(change)> _on_change;
     raft::role _seen_role = raft::role::follower;
     raft::term_id _seen_term{ 0 };
+    model::node_id _seen_leader = raft::no_node;
+    std::vector<model::node_id> _isr;
+    std::map<model::node_id, uint64_t> _caught_up; // the tick a follower last caught up
+    uint64_t _ticks = 0;
+    uint64_t _preferred_since = 0;     // the tick since which the preferred replica could lead
+    raft::log_index _end_at_tick{ 0 }; // the leader's log end at the previous tick
+    runtime::event _acks;              // a leader's peer answered (durable counts may rise)
     runtime::shard_owned _owner;
 };
 

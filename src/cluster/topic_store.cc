@@ -204,7 +204,7 @@ result<void> topic_store::load_blocking(std::string& error) {
               spec.heartbeat_ticks = self._ctl.raft->timing().heartbeat_ticks;
               self._group =
                 std::make_shared<partition>(log, *self._logs, self._self, std::move(spec), vote.value());
-              self._group->set_listener([&self] {
+              self._group->set_listener([&self](partition::change) {
                   self._leader.store(int32_t(self._group->leader()()), std::memory_order_relaxed);
                   if (self._group->high_watermark() > self._applied) {
                       self.schedule_catch_up();
@@ -334,12 +334,6 @@ awaitable<std::error_code> topic_store::add_partitions(std::string name, int32_t
 
 result<assignments> topic_store::place(int32_t from, int32_t count, int16_t replication_factor,
                                        const replica_nodes& explicit_nodes) const {
-    // Partitions with replicas on several nodes need the replicated partition path,
-    // which the cluster does not run yet (issue 13): one replica each, for now.
-    if (_peers && (replication_factor > 1 || std::any_of(explicit_nodes.begin(), explicit_nodes.end(),
-                                                         [](const auto& ns) { return ns.size() > 1; }))) {
-        return errc::replication_not_built;
-    }
     struct node_load {
         model::node_id node;
         std::vector<int64_t> shards;
@@ -429,6 +423,22 @@ void topic_store::count_load(const topic_info& t, int sign) {
             }
             shards[r.shard()] += sign;
         }
+    }
+}
+
+std::set<uint64_t> topic_store::taken_group_prefixes() const {
+    std::set<uint64_t> out;
+    for (const auto* t : _table->all()) {
+        out.insert(group_prefix(t->id));
+    }
+    return out;
+}
+
+void topic_store::take_group_prefix(topic_info& t, std::set<uint64_t>& taken) {
+    // Two topics whose partitions shared Raft group ids would mix their replicas'
+    // traffic; a fresh random id is a new prefix but for ~2^-43 odds per draw.
+    while (!taken.insert(group_prefix(t.id)).second) {
+        t.id = random_topic_id();
     }
 }
 
@@ -669,6 +679,19 @@ awaitable<void> topic_store::write_snapshot(std::shared_ptr<const topic_table> t
 awaitable<std::error_code> topic_store::create(topic_info t, int16_t replication_factor, bool validate_only,
                                                replica_nodes explicit_nodes) {
     _owner.check_owner("topic_store");
+    if (_peers && !validate_only && explicit_nodes.empty() && controller_leader() != _self()) {
+        std::vector<topic_info> one;
+        one.push_back(std::move(t));
+        auto sent = forward_create(std::move(one), replication_factor);
+        auto answers = co_await std::move(sent);
+        co_return answers.front();
+    }
+    auto here = create_here(std::move(t), replication_factor, validate_only, std::move(explicit_nodes));
+    co_return co_await std::move(here);
+}
+
+awaitable<std::error_code> topic_store::create_here(topic_info t, int16_t replication_factor,
+                                                    bool validate_only, replica_nodes explicit_nodes) {
     auto turn = co_await take_turn();
     if (_table->find(t.name) != nullptr) {
         co_return errc::topic_exists;
@@ -681,6 +704,8 @@ awaitable<std::error_code> topic_store::create(topic_info t, int16_t replication
         co_return std::error_code();
     }
     t.placement = std::make_shared<const assignments>(std::move(placed).value());
+    auto taken = taken_group_prefixes();
+    take_group_prefix(t, taken);
     auto value = put_topics_value({ std::move(t) });
     if (auto ec = co_await install(command::put_topics, std::move(value))) {
         co_return ec;
@@ -720,6 +745,7 @@ awaitable<void> topic_store::auto_create(runtime::gate::holder) {
     while (!_auto_queue.empty() && !_background.is_closed()) {
         auto turn = co_await take_turn();
         std::vector<topic_info> batch;
+        auto taken = taken_group_prefixes();
         while (!_auto_queue.empty() && batch.size() < auto_create_batch) {
             auto [t, rf] = std::move(_auto_queue.front());
             _auto_queue.pop_front();
@@ -733,6 +759,7 @@ awaitable<void> topic_store::auto_create(runtime::gate::holder) {
                     continue;
                 }
                 t.placement = std::make_shared<const assignments>(std::move(placed).value());
+                take_group_prefix(t, taken);
                 count_load(t, +1); // the next topic of the batch sees this one's load
                 batch.push_back(std::move(t));
             }
@@ -742,6 +769,16 @@ awaitable<void> topic_store::auto_create(runtime::gate::holder) {
         }
         for (const auto& t : batch) {
             count_load(t, -1); // counted again when the command is applied
+        }
+        if (_peers && controller_leader() != _self()) {
+            // The controller's leader creates them (each with the factor asked for
+            // the first: auto-creation asks for the default everywhere).
+            const int16_t rf = batch.front().placement && !batch.front().placement->empty()
+                                 ? int16_t(batch.front().placement->front().replicas.size())
+                                 : int16_t(1);
+            auto sent = forward_create(std::move(batch), rf);
+            (void)co_await std::move(sent);
+            continue;
         }
         // One table change for the batch. A request naming one of these while it is
         // stored queues it again, and the batch that takes it finds it created.

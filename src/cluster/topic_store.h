@@ -68,6 +68,12 @@ public:
     // producer ids (the answer: the block's end, big-endian int64).
     static constexpr uint16_t method_producer_ids = 0x11;
     awaitable<result<iobuf>> serve_producer_ids(byte_slice payload);
+    // The rpc method on which the controller's leader creates topics for another
+    // node (auto-creation, __consumer_offsets, CreateTopics sent to a non-leader).
+    // The payload: the replication factor (big-endian int16) and a table holding the
+    // topics, unplaced; the answer: each topic's cluster::errc (0: created), int32s.
+    static constexpr uint16_t method_create_topics = 0x12;
+    awaitable<result<iobuf>> serve_create_topics(byte_slice payload);
     // The controller's leader as far as this node knows (-1: none known); safe to
     // read from every shard.
     int32_t controller_leader() const noexcept { return _leader.load(std::memory_order_relaxed); }
@@ -192,6 +198,10 @@ private:
     void count_load(const topic_info& t, int sign);
     // The revision a command appended next gets: the offset it will take.
     int64_t next_revision() const;
+    // The group-id prefixes (topic_table.h partition_group) of the table's topics;
+    // a new topic whose id shares one of `taken` gets a new id, and takes its own.
+    std::set<uint64_t> taken_group_prefixes() const;
+    static void take_group_prefix(topic_info& t, std::set<uint64_t>& taken);
     // Places the topics that have no placement (tables stored before placements existed).
     awaitable<std::string> place_unplaced();
     // Appends command `c` and, once it is committed, applies the log up to it and
@@ -210,6 +220,12 @@ private:
     awaitable<void> register_until_done(broker_registration r, runtime::gate::holder);
     // A new producer-id block committed by this node as the controller's leader: its end.
     awaitable<std::optional<int64_t>> allocate_block();
+    // create() on the node that leads the controller (not_controller elsewhere).
+    awaitable<std::error_code> create_here(topic_info t, int16_t replication_factor, bool validate_only,
+                                           replica_nodes explicit_nodes);
+    // Creation on a node that does not lead the controller: sent to the leader.
+    awaitable<std::vector<std::error_code>> forward_create(std::vector<topic_info> topics,
+                                                           int16_t replication_factor);
     // Keeps _shard_load current across one applied command.
     void count_changed(const topic_table& before, const topic_table& after);
     // Writes a snapshot in the background once snapshot_every commands followed the last.

@@ -1,6 +1,6 @@
-// The brokers' side of the controller (topic_store): a node's registration and
-// its producer-id blocks, taken by the controller's leader, and forwarded to it over
-// rpc from the other nodes of a cluster.
+// The brokers' side of the controller (topic_store): a node's registration, its
+// producer-id blocks and the topics it creates, taken by the controller's leader,
+// and forwarded to it over rpc from the other nodes of a cluster.
 #include "base/endian.h"
 #include "base/logger.h"
 #include "cluster/topic_store.h"
@@ -171,6 +171,82 @@ awaitable<result<iobuf>> topic_store::serve_register_broker(byte_slice payload) 
         co_return ec;
     }
     co_return iobuf{};
+}
+
+awaitable<std::vector<std::error_code>> topic_store::forward_create(std::vector<topic_info> topics,
+                                                                    int16_t replication_factor) {
+    _owner.check_owner("topic_store");
+    std::vector<std::error_code> out(topics.size(), errc::not_controller);
+    const int32_t leader = controller_leader();
+    if (leader < 0 || leader == _self() || topics.empty()) {
+        co_return out;
+    }
+    std::vector<std::string> asked;
+    for (auto& t : topics) {
+        t.placement = nullptr; // the leader places them
+        asked.push_back(t.name);
+    }
+    const auto text = topic_table().with_all(std::move(topics))->serialize();
+    iobuf body;
+    uint8_t rf[2];
+    store_be<int16_t>(rf, replication_factor);
+    body.append(rf, sizeof(rf));
+    body.append(text.data(), text.size());
+    auto call = _ctl.pool->call(model::node_id{ leader }, method_create_topics, std::move(body),
+                                std::chrono::seconds(10));
+    auto answer = co_await std::move(call);
+    if (!answer) {
+        std::fill(out.begin(), out.end(), std::error_code(errc::controller_unavailable));
+        co_return out;
+    }
+    // The answers are in the order of the table's topics: by name.
+    const auto& a = answer.value();
+    std::vector<std::string> names;
+    for (const auto* t : topic_table::parse(text)->all()) {
+        names.push_back(t->name);
+    }
+    if (a.size() != 4 * names.size()) {
+        std::fill(out.begin(), out.end(), std::error_code(errc::controller_unavailable));
+        co_return out;
+    }
+    std::map<std::string, std::error_code, std::less<>> by_name;
+    for (size_t i = 0; i < names.size(); ++i) {
+        const auto v = load_be<int32_t>(a.data() + 4 * i);
+        by_name[names[i]] = v == 0 ? std::error_code() : std::error_code(errc(v));
+    }
+    for (size_t i = 0; i < asked.size(); ++i) {
+        if (auto it = by_name.find(asked[i]); it != by_name.end()) {
+            out[i] = it->second;
+        }
+    }
+    co_return out;
+}
+
+awaitable<result<iobuf>> topic_store::serve_create_topics(byte_slice payload) {
+    _owner.check_owner("topic_store");
+    if (payload.size() < 2) {
+        co_return errc::invalid_request;
+    }
+    const auto rf = load_be<int16_t>(payload.data());
+    auto table = topic_table::parse(
+      std::string_view(reinterpret_cast<const char*>(payload.data()) + 2, payload.size() - 2));
+    if (!table || table->size() > auto_create_batch) {
+        co_return errc::invalid_request;
+    }
+    iobuf out;
+    for (const auto* t : table->all()) {
+        topic_info info = *t;
+        info.placement = nullptr;
+        auto made = create_here(std::move(info), rf, false, {}); // never forwarded again
+        const std::error_code ec = co_await std::move(made);
+        const int32_t v = !ec                                 ? 0
+                          : ec.category() == error_category() ? ec.value()
+                                                              : int32_t(errc::controller_unavailable);
+        uint8_t b[4];
+        store_be<int32_t>(b, v);
+        out.append(b, sizeof(b));
+    }
+    co_return out;
 }
 
 } // namespace chronik::cluster

@@ -427,6 +427,17 @@ std::optional<topic_table> topic_table::parse(std::string_view text) {
     return t;
 }
 
+uint64_t group_prefix(const model::uuid& topic) noexcept {
+    uint64_t h = 0;
+    std::memcpy(&h, topic.bytes.data() + 8, sizeof h); // random bits (random_topic_id)
+    constexpr uint64_t bits = 43;
+    return (h & ((uint64_t(1) << bits) - 1)) | (uint64_t(1) << (bits - 1));
+}
+
+int64_t partition_group(const model::uuid& topic, int32_t p) noexcept {
+    return int64_t((group_prefix(topic) << 20) | (uint64_t(p) & uint64_t(max_partitions_per_group_id - 1)));
+}
+
 std::optional<std::string> invalid_topic_name(std::string_view name) {
     if (name.empty()) {
         return "the empty string is not a valid topic name";

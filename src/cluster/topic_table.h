@@ -157,4 +157,12 @@ std::optional<std::string> invalid_topic_name(std::string_view name);
 // A random topic id (never the all-zero id Kafka reserves).
 model::uuid random_topic_id();
 
+// The Raft group of partition p: 43 bits of the topic id (one of them set, so never
+// the controller's group 0) above the partition's 20 (partitions < 2^20). Every
+// replica's node computes it alike; the controller gives no two topics the same
+// prefix (topic_store re-draws an id that would share one).
+inline constexpr int32_t max_partitions_per_group_id = 1 << 20;
+uint64_t group_prefix(const model::uuid& topic) noexcept;
+int64_t partition_group(const model::uuid& topic, int32_t p) noexcept;
+
 } // namespace chronik::cluster

@@ -124,6 +124,8 @@ public:
     result<void> read_index(uint64_t context);
     // Leader only: hands leadership to `target` once it is caught up.
     result<void> transfer_leadership(node_id target);
+    // A transfer is under way: proposals are refused until it ends.
+    bool transferring() const noexcept { return _transfer_target != no_node; }
     // Starts an election now rather than at the election timeout (a group that
     // has just been opened, or a preferred leader). A sole voter leads at once.
     result<void> campaign();

@@ -50,6 +50,9 @@ struct log_config {
     int64_t min_compaction_lag_ms = 0;
     int64_t max_compaction_lag_ms = INT64_MAX;
     int64_t delete_retention_ms = 86'400'000;
+    // min.insync.replicas: not storage's own, but kept with the topic's other
+    // settings for the replication layer (acks=all).
+    int32_t min_insync_replicas = 1;
 };
 
 struct append_outcome {

@@ -1,76 +1,21 @@
 """Three chronik-server processes as one cluster: the controller's Raft group on
-three voters (issue 13's first step; partitions have one replica each for now).
+three voters, and partitions replicated as Raft groups over their replicas.
 
 Checks, with unmodified clients: every node lists all three brokers, the same
 controller and the same cluster id, whichever node is asked; a topic created
-through the controller is seen on every node; records produced and consumed
-through one bootstrap node reach the partitions on all three; after kill -9 of
-the controller's leader the other two elect a new one, which creates topics; the
-killed node comes back and learns what it missed; replication factor 3 is
-refused (not built yet).
+through any node is seen on every node; records produced and consumed through one
+bootstrap node reach the partitions on all three; a replicated topic (RF 3) has
+three replicas in sync, its records are read back through a consumer group whose
+coordinator is another node; after kill -9 of the controller's leader the other
+two elect a new one, which creates topics; the killed node comes back and learns
+what it missed.
 """
-import socket
 import time
 import unittest
 
-from confluent_kafka import Consumer, KafkaException, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import Consumer, Producer, TopicPartition
 
-from harness import Broker
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(what, check, timeout=20.0):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            got = check()
-            if got:
-                return got
-        except KafkaException as e:
-            last = e
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what} (last error: {last})")
-
-
-class Cluster:
-    def __init__(self, n=3):
-        self.rpc = {i: free_port() for i in range(1, n + 1)}
-        voters = ",".join(f"{i}@127.0.0.1:{p}" for i, p in self.rpc.items())
-        self.nodes = {
-            i: Broker("--node-id", str(i), "--rpc-listen", f"127.0.0.1:{p}", "--voters", voters, smp=1)
-            for i, p in self.rpc.items()
-        }
-
-    def start(self):
-        for b in self.nodes.values():
-            b.start()
-        return self
-
-    def admin(self, i):
-        return AdminClient({"bootstrap.servers": self.nodes[i].bootstrap})
-
-    def metadata(self, i):
-        return self.admin(i).list_topics(timeout=5)
-
-    def cleanup(self):
-        errors = []
-        for b in self.nodes.values():
-            try:
-                if b.proc is not None:
-                    rc = b.stop()
-                    if rc != 0:
-                        errors.append(f"node exited with {rc}:\n{b.stderr()}")
-            finally:
-                b.cleanup()
-        if errors:
-            raise AssertionError("\n".join(errors))
+from cluster_harness import Cluster, wait_for
 
 
 class ClusterTest(unittest.TestCase):
@@ -90,9 +35,7 @@ class ClusterTest(unittest.TestCase):
         return wait_for("one controller known to all", check)
 
     def create(self, node, name, partitions=3, rf=1):
-        admin = self.c.admin(node)  # held until the answer: a destroyed client ends its futures
-        fs = admin.create_topics([NewTopic(name, partitions, rf)], request_timeout=10)
-        fs[name].result()
+        self.c.create(node, name, partitions, rf)
 
     def test_one_controller_one_cluster_and_topics_everywhere(self):
         controller = self.agreed_controller([1, 2, 3])
@@ -114,9 +57,6 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(p.flush(30), 0)
         cons = Consumer({"bootstrap.servers": self.c.nodes[3].bootstrap, "group.id": "g",
                          "auto.offset.reset": "earliest", "enable.auto.commit": False})
-        # Consumer groups need the group coordinator on the node holding the group's
-        # offsets partition (not built yet): read by assignment instead.
-        from confluent_kafka import TopicPartition
         cons.assign([TopicPartition("t1", k, 0) for k in range(6)])
         seen = set()
         deadline = time.time() + 30
@@ -126,10 +66,30 @@ class ClusterTest(unittest.TestCase):
                 seen.add(int(m.value()))
         cons.close()
         self.assertEqual(seen, set(range(300)))
-        # Three replicas need the replicated partition path: refused, not faked.
-        with self.assertRaises(KafkaException) as e:
-            self.create(controller, "rf3", partitions=1, rf=3)
-        self.assertIn("INVALID_REPLICATION_FACTOR", str(e.exception))
+        # Three replicas, all in sync; read back through a consumer group.
+        self.create(2, "rf3", partitions=3, rf=3)
+        view = self.c.wait_all_in_sync("rf3")
+        for leader, replicas, isr in view.values():
+            self.assertEqual(sorted(replicas), [1, 2, 3])
+            self.assertEqual(isr, [1, 2, 3])
+        p = Producer({"bootstrap.servers": self.c.nodes[1].bootstrap, "acks": "all", "enable.idempotence": True})
+        for k in range(300):
+            p.produce("rf3", value=str(k).encode(), partition=k % 3)
+        self.assertEqual(p.flush(30), 0)
+        cons = Consumer({"bootstrap.servers": self.c.nodes[3].bootstrap, "group.id": "rf3-readers",
+                         "auto.offset.reset": "earliest"})
+        cons.subscribe(["rf3"])
+        seen = set()
+        deadline = time.time() + 40
+        while len(seen) < 300 and time.time() < deadline:
+            m = cons.poll(0.5)
+            if m is not None and m.error() is None:
+                seen.add(int(m.value()))
+        cons.commit(asynchronous=False)
+        committed = cons.committed([TopicPartition("rf3", k) for k in range(3)], timeout=10)
+        cons.close()
+        self.assertEqual(seen, set(range(300)))
+        self.assertEqual(sum(tp.offset for tp in committed) >= 300, True, committed)
 
     def test_the_controller_fails_over_and_a_restarted_node_catches_up(self):
         old = self.agreed_controller([1, 2, 3])

@@ -149,7 +149,9 @@ public:
         std::shared_ptr<partition> p;
     };
 
-    explicit three_replicas(const std::string& dir) : _dir(dir) {
+    // `lag_ticks`, `rebalance_ticks`: the group_spec's.
+    explicit three_replicas(const std::string& dir, int lag_ticks = 600, int rebalance_ticks = 0)
+      : _dir(dir), _lag_ticks(lag_ticks), _rebalance_ticks(rebalance_ticks) {
         // The preferred replica last, so its campaign at open reaches both others.
         for (int n = 3; n >= 1; --n) {
             start(n);
@@ -174,6 +176,8 @@ public:
             spec.replicas.push_back({ model::node_id{ r }, model::shard_id{ 0 } });
         }
         spec.transport = this;
+        spec.lag_ticks = _lag_ticks;
+        spec.rebalance_ticks = _rebalance_ticks;
         m.p = run(ctx, m.parts->get("t", topic_id(), 0, {}, spec));
         ASSERT_TRUE(m.p);
     }
@@ -277,8 +281,9 @@ public:
     }
 
     // Starts wait_committed; the outcome lands in `*out`.
-    void wait_committed(int n, int64_t last, std::shared_ptr<std::optional<std::error_code>> out) {
-        asio::co_spawn(ctx, at(n).wait_committed(last),
+    void wait_committed(int n, int64_t last, std::shared_ptr<std::optional<std::error_code>> out,
+                        int32_t min_insync = 1) {
+        asio::co_spawn(ctx, at(n).wait_committed(last, min_insync),
                        [out](std::exception_ptr, std::error_code ec) { *out = ec; });
     }
 
@@ -312,6 +317,8 @@ public:
 
 private:
     std::string _dir;
+    int _lag_ticks;
+    int _rebalance_ticks;
     std::map<int, member> _members;
     std::set<std::pair<int, int>> _cut;
 };
@@ -435,4 +442,67 @@ TEST(partition_group, a_restarted_follower_catches_up) {
     ASSERT_TRUE(g.run_until([&] { return g.at(3).high_watermark() == last + 1; }));
     EXPECT_EQ(g.contents(3), g.contents(1));
     EXPECT_EQ(g.agreed_leader(), 1); // it rejoined without disturbing the leader (pre-vote)
+}
+
+// The ISR as Kafka reports it: a follower that stops answering leaves it after
+// lag_ticks and comes back once caught up; min.insync.replicas above the ISR
+// refuses acks=all before the append, and one acked by a majority but not by
+// min.insync replicas is answered NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR
+// shrinks.
+TEST(partition_group, the_isr_follows_the_followers_and_min_insync_holds_acks) {
+    temp_dir d;
+    three_replicas g(d.str(), 20);
+    ASSERT_TRUE(g.run_until([&] { return g.agreed_leader() == 1; }));
+    auto isr = [&] { return g.at(1).in_sync().size(); };
+    EXPECT_EQ(isr(), 3u);
+    EXPECT_TRUE(g.at(2).in_sync().empty()); // only the leader knows
+    bytes b = make_batch(2);
+    auto a = g.at(1).replicate(std::span<uint8_t>(b), 5000, 3);
+    ASSERT_TRUE(a);
+    auto all = std::make_shared<std::optional<std::error_code>>();
+    g.wait_committed(1, a.value().last_offset, all, 3);
+    ASSERT_TRUE(g.run_until([&] { return all->has_value(); }));
+    EXPECT_FALSE(**all);
+    EXPECT_EQ(g.at(1).durable_replicas(a.value().last_offset + 1), 3u);
+
+    g.isolate(3);
+    g.at(1).tick(); // (not yet out: within lag_ticks)
+    EXPECT_EQ(isr(), 3u);
+    bytes c = make_batch(1);
+    auto a2 = g.at(1).replicate(std::span<uint8_t>(c), 5000, 3);
+    ASSERT_TRUE(a2);
+    auto after = std::make_shared<std::optional<std::error_code>>();
+    g.wait_committed(1, a2.value().last_offset, after, 3);
+    ASSERT_TRUE(g.run_until([&] { return after->has_value(); }));
+    EXPECT_EQ(**after, errc::not_enough_replicas_after_append);
+    EXPECT_GT(g.at(1).high_watermark(), a2.value().last_offset); // committed by the majority
+    EXPECT_EQ(isr(), 2u);
+    bytes e = make_batch(1);
+    auto refused = g.at(1).replicate(std::span<uint8_t>(e), 5000, 3);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error(), errc::not_enough_replicas);
+    EXPECT_TRUE(g.at(1).replicate(std::span<uint8_t>(e), 5000, 2)); // two are enough for 2
+
+    g.heal();
+    ASSERT_TRUE(g.run_until([&] { return isr() == 3; }));
+}
+
+// auto.leader.rebalance.enable: a leader that is not the preferred replica hands
+// the lead back once the preferred one has caught up.
+TEST(partition_group, leadership_returns_to_the_preferred_replica) {
+    temp_dir d;
+    three_replicas g(d.str(), 600, 40);
+    ASSERT_TRUE(g.run_until([&] { return g.agreed_leader() == 1; }));
+    g.isolate(1);
+    ASSERT_TRUE(g.run_until([&] {
+        const int l = int(g.at(2).leader()());
+        return (l == 2 || l == 3) && g.at(l).is_leader();
+    }));
+    const int other = g.at(2).is_leader() ? 2 : 3;
+    bytes b = make_batch(2);
+    ASSERT_TRUE(g.at(other).replicate(std::span<uint8_t>(b), 5000));
+    g.heal();
+    ASSERT_TRUE(g.run_until([&] { return g.agreed_leader() == 1; }));
+    EXPECT_GT(g.at(1).leader_epoch(), 0);
+    EXPECT_EQ(g.contents(1), g.contents(other));
 }

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -185,6 +186,22 @@ TEST(topic_table, a_change_names_its_base_and_what_it_touched) {
     auto parsed = topic_table::parse(t4->serialize());
     ASSERT_TRUE(parsed);
     EXPECT_EQ(parsed->last_change().base, 0u);
+}
+
+// A partition's Raft group id: never the controller's 0, one per partition of a
+// topic, the same on every node (it depends only on the topic id).
+TEST(topic_table, partition_groups_are_distinct_and_never_the_controllers) {
+    std::set<int64_t> seen;
+    for (int t = 0; t < 200; ++t) {
+        auto id = random_topic_id();
+        for (int32_t p : { 0, 1, 2, max_partitions_per_group_id - 1 }) {
+            const int64_t g = partition_group(id, p);
+            EXPECT_GT(g, 0);
+            EXPECT_EQ(g & (max_partitions_per_group_id - 1), p);
+            EXPECT_EQ(uint64_t(g) >> 20, group_prefix(id));
+            EXPECT_TRUE(seen.insert(g).second);
+        }
+    }
 }
 
 } // namespace

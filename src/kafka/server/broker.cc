@@ -22,10 +22,11 @@ size_t session_slots(const runtime::config& cfg) {
 } // namespace
 
 broker::broker(const runtime::config& cfg, runtime::shard_group& shards, unsigned shard,
-               cluster::topic_store& store, std::unique_ptr<storage::log_manager> logs)
+               cluster::topic_store& store, std::unique_ptr<storage::log_manager> logs,
+               cluster::raft_service* raft)
   : _cfg(cfg), _shards(shards), _shard(shard), _store(store), _settings(cfg.kafka), _logs(std::move(logs)),
-    _partitions(*_logs, model::node_id{ cfg.node_id }), _fetch_sessions(shard, session_slots(cfg)),
-    _topics_changed(shards.at(shard).executor()), _owner(shard) {
+    _raft(raft), _partitions(*_logs, model::node_id{ cfg.node_id }, raft),
+    _fetch_sessions(shard, session_slots(cfg)), _topics_changed(shards.at(shard).executor()), _owner(shard) {
     cache_settings();
 }
 
@@ -117,7 +118,7 @@ void broker::set_topics(std::shared_ptr<const cluster::topic_table> t) {
     if (whole) {
         _logs->retain_only(alive);
         _partitions.forget_closed();
-        std::erase_if(_leader_epochs, [&](const auto& kv) {
+        std::erase_if(_leadership, [&](const auto& kv) {
             model::uuid id;
             id.bytes = kv.first;
             return table.find(id) == nullptr;
@@ -137,7 +138,7 @@ void broker::set_topics(std::shared_ptr<const cluster::topic_table> t) {
             const auto* was = previous->find(name);
             const auto* now = table.find(name);
             if (was != nullptr && (now == nullptr || now->id != was->id)) {
-                _leader_epochs.erase(was->id.bytes);
+                _leadership.erase(was->id.bytes);
             }
             if (!change.settings) {
                 _logs->for_each_open(reconfigure, name);
@@ -266,6 +267,7 @@ const storage::log_config& broker::log_config_for(const cluster::topic_info& t) 
     c.min_compaction_lag_ms = p.min_compaction_lag_ms;
     c.max_compaction_lag_ms = p.max_compaction_lag_ms;
     c.delete_retention_ms = p.delete_retention_ms;
+    c.min_insync_replicas = p.min_insync_replicas;
     if (_topics->find(t.name) != &t) {
         // Not from the current snapshot (a copy, or an older table): do not cache.
         _uncached = c;
@@ -279,43 +281,98 @@ awaitable<std::shared_ptr<cluster::partition>> broker::partition(const cluster::
     if (auto found = _partitions.find(t.name, p)) {
         co_return found;
     }
-    if (t.placement && !t.shard_on(model::node_id{ node_id() }, p)) {
+    if (!holds_replica(t, p)) {
         co_return nullptr; // another node's partition: never a second copy here
     }
-    auto opened = _partitions.get(t.name, t.id, p, log_config_for(t));
-    auto replica = co_await std::move(opened);
-    if (replica && leader_epoch_of(t.id, p) != replica->leader_epoch()) {
-        // A new term (the group just opened): every shard's Metadata learns it.
-        for (unsigned s = 0; s < _shards.size(); ++s) {
-            asio::post(_shards.at(s).executor(),
-                       [peer = &peer(s), id = t.id, p, e = replica->leader_epoch()] {
-                           peer->note_leader_epoch(id, p, e);
-                       });
+    cluster::group_spec spec;
+    if (_raft != nullptr && t.placement && size_t(p) < t.placement->size()) {
+        // With peers, a Raft group over the placed replicas; a sole voter otherwise.
+        const auto& timing = _raft->timing();
+        spec.group = cluster::partition_group(t.id, p);
+        spec.replicas = (*t.placement)[size_t(p)].replicas;
+        spec.election_ticks = timing.election_ticks;
+        spec.heartbeat_ticks = timing.heartbeat_ticks;
+        auto lag_ms = numeric_setting("replica.lag.time.max.ms", 30'000);
+        const int64_t tick_ms = std::max<int64_t>(timing.tick.count(), 1);
+        spec.lag_ticks = int(std::clamp<int64_t>(lag_ms / tick_ms, 1, INT32_MAX));
+        if (broker_setting("auto.leader.rebalance.enable") == "true") {
+            auto every_s = numeric_setting("leader.imbalance.check.interval.seconds", 300);
+            spec.rebalance_ticks = int(std::clamp<int64_t>(every_s * 1000 / tick_ms, 1, INT32_MAX));
         }
+    }
+    auto opened = _partitions.get(t.name, t.id, p, log_config_for(t), std::move(spec));
+    auto replica = co_await std::move(opened);
+    if (replica && !replica->has_listener()) {
+        // Every shard's Metadata follows this replica's view of the group.
+        replica->set_listener([this, id = t.id, p, raw = replica.get()](cluster::partition::change c) {
+            if (c == cluster::partition::change::leadership) {
+                publish_leadership(id, p, *raw);
+            }
+        });
+        publish_leadership(t.id, p, *replica);
     }
     co_return replica;
 }
 
-int32_t broker::leader_epoch_of(const model::uuid& topic, int32_t partition) const {
-    _owner.check_owner("broker leader epochs");
-    auto it = _leader_epochs.find(topic.bytes);
-    if (it == _leader_epochs.end() || partition < 0 || size_t(partition) >= it->second.size()) {
-        return -1;
+awaitable<std::shared_ptr<cluster::partition>> broker::leader_replica(const cluster::topic_info& t, int32_t p,
+                                                                      protocol::error_code& why) {
+    if (!holds_replica(t, p)) {
+        why = protocol::error_code::not_leader_or_follower;
+        co_return nullptr;
     }
-    return it->second[size_t(partition)];
+    auto opened = partition(t, p);
+    auto replica = co_await std::move(opened);
+    if (!replica || replica->log().failure()) {
+        why = protocol::error_code::kafka_storage_error;
+        co_return nullptr;
+    }
+    if (!replica->is_leader()) {
+        why = protocol::error_code::not_leader_or_follower;
+        co_return nullptr;
+    }
+    why = protocol::error_code::none;
+    co_return replica;
 }
 
-void broker::note_leader_epoch(const model::uuid& topic, int32_t partition, int32_t epoch) {
-    _owner.check_owner("broker leader epochs");
+void broker::publish_leadership(const model::uuid& topic, int32_t p, const cluster::partition& replica) {
+    leadership l;
+    l.epoch = replica.leader_epoch();
+    l.leader = replica.leader() != raft::no_node ? int32_t(replica.leader()()) : -1;
+    for (auto n : replica.in_sync()) {
+        l.isr.push_back(int32_t(n()));
+    }
+    for (unsigned s = 0; s < _shards.size(); ++s) {
+        asio::post(_shards.at(s).executor(),
+                   [peer = &peer(s), topic, p, l] { peer->note_leadership(topic, p, l); });
+    }
+}
+
+const broker::leadership* broker::leadership_of(const model::uuid& topic, int32_t partition) const {
+    _owner.check_owner("broker leadership");
+    auto it = _leadership.find(topic.bytes);
+    if (it == _leadership.end() || partition < 0 || size_t(partition) >= it->second.size()) {
+        return nullptr;
+    }
+    const auto& l = it->second[size_t(partition)];
+    return l.epoch >= 0 ? &l : nullptr;
+}
+
+void broker::note_leadership(const model::uuid& topic, int32_t partition, leadership l) {
+    _owner.check_owner("broker leadership");
     const auto* info = _topics->find(topic);
     if (info == nullptr || partition < 0 || partition >= info->partitions) {
         return; // deleted meanwhile
     }
-    auto& epochs = _leader_epochs[topic.bytes];
-    if (epochs.size() < size_t(info->partitions)) {
-        epochs.resize(size_t(info->partitions), -1);
+    auto& all = _leadership[topic.bytes];
+    if (all.size() < size_t(info->partitions)) {
+        all.resize(size_t(info->partitions));
     }
-    epochs[size_t(partition)] = std::max(epochs[size_t(partition)], epoch);
+    // Posted in order from the one shard that holds this node's replica: a later
+    // report replaces an earlier one unless it is of an older term.
+    auto& known = all[size_t(partition)];
+    if (l.epoch >= known.epoch) {
+        known = std::move(l);
+    }
 }
 
 std::string broker::broker_setting(std::string_view name) const {
@@ -339,6 +396,11 @@ int32_t broker::default_partitions() const {
 }
 
 int16_t broker::default_replication_factor() const {
+    // Unset: three replicas where there are three brokers (fewer where not), so a
+    // cluster replicates by default and a single node still creates topics.
+    if (!_settings.contains("default.replication.factor")) {
+        return int16_t(std::clamp<size_t>(_topics->brokers().size(), 1, 3));
+    }
     auto n = numeric_setting("default.replication.factor", 1);
     return n > 0 && n <= INT16_MAX ? int16_t(n) : 1;
 }

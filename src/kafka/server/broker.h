@@ -4,6 +4,7 @@
 // through shards().invoke_on. The topic store lives on shard 0.
 #include "cluster/config_catalog.h"
 #include "cluster/partition.h"
+#include "cluster/raft_service.h"
 #include "cluster/topic_store.h"
 #include "cluster/topic_table.h"
 #include "kafka/server/fetch_sessions.h"
@@ -34,8 +35,11 @@ struct advertised_address {
 
 class broker {
 public:
+    // `raft`: this shard's Raft transport on a cluster, for partitions with replicas
+    // on other nodes (null on a single node).
     broker(const runtime::config& cfg, runtime::shard_group& shards, unsigned shard,
-           cluster::topic_store& store, std::unique_ptr<storage::log_manager> logs);
+           cluster::topic_store& store, std::unique_ptr<storage::log_manager> logs,
+           cluster::raft_service* raft = nullptr);
     ~broker();
     broker(const broker&) = delete;
     broker& operator=(const broker&) = delete;
@@ -91,7 +95,7 @@ public:
     int64_t numeric_setting(std::string_view name, int64_t fallback) const;
     int32_t default_partitions() const;
     // default.replication.factor: the replicas of an auto-created topic, and of one
-    // created with replication factor -1.
+    // created with replication factor -1; unset, min(3, registered brokers).
     int16_t default_replication_factor() const;
     // fetch.max.bytes: the most one Fetch response carries, whatever it asks for.
     size_t fetch_max_bytes() const noexcept { return _fetch_max_bytes; }
@@ -119,15 +123,35 @@ public:
     // computed once per topic-table snapshot (Produce asks on every request). The
     // reference is valid until the next call.
     const storage::log_config& log_config_for(const cluster::topic_info& t);
-    // The partition on this shard (which must own it), opened on first use; null if
-    // it cannot be opened. Every partition is a Raft group (cluster/partition.h).
+    // This node's replica of a partition, on this shard (which must own it), opened
+    // on first use; null if it cannot be opened or the node holds no replica. Every
+    // partition is a Raft group (cluster/partition.h) over the replicas the
+    // controller placed.
     awaitable<std::shared_ptr<cluster::partition>> partition(const cluster::topic_info& t, int32_t p);
+    // The replica if it leads; else null and `why`: NOT_LEADER_OR_FOLLOWER (no
+    // replica here, or one that follows), or KAFKA_STORAGE_ERROR (it cannot open).
+    awaitable<std::shared_ptr<cluster::partition>> leader_replica(const cluster::topic_info& t, int32_t p,
+                                                                  protocol::error_code& why);
+    // Whether the controller placed a replica of partition p on this node.
+    bool holds_replica(const cluster::topic_info& t, int32_t p) const noexcept {
+        return t.placement == nullptr || t.shard_on(model::node_id{ node_id() }, p).has_value();
+    }
 
-    // The leader epoch of every partition, on every shard, so Metadata answers
-    // without asking the owner: the owner shard publishes a partition's epoch when
-    // its Raft group takes a new term. -1 while not known (not opened yet).
-    int32_t leader_epoch_of(const model::uuid& topic, int32_t partition) const;
-    void note_leader_epoch(const model::uuid& topic, int32_t partition, int32_t epoch);
+    // What this node knows of a partition's leadership, on every shard, so Metadata
+    // answers without asking the owner: the owner shard of this node's replica
+    // publishes it whenever the replica's role, term or ISR changes.
+    struct leadership {
+        int32_t leader = -1;      // -1: not known (an election, or not opened yet)
+        int32_t epoch = -1;       // the leader epoch (Raft term); -1 not known
+        std::vector<int32_t> isr; // as the leader reports it; empty: not known here
+    };
+    // Null if nothing is known of the partition.
+    const leadership* leadership_of(const model::uuid& topic, int32_t partition) const;
+    int32_t leader_epoch_of(const model::uuid& topic, int32_t partition) const {
+        const auto* l = leadership_of(topic, partition);
+        return l != nullptr ? l->epoch : -1;
+    }
+    void note_leadership(const model::uuid& topic, int32_t partition, leadership l);
 
     // The consumer groups this shard coordinates (see groups/group_manager.h).
     groups::group_manager& groups() noexcept {
@@ -170,6 +194,8 @@ public:
 private:
     // Parses the settings read on request paths, once per settings change.
     void cache_settings();
+    // Publishes a replica's leadership to every shard (on open, and as it changes).
+    void publish_leadership(const model::uuid& topic, int32_t p, const cluster::partition& replica);
     // Queues topics whose partitions on this shard are to be opened, and the
     // background fiber that opens them, one at a time.
     void reconcile(std::vector<std::string> topics);
@@ -187,8 +213,9 @@ private:
     advertised_address _advertised;
     advertised_address _listener;
     std::unique_ptr<storage::log_manager> _logs;
+    cluster::raft_service* _raft;
     cluster::partition_manager _partitions;
-    std::map<std::array<uint8_t, 16>, std::vector<int32_t>> _leader_epochs; // by topic id
+    std::map<std::array<uint8_t, 16>, std::vector<leadership>> _leadership; // by topic id
     const std::vector<std::unique_ptr<broker>>* _peers = nullptr;
     fetch_session_cache _fetch_sessions;
     groups::group_manager _groups;

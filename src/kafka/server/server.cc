@@ -90,7 +90,8 @@ struct server::per_shard {
     std::unordered_set<std::shared_ptr<connection>> live;
 };
 
-server::server(const runtime::config& cfg, runtime::shard_group& shards, cluster::topic_store& store)
+server::server(const runtime::config& cfg, runtime::shard_group& shards, cluster::topic_store& store,
+               std::vector<cluster::raft_service*> raft)
   : _cfg(cfg), _shards(shards) {
     int64_t check_ms = 300000;
     if (auto it = cfg.kafka.find("log.retention.check.interval.ms"); it != cfg.kafka.end()) {
@@ -117,7 +118,8 @@ server::server(const runtime::config& cfg, runtime::shard_group& shards, cluster
                                                            wake, std::chrono::milliseconds(check_ms));
         _rings.push_back(runtime::uring::create(shards.at(i).executor()));
         logs->use_ring(_rings.back().get()); // null: the worker syncs too
-        _brokers.push_back(std::make_unique<broker>(cfg, shards, i, store, std::move(logs)));
+        _brokers.push_back(std::make_unique<broker>(cfg, shards, i, store, std::move(logs),
+                                                    i < raft.size() ? raft[i] : nullptr));
         _per_shard.push_back(std::make_unique<per_shard>(shards.at(i).executor(), cfg.request_memory_bytes));
     }
     for (auto& b : _brokers) {

@@ -20,7 +20,9 @@ class server {
 public:
     // Each shard gets its own I/O worker for its partitions' blocking file work, so
     // one shard's slow fsync never queues behind another's.
-    server(const runtime::config& cfg, runtime::shard_group& shards, cluster::topic_store& store);
+    // `raft`: each shard's Raft transport on a cluster (empty on a single node).
+    server(const runtime::config& cfg, runtime::shard_group& shards, cluster::topic_store& store,
+           std::vector<cluster::raft_service*> raft = {});
     ~server();
 
     // Binds every shard's acceptor and starts accepting. With port 0 the first shard

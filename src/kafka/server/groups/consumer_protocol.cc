@@ -259,8 +259,8 @@ awaitable<cg_heartbeat_result> consumer_heartbeat(broker& b, placement where, cg
         co_return refuse(error_code::unsupported_assignor, "assignors: uniform, range");
     }
     auto loading = ensure_loaded(b, where);
-    if (!co_await std::move(loading)) {
-        co_return refuse(error_code::coordinator_not_available, "the group is not loaded");
+    if (auto e = co_await std::move(loading); e != error_code::none) {
+        co_return refuse(e, "the group is not loaded");
     }
     group& g = b.groups().get_or_create(a.group, where.partition);
     if (!g.consumer_protocol) {
@@ -354,8 +354,8 @@ awaitable<cg_heartbeat_result> consumer_heartbeat(broker& b, placement where, cg
 awaitable<cg_view> describe_consumer_group(broker& b, placement where, std::string id) {
     cg_view v;
     auto loading = ensure_loaded(b, where);
-    if (!co_await std::move(loading)) {
-        v.error = error_code::coordinator_load_in_progress;
+    if (auto e = co_await std::move(loading); e != error_code::none) {
+        v.error = e;
         co_return v;
     }
     const group* g = b.groups().find(id);

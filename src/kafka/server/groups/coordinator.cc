@@ -183,19 +183,34 @@ awaitable<std::optional<placement>> place(broker& b, std::string group) {
     co_return p;
 }
 
-awaitable<bool> ensure_loaded(broker& b, placement where) {
+awaitable<error_code> ensure_loaded(broker& b, placement where) {
     auto& gm = b.groups();
     auto& loaded = gm.loaded_event(co_await asio::this_coro::executor);
     while (gm.state(where.partition) == group_manager::load_state::loading) {
         co_await loaded.wait();
     }
+    error_code why = error_code::none;
+    auto leading = b.leader_replica(where.offsets, where.partition, why);
+    auto replica = co_await std::move(leading);
+    if (!replica) {
+        co_return why == error_code::not_leader_or_follower ? error_code::not_coordinator
+                                                            : error_code::coordinator_not_available;
+    }
+    if (!replica->leader_ready()) {
+        co_return error_code::coordinator_load_in_progress;
+    }
+    if (gm.state(where.partition) == group_manager::load_state::loading) {
+        co_return error_code::coordinator_load_in_progress; // began while this waited
+    }
     if (gm.state(where.partition) == group_manager::load_state::loaded) {
-        co_return true;
+        if (gm.loaded_epoch(where.partition) == replica->leader_epoch()) {
+            co_return error_code::none;
+        }
+        gm.unload(where.partition); // led it before: another leader wrote since
     }
     gm.set_state(where.partition, group_manager::load_state::loading);
-    auto opened = b.partition(where.offsets, where.partition);
-    auto replica = co_await std::move(opened);
-    auto p = replica ? replica->log_ptr() : nullptr;
+    gm.set_loaded_epoch(where.partition, replica->leader_epoch());
+    auto p = replica->log_ptr();
     bool ok = p != nullptr && !p->failure();
     size_t records = 0;
     int64_t at = ok ? p->log_start_offset() : 0;
@@ -238,7 +253,7 @@ awaitable<bool> ensure_loaded(broker& b, placement where) {
     if (records > 0) {
         log.debug("__consumer_offsets-{}: loaded {} record(s)", where.partition, records);
     }
-    co_return ok;
+    co_return ok ? error_code::none : error_code::coordinator_not_available;
 }
 
 namespace {

@@ -42,9 +42,14 @@ awaitable<std::optional<R>> at_coordinator(broker& b, std::string group,
     co_return std::optional<R>(std::move(r));
 }
 
-// On the coordinator shard: replays the group's partition once per start. False if
-// the partition cannot be read (the caller answers COORDINATOR_NOT_AVAILABLE).
-awaitable<bool> ensure_loaded(broker& b, placement where);
+// On the coordinator shard: the coordinator of a group is the leader of its
+// offsets partition, which replays the partition once per term it leads (what an
+// earlier term left in memory is dropped first). NOT_COORDINATOR where this node's
+// replica does not lead (or there is none), COORDINATOR_LOAD_IN_PROGRESS while a
+// new leader has not yet committed in its term (its high watermark may still be
+// behind the old leader's), COORDINATOR_NOT_AVAILABLE if the partition cannot be
+// read.
+awaitable<protocol::error_code> ensure_loaded(broker& b, placement where);
 
 struct offset_commit {
     std::string topic;

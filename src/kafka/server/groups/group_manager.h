@@ -152,6 +152,18 @@ public:
         return it == _loads.end() ? load_state::unloaded : it->second;
     }
     void set_state(int32_t partition, load_state s) { _loads[partition] = s; }
+    // The leader epoch a partition's groups were loaded in.
+    int32_t loaded_epoch(int32_t partition) const {
+        auto it = _load_epochs.find(partition);
+        return it == _load_epochs.end() ? -1 : it->second;
+    }
+    void set_loaded_epoch(int32_t partition, int32_t epoch) { _load_epochs[partition] = epoch; }
+    // Drops what a partition's groups hold in memory (a coordinator that led it in
+    // an earlier term), so it is loaded again from the log.
+    void unload(int32_t partition) {
+        std::erase_if(_groups, [&](const auto& kv) { return kv.second.partition == partition; });
+        _loads.erase(partition);
+    }
     // The offsets-expiry timer runs only while this shard coordinates any group.
     bool expiry_armed = false;
     // Shard 0 only: __consumer_offsets is being created; others wait for it.
@@ -168,6 +180,7 @@ public:
 private:
     std::map<std::string, group, std::less<>> _groups;
     std::map<int32_t, load_state> _loads;
+    std::map<int32_t, int32_t> _load_epochs;
     std::optional<runtime::event> _loaded;
 };
 

@@ -485,8 +485,8 @@ awaitable<join_result> join_group(broker& b, placement where, join_args a) {
         co_return refused(error_code::inconsistent_group_protocol, a.member_id);
     }
     auto loading = ensure_loaded(b, where);
-    if (!co_await std::move(loading)) {
-        co_return refused(error_code::coordinator_not_available, a.member_id);
+    if (auto e = co_await std::move(loading); e != error_code::none) {
+        co_return refused(e, a.member_id);
     }
     group& g = b.groups().get_or_create(a.group, where.partition);
     changed(g, ex);
@@ -608,8 +608,8 @@ awaitable<join_result> join_group(broker& b, placement where, join_args a) {
 awaitable<sync_result> sync_group(broker& b, placement where, sync_args a) {
     sync_result out;
     auto loading = ensure_loaded(b, where);
-    if (!co_await std::move(loading)) {
-        out.error = error_code::coordinator_not_available;
+    if (auto e = co_await std::move(loading); e != error_code::none) {
+        out.error = e;
         co_return out;
     }
     group* g = b.groups().find(a.group);
@@ -704,8 +704,8 @@ awaitable<sync_result> sync_group(broker& b, placement where, sync_args a) {
 awaitable<error_code> heartbeat(broker& b, placement where, std::string group_id, int32_t generation,
                                 std::string member_id, std::optional<std::string> instance_id) {
     auto loading = ensure_loaded(b, where);
-    if (!co_await std::move(loading)) {
-        co_return error_code::coordinator_not_available;
+    if (auto e = co_await std::move(loading); e != error_code::none) {
+        co_return e;
     }
     group* g = b.groups().find(group_id);
     if (g == nullptr) {
@@ -734,8 +734,8 @@ awaitable<std::vector<error_code>> leave_group(broker& b, placement where, std::
     auto ex = co_await asio::this_coro::executor;
     std::vector<error_code> out(members.size(), error_code::unknown_member_id);
     auto loading = ensure_loaded(b, where);
-    if (!co_await std::move(loading)) {
-        std::fill(out.begin(), out.end(), error_code::coordinator_not_available);
+    if (auto e = co_await std::move(loading); e != error_code::none) {
+        std::fill(out.begin(), out.end(), e);
         co_return out;
     }
     group* g = b.groups().find(group_id);

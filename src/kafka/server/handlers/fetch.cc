@@ -37,11 +37,11 @@ awaitable<std::vector<read_out>> read_on_shard(broker& b, std::vector<read_item>
     for (size_t i = 0; i < items.size(); ++i) {
         auto& it = items[i];
         auto& o = out[i];
-        auto opened = b.partition(it.topic, it.partition);
+        // Consumers read from the leader (no follower fetching: no replica selector).
+        auto opened = b.leader_replica(it.topic, it.partition, o.error);
         auto replica = co_await std::move(opened);
         auto p = replica ? replica->log_ptr() : nullptr;
         if (!p) {
-            o.error = error_code::kafka_storage_error;
             continue;
         }
         if (auto e = check_leader_epoch(it.current_leader_epoch, replica->leader_epoch());

@@ -41,8 +41,8 @@ struct described {
 awaitable<described> describe_on_shard(broker& b, placement where, std::string id) {
     described out;
     auto loading = groups::ensure_loaded(b, where);
-    if (!co_await std::move(loading)) {
-        out.error = error_code::coordinator_load_in_progress;
+    if (auto e = co_await std::move(loading); e != error_code::none) {
+        out.error = e;
         co_return out;
     }
     const auto* g = b.groups().find(id);
@@ -99,8 +99,8 @@ awaitable<std::vector<listed>> list_on_shard(broker& b, cluster::topic_info offs
 
 awaitable<error_code> delete_on_shard(broker& b, placement where, std::string id) {
     auto loading = groups::ensure_loaded(b, where);
-    if (!co_await std::move(loading)) {
-        co_return error_code::coordinator_load_in_progress;
+    if (auto e = co_await std::move(loading); e != error_code::none) {
+        co_return e;
     }
     auto* g = b.groups().find(id);
     if (g == nullptr || g->state == groups::group_state::dead) {
@@ -157,8 +157,8 @@ awaitable<offset_delete_out> offset_delete_on_shard(broker& b, placement where, 
     offset_delete_out out;
     out.partitions.assign(which.size(), error_code::none);
     auto loading = groups::ensure_loaded(b, where);
-    if (!co_await std::move(loading)) {
-        out.error = error_code::coordinator_load_in_progress;
+    if (auto e = co_await std::move(loading); e != error_code::none) {
+        out.error = e;
         co_return out;
     }
     auto* g = b.groups().find(id);

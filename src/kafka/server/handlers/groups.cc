@@ -4,6 +4,7 @@
 #include "kafka/server/groups/coordinator.h"
 #include "kafka/server/groups/membership.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace chronik::kafka {
@@ -30,8 +31,8 @@ struct commit_member {
 awaitable<error_code> commit_on_shard(broker& b, placement where, std::string group, commit_member who,
                                       std::vector<groups::offset_commit> commits) {
     auto loading = groups::ensure_loaded(b, where);
-    if (!co_await std::move(loading)) {
-        co_return error_code::coordinator_not_available;
+    if (auto e = co_await std::move(loading); e != error_code::none) {
+        co_return e;
     }
     if (auto e = groups::check_commit(b, group, who.generation, who.member_id, who.instance_id);
         e != error_code::none) {
@@ -50,8 +51,8 @@ struct fetched {
 awaitable<fetched> fetch_on_shard(broker& b, placement where, std::string group) {
     fetched out;
     auto loading = groups::ensure_loaded(b, where);
-    if (!co_await std::move(loading)) {
-        out.error = error_code::coordinator_not_available;
+    if (auto e = co_await std::move(loading); e != error_code::none) {
+        out.error = e;
         co_return out;
     }
     if (const auto* g = b.groups().find(group)) {
@@ -78,13 +79,29 @@ awaitable<find_coordinator_handler::api::response> find_coordinator_handler::han
             continue;
         }
         auto placed = groups::place(b, key);
-        if (!co_await std::move(placed)) {
+        auto where = co_await std::move(placed);
+        if (!where) {
             c.error_code = +error_code::coordinator_not_available;
             continue;
         }
-        c.node_id = b.node_id();
-        c.host = b.advertised().host;
-        c.port = b.advertised().port;
+        // The leader of the group's offsets partition, as this node knows it.
+        int32_t leader = b.node_id();
+        if (!b.holds_replica(where->offsets, where->partition)) {
+            leader = (*where->offsets.placement)[size_t(where->partition)].replicas.front().node();
+        } else if (const auto* l = b.leadership_of(where->offsets.id, where->partition);
+                   where->offsets.placement) {
+            leader = l != nullptr ? l->leader : -1;
+        }
+        const auto brokers = b.known_brokers();
+        auto it = std::find_if(brokers.begin(), brokers.end(),
+                               [&](const cluster::broker_registration& r) { return r.node() == leader; });
+        if (it == brokers.end()) {
+            c.error_code = +error_code::coordinator_not_available; // an election runs
+            continue;
+        }
+        c.node_id = leader;
+        c.host = it->host;
+        c.port = it->port;
     }
     if (ctx.api_version < 4 && !resp.coordinators.empty()) {
         const auto& c = resp.coordinators.front();

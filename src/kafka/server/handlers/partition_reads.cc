@@ -29,11 +29,10 @@ awaitable<std::vector<offset_out>> list_on_shard(broker& b, std::vector<offset_i
     for (size_t i = 0; i < items.size(); ++i) {
         auto& it = items[i];
         auto& o = out[i];
-        auto opened = b.partition(it.topic, it.partition);
+        auto opened = b.leader_replica(it.topic, it.partition, o.error);
         auto replica = co_await std::move(opened);
         auto p = replica ? replica->log_ptr() : nullptr;
-        if (!p || p->failure()) {
-            o.error = error_code::kafka_storage_error;
+        if (!p) {
             continue;
         }
         if (auto e = check_leader_epoch(it.current_leader_epoch, replica->leader_epoch());
@@ -132,13 +131,14 @@ struct epoch_item : partition_ref {
 awaitable<std::vector<offset_out>> end_offset_on_shard(broker& b, std::vector<epoch_item> items) {
     std::vector<offset_out> out(items.size());
     for (size_t i = 0; i < items.size(); ++i) {
-        auto opened = b.partition(items[i].topic, items[i].partition);
+        auto opened = b.leader_replica(items[i].topic, items[i].partition, out[i].error);
         auto replica = co_await std::move(opened);
         auto p = replica ? replica->log_ptr() : nullptr;
         if (!p) {
-            out[i].error = error_code::kafka_storage_error;
-        } else if (auto e = check_leader_epoch(items[i].current_leader_epoch, replica->leader_epoch());
-                   e != error_code::none) {
+            continue;
+        }
+        if (auto e = check_leader_epoch(items[i].current_leader_epoch, replica->leader_epoch());
+            e != error_code::none) {
             out[i].error = e;
         } else {
             // From the leader-epoch checkpoint.
@@ -194,11 +194,10 @@ struct delete_item : partition_ref {
 awaitable<std::vector<offset_out>> delete_on_shard(broker& b, std::vector<delete_item> items) {
     std::vector<offset_out> out(items.size());
     for (size_t i = 0; i < items.size(); ++i) {
-        auto opened = b.partition(items[i].topic, items[i].partition);
+        auto opened = b.leader_replica(items[i].topic, items[i].partition, out[i].error);
         auto replica = co_await std::move(opened);
         auto p = replica ? replica->log_ptr() : nullptr;
-        if (!p || p->failure()) {
-            out[i].error = error_code::kafka_storage_error;
+        if (!p) {
             continue;
         }
         auto raised = p->delete_records_before(items[i].offset);

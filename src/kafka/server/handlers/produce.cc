@@ -160,14 +160,15 @@ awaitable<void> produce_on_shard(broker& b, std::vector<append_item> items, prod
     for (size_t i = 0; i < items.size(); ++i) {
         auto& it = items[i];
         auto& r = out[i];
-        auto opened = b.partition(it.topic, it.partition);
+        auto opened = b.leader_replica(it.topic, it.partition, r.error);
         auto p = co_await std::move(opened);
         if (!p) {
-            r.error = error_code::kafka_storage_error;
             continue;
         }
+        // acks=all needs min.insync.replicas in sync before and after the append.
+        const int32_t min_insync = it.wait_committed ? b.log_config_for(it.topic).min_insync_replicas : 0;
         for (auto& batch : it.batches) {
-            auto a = p->replicate(std::span<uint8_t>(batch), now);
+            auto a = p->replicate(std::span<uint8_t>(batch), now, min_insync);
             if (!a) {
                 r.error = to_kafka_error(a.error());
                 break;
@@ -187,7 +188,8 @@ awaitable<void> produce_on_shard(broker& b, std::vector<append_item> items, prod
         if (!items[i].wait_committed || out[i].error != error_code::none || !held[i]) {
             continue;
         }
-        auto wait = held[i]->wait_committed(out[i].last_offset);
+        const int32_t min_insync = b.log_config_for(items[i].topic).min_insync_replicas;
+        auto wait = held[i]->wait_committed(out[i].last_offset, min_insync);
         committed[i].error = to_kafka_error(co_await std::move(wait));
     }
     rep->second(std::move(committed));

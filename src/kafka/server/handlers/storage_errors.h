@@ -38,6 +38,10 @@ inline protocol::error_code to_kafka_error(std::error_code ec) noexcept {
                 return error_code::not_leader_or_follower;
             case cluster::errc::replication_backlog:
                 return error_code::request_timed_out;
+            case cluster::errc::not_enough_replicas:
+                return error_code::not_enough_replicas;
+            case cluster::errc::not_enough_replicas_after_append:
+                return error_code::not_enough_replicas_after_append;
             case cluster::errc::not_controller:
                 return error_code::not_controller;
             case cluster::errc::topic_exists:
@@ -47,7 +51,6 @@ inline protocol::error_code to_kafka_error(std::error_code ec) noexcept {
             case cluster::errc::invalid_partitions:
                 return error_code::invalid_partitions;
             case cluster::errc::invalid_replication_factor:
-            case cluster::errc::replication_not_built:
                 return error_code::invalid_replication_factor;
             case cluster::errc::invalid_replica_assignment:
                 return error_code::invalid_replica_assignment;
