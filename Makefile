@@ -8,7 +8,7 @@ DATA_DIR ?= ./data
 LISTEN ?= 127.0.0.1:9092
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build run test test-release test-debug test-tsan bench bench-compare fuzz-build debug-build tsan-build lint clean format format-check
+.PHONY: all deps configure build run cluster test test-release test-debug test-tsan bench bench-compare fuzz-build debug-build tsan-build lint clean format format-check
 
 all: build
 
@@ -25,6 +25,11 @@ build: configure
 
 run: build
 	exec $(BUILD_DIR)/bin/chronik-server start --listen $(LISTEN) --data-dir $(DATA_DIR)
+
+# Three nodes on 127.0.0.1 (Kafka ports 19091-19093), data in ./data/node-N;
+# scripts/cluster.sh stop|status|kill N|restart N manages them.
+cluster: build
+	CLUSTER_SERVER=$(BUILD_DIR)/bin/chronik-server DATA_DIR=$(DATA_DIR) ./scripts/cluster.sh start 3
 
 # libFuzzer targets need clang; they live in their own build tree.
 fuzz-build: deps

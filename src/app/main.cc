@@ -230,6 +230,9 @@ int start(const std::vector<std::string>& args) {
     chronik::kafka::server* srv_ptr = nullptr;
     cluster_transport transport;
     chronik::cluster::controller_options ctl;
+    if (auto it = cfg.kafka.find("default.replication.factor"); it != cfg.kafka.end()) {
+        ctl.default_replication_factor = int16_t(std::clamp(std::stoi(it->second), 1, 32767));
+    }
     std::optional<boost::asio::ip::tcp::endpoint> rpc_at;
     if (!cfg.voters.empty()) {
         if (std::none_of(cfg.voters.begin(), cfg.voters.end(),

@@ -334,6 +334,11 @@ awaitable<std::error_code> topic_store::add_partitions(std::string name, int32_t
 
 result<assignments> topic_store::place(int32_t from, int32_t count, int16_t replication_factor,
                                        const replica_nodes& explicit_nodes) const {
+    if (replication_factor == -1) {
+        replication_factor = _ctl.default_replication_factor > 0
+                               ? _ctl.default_replication_factor
+                               : int16_t(std::clamp<size_t>(_table->brokers().size(), 1, 3));
+    }
     struct node_load {
         model::node_id node;
         std::vector<int64_t> shards;
@@ -745,9 +750,13 @@ awaitable<void> topic_store::auto_create(runtime::gate::holder) {
     while (!_auto_queue.empty() && !_background.is_closed()) {
         auto turn = co_await take_turn();
         std::vector<topic_info> batch;
+        int16_t asked = -1; // the factor the batch's first topic asked for
         auto taken = taken_group_prefixes();
         while (!_auto_queue.empty() && batch.size() < auto_create_batch) {
             auto [t, rf] = std::move(_auto_queue.front());
+            if (batch.empty()) {
+                asked = rf;
+            }
             _auto_queue.pop_front();
             _auto_queued.erase(t.name);
             // CreateTopics (or a delete and re-create) may have come first.
@@ -773,10 +782,7 @@ awaitable<void> topic_store::auto_create(runtime::gate::holder) {
         if (_peers && controller_leader() != _self()) {
             // The controller's leader creates them (each with the factor asked for
             // the first: auto-creation asks for the default everywhere).
-            const int16_t rf = batch.front().placement && !batch.front().placement->empty()
-                                 ? int16_t(batch.front().placement->front().replicas.size())
-                                 : int16_t(1);
-            auto sent = forward_create(std::move(batch), rf);
+            auto sent = forward_create(std::move(batch), asked);
             (void)co_await std::move(sent);
             continue;
         }

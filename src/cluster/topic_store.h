@@ -50,6 +50,10 @@ struct controller_options {
     std::vector<model::node_id> voters;
     raft_service* raft = nullptr;         // shard 0's
     rpc::connection_pool* pool = nullptr; // shard 0's: forwarding to the controller's leader
+    // default.replication.factor as configured; 0: unset, min(3, registered brokers).
+    // A creation asking for replication factor -1 gets it, resolved where the
+    // topic is placed (the controller's leader, which knows every registration).
+    int16_t default_replication_factor = 0;
 };
 
 class topic_store {

@@ -152,8 +152,8 @@ awaitable<metadata_handler::api::response> metadata_handler::handle(request_cont
         // Locals and a named lambda, not a temporary in the co_await (GCC 12; see
         // create_topic in topics.cc).
         cluster::topic_store* store = &b.topic_store_on_shard0();
-        auto on_shard0 = [store, topics = std::move(topics), rf]() mutable {
-            return store->queue_auto_create(std::move(topics), rf);
+        auto on_shard0 = [store, topics = std::move(topics)]() mutable {
+            return store->queue_auto_create(std::move(topics), int16_t(-1)); // the controller's default
         };
         size_t coming = co_await b.shards().invoke_on(0, std::move(on_shard0));
         // When the whole creation is under way, wait for it briefly, so that a

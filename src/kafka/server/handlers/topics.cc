@@ -32,7 +32,10 @@ awaitable<create_topic_result> create_topic(broker& b, std::string name, int32_t
         partitions = int32_t(replicas.size());
         replication_factor = int16_t(replicas.front().size());
     }
-    if (replication_factor == -1) {
+    // -1 goes to the controller as it is: it resolves the default where it places
+    // the replicas (this node may not have seen every registration yet).
+    const bool by_default = replication_factor == -1;
+    if (by_default) {
         replication_factor = b.default_replication_factor();
     }
     // The controller checks against the brokers registered when it places the
@@ -47,6 +50,7 @@ awaitable<create_topic_result> create_topic(broker& b, std::string name, int32_t
     if (auto why = cluster::validate_topic_configs(configs)) {
         co_return create_topic_result{ error_code::invalid_config, *why };
     }
+    const std::string name_copy = name;
     cluster::topic_info t{ std::move(name), cluster::random_topic_id(), partitions, std::move(configs),
                            nullptr };
     // Captures are built from locals, not from this coroutine's parameters, and the
@@ -54,12 +58,16 @@ awaitable<create_topic_result> create_topic(broker& b, std::string name, int32_t
     // coroutine bugs (see remove_on_shard0 in delete_topics.cc and topic_store.cc).
     cluster::topic_store* store = &b.topic_store_on_shard0();
     bool dry_run = validate_only;
-    int16_t rf = replication_factor;
+    int16_t rf = by_default ? int16_t(-1) : replication_factor;
     auto on_shard0 = [store, t = std::move(t), rf, dry_run, replicas = std::move(replicas)]() mutable {
         return store->create(std::move(t), rf, dry_run, std::move(replicas));
     };
     auto ec = co_await b.shards().invoke_on(0, std::move(on_shard0));
-    create_topic_result r{ to_kafka_error(ec), std::nullopt, rf };
+    create_topic_result r{ to_kafka_error(ec), std::nullopt, replication_factor };
+    if (const auto* made = b.topics()->find(name_copy);
+        by_default && !ec && made != nullptr && made->placement && !made->placement->empty()) {
+        r.replication_factor = int16_t(made->placement->front().replicas.size()); // as placed
+    }
     if (ec == cluster::errc::controller_unavailable) {
         r.message = "the topic could not be stored";
     } else if (ec) {
