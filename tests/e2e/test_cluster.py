@@ -10,12 +10,65 @@ coordinator is another node; after kill -9 of the controller's leader the other
 two elect a new one, which creates topics; the killed node comes back and learns
 what it missed.
 """
+import struct
 import time
 import unittest
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from cluster_harness import Cluster, wait_for
+from harness import Reader, compact_string, connect, recv_frame, request_header_v2, send_frame, uvarint
+from kafka.record.default_records import DefaultRecordBatchBuilder
+
+
+def produce_v10(topic, partition, value):
+    """A flexible Produce v10 request (acks=-1) of one record: librdkafka 2.0 does not
+    send v10, where KIP-951's leader hints live."""
+    builder = DefaultRecordBatchBuilder(2, 0, False, -1, -1, -1, 1 << 20)
+    builder.append(0, int(time.time() * 1000), None, value, [])
+    records = bytes(builder.build())
+    body = compact_string(None) + struct.pack(">hi", -1, 10000) + uvarint(2) + compact_string(topic)
+    body += uvarint(2) + struct.pack(">i", partition) + uvarint(len(records) + 1) + records + b"\x00"
+    body += b"\x00" + b"\x00"  # topic tags, request tags
+    return request_header_v2(0, 10, 7) + body
+
+
+def read_produce_v10(frame):
+    """-> (error, (leader id, leader epoch) or None, {node id: port})."""
+    r = Reader(frame)
+    r.take(">i")  # correlation id
+    r.tags()
+    leader = None
+    error = None
+    for _ in range(r.uvarint() - 1):
+        r.compact_string()
+        for _ in range(r.uvarint() - 1):
+            _, error, _, _, _ = r.take(">ihqqq")
+            for _ in range(r.uvarint() - 1):
+                r.take(">i")
+                r.compact_string()
+                r.tags()
+            r.compact_string()
+            for _ in range(r.uvarint()):
+                tag, size = r.uvarint(), r.uvarint()
+                if tag == 0:
+                    leader = struct.unpack_from(">ii", r.data, r.pos)
+                r.pos += size
+        r.tags()
+    r.take(">i")  # throttle
+    endpoints = {}
+    for _ in range(r.uvarint()):
+        tag, size = r.uvarint(), r.uvarint()
+        end = r.pos + size
+        if tag == 0:
+            for _ in range(r.uvarint() - 1):
+                node = r.take(">i")
+                r.compact_string()
+                endpoints[node] = r.take(">i")
+                r.compact_string()
+                r.tags()
+        r.pos = end
+    return error, leader, endpoints
 
 
 class ClusterTest(unittest.TestCase):
@@ -90,6 +143,26 @@ class ClusterTest(unittest.TestCase):
         cons.close()
         self.assertEqual(seen, set(range(300)))
         self.assertEqual(sum(tp.offset for tp in committed) >= 300, True, committed)
+
+    def test_a_follower_refuses_with_the_leaders_address(self):
+        self.create(1, "hinted", partitions=1, rf=3)
+        view = self.c.wait_all_in_sync("hinted")
+        leader = view[0][0]
+        follower = next(i for i in (1, 2, 3) if i != leader)
+        wait_for("the follower knows the leader",
+                 lambda: self.c.partitions(follower, "hinted")[0][0] == leader)
+        with connect(self.c.nodes[follower]) as s:
+            send_frame(s, produce_v10("hinted", 0, b"v"))
+            error, hint, endpoints = read_produce_v10(recv_frame(s))
+        self.assertEqual(error, 6)  # NOT_LEADER_OR_FOLLOWER
+        self.assertIsNotNone(hint)
+        self.assertEqual(hint[0], leader)
+        self.assertGreaterEqual(hint[1], 1)
+        self.assertEqual(endpoints, {leader: self.c.nodes[leader].port})
+        with connect(self.c.nodes[leader]) as s:
+            send_frame(s, produce_v10("hinted", 0, b"v"))
+            error, hint, endpoints = read_produce_v10(recv_frame(s))
+        self.assertEqual((error, hint, endpoints), (0, None, {}))
 
     def test_the_controller_fails_over_and_a_restarted_node_catches_up(self):
         old = self.agreed_controller([1, 2, 3])

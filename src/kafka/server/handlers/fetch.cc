@@ -1,6 +1,7 @@
 #include "kafka/server/handlers/fetch.h"
 
 #include "kafka/server/broker.h"
+#include "kafka/server/handlers/leader_hints.h"
 #include "kafka/server/handlers/routing.h"
 #include "kafka/server/handlers/storage_errors.h"
 #include "record/legacy.h"
@@ -244,6 +245,9 @@ awaitable<fetch_handler::api::response> fetch_handler::handle(request_context& c
         } else {
             auto& r = *answers[i];
             pr.error_code = +r.error;
+            if (const auto* info = topics->find(w.topic)) {
+                hint_leader(b, *info, w.partition, pr.error_code, pr.current_leader, resp.node_endpoints);
+            }
             pr.high_watermark = r.high_watermark;
             pr.last_stable_offset = r.high_watermark;
             pr.log_start_offset = r.log_start;

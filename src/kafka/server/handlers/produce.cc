@@ -2,6 +2,7 @@
 
 #include "base/logger.h"
 #include "kafka/server/broker.h"
+#include "kafka/server/handlers/leader_hints.h"
 #include "kafka/server/handlers/routing.h"
 #include "kafka/server/handlers/storage_errors.h"
 #include "record/batch.h"
@@ -263,6 +264,9 @@ awaitable<handle_result<produce_handler::api::response>> produce_handler::handle
             pr.log_append_time_ms = r.log_append_time;
         }
         pr.log_start_offset = r.log_start_offset;
+        if (const auto* info = topics->find(resp.responses[s.topic].name)) {
+            hint_leader(b, *info, pr.index, pr.error_code, pr.current_leader, resp.node_endpoints);
+        }
     });
     co_return handle_result<api::response>{ std::move(resp), req.acks != 0 };
 }
