@@ -31,21 +31,17 @@ count() {
     echo "$n"
 }
 
-voters() {
-    local n=$1 v="" i
+# addresses N BASE [ids]: 127.0.0.1:BASE+i for i in 1..N, comma-separated, each
+# prefixed with "i@" when asked (the voters list).
+addresses() {
+    local n=$1 base=$2 ids=${3:-} out="" i
     for ((i = 1; i <= n; i++)); do
-        v+="${v:+,}$i@127.0.0.1:$((RPC_BASE + i))"
+        out+="${out:+,}${ids:+$i@}127.0.0.1:$((base + i))"
     done
-    echo "$v"
+    echo "$out"
 }
-
-bootstrap() {
-    local n=$1 b="" i
-    for ((i = 1; i <= n; i++)); do
-        b+="${b:+,}127.0.0.1:$((KAFKA_BASE + i))"
-    done
-    echo "$b"
-}
+voters() { addresses "$1" "$RPC_BASE" ids; }
+bootstrap() { addresses "$1" "$KAFKA_BASE"; }
 
 # The pid of node i if it runs (and is ours: a chronik-server), else nothing.
 pid_of() {
