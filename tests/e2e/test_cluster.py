@@ -11,6 +11,7 @@ two elect a new one, which creates topics; the killed node comes back and learns
 what it missed.
 """
 import struct
+import subprocess
 import time
 import unittest
 
@@ -143,6 +144,48 @@ class ClusterTest(unittest.TestCase):
         cons.close()
         self.assertEqual(seen, set(range(300)))
         self.assertEqual(sum(tp.offset for tp in committed) >= 300, True, committed)
+
+    def test_every_codec_through_three_clients_on_a_replicated_topic(self):
+        # Each client bootstraps from one node only and finds the leaders itself.
+        from kafka import KafkaConsumer, KafkaProducer, TopicPartition as KTP
+        self.create(1, "codecs", partitions=3, rf=3)
+        self.c.wait_all_in_sync("codecs")
+        sent = set()
+        for codec in ("none", "gzip", "snappy", "lz4", "zstd"):
+            p = Producer({"bootstrap.servers": self.c.nodes[1].bootstrap, "acks": "all",
+                          "enable.idempotence": True, "compression.type": codec})
+            for k in range(100):
+                v = f"ck-{codec}-{k}"
+                p.produce("codecs", value=v.encode(), partition=k % 3)
+                sent.add(v)
+            self.assertEqual(p.flush(30), 0)
+            kp = KafkaProducer(bootstrap_servers=self.c.nodes[2].bootstrap, acks="all",
+                               compression_type=None if codec == "none" else codec)
+            futures = []
+            for k in range(100):
+                v = f"kp-{codec}-{k}"
+                futures.append(kp.send("codecs", value=v.encode(), partition=k % 3))
+                sent.add(v)
+            for f in futures:
+                f.get(timeout=30)
+            kp.close()
+            lines = "".join(f"kc-{codec}-{k}\n" for k in range(20))
+            sent.update(lines.split())
+            r = subprocess.run(["kcat", "-b", self.c.nodes[3].bootstrap, "-P", "-t", "codecs", "-z", codec,
+                                "-X", "topic.request.required.acks=-1"],
+                               input=lines.encode(), capture_output=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(sent), 5 * 220)
+        kc = KafkaConsumer(bootstrap_servers=self.c.nodes[3].bootstrap, consumer_timeout_ms=3000,
+                           auto_offset_reset="earliest", enable_auto_commit=False)
+        kc.assign([KTP("codecs", k) for k in range(3)])
+        kc.seek_to_beginning()
+        by_kafka_python = [m.value.decode() for m in kc]
+        kc.close()
+        self.assertEqual(sorted(by_kafka_python), sorted(sent))
+        r = subprocess.run(["kcat", "-b", self.c.nodes[1].bootstrap, "-C", "-t", "codecs", "-e", "-q",
+                            "-o", "beginning"], capture_output=True, timeout=60)
+        self.assertEqual(sorted(r.stdout.decode().split()), sorted(sent))
 
     def test_a_follower_refuses_with_the_leaders_address(self):
         self.create(1, "hinted", partitions=1, rf=3)
