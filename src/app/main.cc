@@ -6,6 +6,7 @@
 // within shutdown_bound (10 s) in any case.
 #include "base/logger.h"
 #include "cluster/config_catalog.h"
+#include "cluster/leadership_notice.h"
 #include "cluster/raft_service.h"
 #include "cluster/topic_store.h"
 #include "kafka/server/server.h"
@@ -321,6 +322,26 @@ int start(const std::vector<std::string>& args) {
             transport.server->register_method(
               chronik::cluster::topic_store::method_producer_ids,
               [&topics](chronik::byte_slice p) { return topics.serve_producer_ids(std::move(p)); });
+            // A leader's word on partitions this node holds no replica of: every
+            // shard's Metadata takes it.
+            transport.server->register_method(
+              chronik::cluster::leadership_notice_method,
+              [&srv, &shards](chronik::byte_slice p) -> chronik::awaitable<chronik::result<chronik::iobuf>> {
+                  auto notices = chronik::cluster::decode_notices(p.span());
+                  if (!notices) {
+                      co_return notices.error();
+                  }
+                  auto shared = std::make_shared<const std::vector<chronik::cluster::leadership_notice>>(
+                    std::move(notices).value());
+                  for (unsigned s = 0; s < shards.size(); ++s) {
+                      chronik::asio::post(shards.at(s).executor(), [b = &srv.broker_on(s), shared] {
+                          for (const auto& n : *shared) {
+                              b->note_leadership(n.topic, n.partition, { n.leader, n.epoch, n.isr });
+                          }
+                      });
+                  }
+                  co_return chronik::iobuf{};
+              });
             transport.server->register_method(
               chronik::cluster::topic_store::method_create_topics,
               [&topics](chronik::byte_slice p) { return topics.serve_create_topics(std::move(p)); });

@@ -221,6 +221,13 @@ public:
                                               storage::log_config cfg, group_spec spec = {});
     // The partition if it is open already.
     std::shared_ptr<partition> find(std::string_view topic, int32_t p);
+    // fn(topic, partition number, replica) for every partition open here.
+    template<class F>
+    void for_each(F&& fn) {
+        for (const auto& [k, p] : _partitions) {
+            fn(k.first, k.second, *p);
+        }
+    }
     // Drops partitions whose log the log manager no longer has open (of `topic`
     // only, when given).
     void forget_closed(std::optional<std::string_view> topic = std::nullopt);

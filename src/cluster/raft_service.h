@@ -71,6 +71,8 @@ public:
     awaitable<void> stop();
 
     const raft_timing& timing() const noexcept { return _timing; }
+    // The shard's connection pool, for the other traffic between nodes.
+    rpc::connection_pool* pool() const noexcept { return _pool; }
     size_t groups() const noexcept { return _groups.size(); }
     // For tests and metrics.
     uint64_t frames_sent() const noexcept { return _frames_sent; }

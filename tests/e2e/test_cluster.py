@@ -16,6 +16,7 @@ import time
 import unittest
 
 from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import NewTopic
 
 from cluster_harness import Cluster, wait_for
 from harness import Reader, compact_string, connect, recv_frame, request_header_v2, send_frame, uvarint
@@ -227,6 +228,34 @@ class ClusterTest(unittest.TestCase):
         wait_for("the restarted node learns what it missed",
                  lambda: {"before", "after"} <= set(self.c.metadata(old).topics))
         print(f"\ncontroller failover after kill -9: new leader seen by clients in {elected:.2f} s")
+
+
+class FourNodesTest(unittest.TestCase):
+    def setUp(self):
+        self.c = Cluster(n=4).start()
+        self.addCleanup(self.c.cleanup)
+
+    def test_a_node_without_a_replica_names_the_real_leader(self):
+        # Three replicas on nodes 1-3; node 4 holds none and learns each leader
+        # from the leader's notices (its own guess would be the preferred replica).
+        admin = self.c.admin()
+        fs = admin.create_topics([NewTopic("trio", num_partitions=1, replica_assignment=[[1, 2, 3]])], request_timeout=15)
+        fs["trio"].result()
+        view = self.c.wait_all_in_sync("trio")
+        leader = view[0][0]
+        wait_for("node 4 names the leader", lambda: self.c.partitions(4, "trio")[0][0] == leader)
+        self.c.nodes[leader].kill9()
+        rest = [i for i in (1, 2, 3) if i != leader]
+
+        def moved():
+            views = {self.c.partitions(i, "trio")[0][0] for i in rest}
+            return len(views) == 1 and views <= set(rest) and self.c.partitions(4, "trio")[0][0] in views
+        wait_for("node 4 names the new leader", moved, timeout=30)
+        # A restarted node 4 hears again from the leader.
+        self.c.nodes[4].stop()
+        self.c.nodes[4].start()
+        wait_for("the restarted node names the leader", moved, timeout=30)
+        self.c.nodes[leader].start()
 
 
 if __name__ == "__main__":

@@ -95,6 +95,29 @@ void broker::set_topics(std::shared_ptr<const cluster::topic_table> t) {
     const bool whole = change.base == 0 || change.base != _topics->identity();
     auto previous = std::exchange(_topics, std::move(t));
     const auto& table = *_topics;
+    if (_raft != nullptr && table.brokers() != previous->brokers()) {
+        // A node that registered anew (started, or restarted) hears from this
+        // shard's leaders of the partitions it holds no replica of.
+        for (const auto& [node, r] : table.brokers()) {
+            auto was = previous->brokers().find(node);
+            if (node == node_id() ||
+                (was != previous->brokers().end() && was->second.incarnation == r.incarnation)) {
+                continue;
+            }
+            const int32_t joined = node; // (a lambda cannot capture a structured binding in clang 14)
+            _partitions.for_each([&](const std::string& name, int32_t p, cluster::partition& replica) {
+                const auto* info = table.find(name);
+                if (info != nullptr && replica.is_leader() && replica.has_peers()) {
+                    std::vector<int32_t> isr;
+                    for (auto n : replica.in_sync()) {
+                        isr.push_back(int32_t(n()));
+                    }
+                    tell_other_nodes(
+                      *info, { info->id, p, node_id(), replica.leader_epoch(), std::move(isr) }, joined);
+                }
+            });
+        }
+    }
     if (whole || change.settings) {
         _settings = _cfg.kafka;
         for (int32_t level : { cluster::topic_table::cluster_default, node_id() }) {
@@ -341,9 +364,59 @@ void broker::publish_leadership(const model::uuid& topic, int32_t p, const clust
     for (auto n : replica.in_sync()) {
         l.isr.push_back(int32_t(n()));
     }
+    if (l.leader == node_id() && replica.has_peers()) {
+        if (const auto* t = _topics->find(topic)) {
+            tell_other_nodes(*t, { topic, p, l.leader, l.epoch, l.isr });
+        }
+    }
     for (unsigned s = 0; s < _shards.size(); ++s) {
         asio::post(_shards.at(s).executor(),
                    [peer = &peer(s), topic, p, l] { peer->note_leadership(topic, p, l); });
+    }
+}
+
+void broker::tell_other_nodes(const cluster::topic_info& t, cluster::leadership_notice n,
+                              std::optional<int32_t> only) {
+    if (_raft == nullptr || !t.placement || size_t(n.partition) >= t.placement->size()) {
+        return;
+    }
+    const auto& replicas = (*t.placement)[size_t(n.partition)].replicas;
+    for (const auto& [id, r] : _topics->brokers()) {
+        const int32_t node = id;
+        const bool holds = std::any_of(replicas.begin(), replicas.end(),
+                                       [&](const cluster::replica_placement& p) { return p.node() == node; });
+        if (holds || node == node_id() || (only && *only != node)) {
+            continue;
+        }
+        auto& q = _notices[node];
+        if (q.size() >= cluster::max_notices_per_frame * 4) {
+            continue; // a node that takes none for long learns the next change
+        }
+        q.push_back(n);
+    }
+    if (!_notices_posted && !_notices.empty()) {
+        if (auto holder = _backend.try_enter()) {
+            _notices_posted = true;
+            asio::co_spawn(_shards.at(_shard).executor(), send_notices(std::move(*holder)), asio::detached);
+        }
+    }
+}
+
+awaitable<void> broker::send_notices(runtime::gate::holder) {
+    // After the turn that queued them: every change of the turn in one frame.
+    co_await asio::post(co_await asio::this_coro::executor, use_awaitable);
+    _notices_posted = false;
+    auto all = std::exchange(_notices, {});
+    for (auto& [node, notices] : all) {
+        for (size_t at = 0; at < notices.size(); at += cluster::max_notices_per_frame) {
+            const size_t n = std::min(cluster::max_notices_per_frame, notices.size() - at);
+            auto frame = cluster::encode_notices(std::span(notices).subspan(at, n));
+            iobuf body;
+            body.append(frame.data(), frame.size());
+            auto call = _raft->pool()->call(model::node_id{ node }, cluster::leadership_notice_method,
+                                            std::move(body), std::chrono::seconds(5));
+            (void)co_await std::move(call); // lost: the node asks its bootstrap again, or hears the next
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 // belongs to one shard (a partition, a group) is reached from another shard only
 // through shards().invoke_on. The topic store lives on shard 0.
 #include "cluster/config_catalog.h"
+#include "cluster/leadership_notice.h"
 #include "cluster/partition.h"
 #include "cluster/raft_service.h"
 #include "cluster/topic_store.h"
@@ -194,8 +195,14 @@ public:
 private:
     // Parses the settings read on request paths, once per settings change.
     void cache_settings();
-    // Publishes a replica's leadership to every shard (on open, and as it changes).
+    // Publishes a replica's leadership to every shard (on open, and as it changes),
+    // and a leader's to the nodes that hold no replica of the partition.
     void publish_leadership(const model::uuid& topic, int32_t p, const cluster::partition& replica);
+    // Queues a notice for the nodes of the cluster not among the partition's
+    // replicas (`only`: that node alone); one frame per node leaves per turn.
+    void tell_other_nodes(const cluster::topic_info& t, cluster::leadership_notice n,
+                          std::optional<int32_t> only = std::nullopt);
+    awaitable<void> send_notices(runtime::gate::holder);
     // Queues topics whose partitions on this shard are to be opened, and the
     // background fiber that opens them, one at a time.
     void reconcile(std::vector<std::string> topics);
@@ -222,6 +229,8 @@ private:
     uint64_t _waiter_keys = 0;
     std::unordered_map<uint64_t, std::vector<fetch_waiter*>> _fetch_waiters;
     runtime::event _topics_changed;
+    std::map<int32_t, std::vector<cluster::leadership_notice>> _notices; // by node
+    bool _notices_posted = false;
     std::deque<std::string> _to_open;
     bool _reconciling = false;
     runtime::gate _backend;
