@@ -202,7 +202,8 @@ awaitable<std::vector<std::error_code>> topic_store::forward_create(std::vector<
     // The answers are in the order of the table's topics: by name.
     const auto& a = answer.value();
     std::vector<std::string> names;
-    for (const auto* t : topic_table::parse(text)->all()) {
+    const auto sent = topic_table::parse(text); // held: all() points into it
+    for (const auto* t : sent->all()) {
         names.push_back(t->name);
     }
     if (a.size() != 4 * names.size()) {

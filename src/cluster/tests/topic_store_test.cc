@@ -296,7 +296,8 @@ TEST_F(store_test, partitions_are_placed_on_the_least_loaded_shard) {
 
     std::filesystem::copy(dir, dir + "-copy", std::filesystem::copy_options::recursive);
     auto reread = load(dir + "-copy");
-    for (const auto* t : table()->all()) {
+    const auto before = table(); // held: all() points into it
+    for (const auto* t : before->all()) {
         const auto* back = reread->current()->find(t->name);
         ASSERT_NE(back, nullptr);
         ASSERT_NE(back->placement, nullptr);
