@@ -84,13 +84,15 @@ awaitable<find_coordinator_handler::api::response> find_coordinator_handler::han
             c.error_code = +error_code::coordinator_not_available;
             continue;
         }
-        // The leader of the group's offsets partition, as this node knows it.
+        // The leader of the group's offsets partition, as this node knows it (from
+        // its replica, or the leader's notice); with neither, the preferred replica.
         int32_t leader = b.node_id();
-        if (!b.holds_replica(where->offsets, where->partition)) {
+        if (const auto* l = b.leadership_of(where->offsets.id, where->partition); l != nullptr) {
+            leader = l->leader;
+        } else if (!b.holds_replica(where->offsets, where->partition)) {
             leader = (*where->offsets.placement)[size_t(where->partition)].replicas.front().node();
-        } else if (const auto* l = b.leadership_of(where->offsets.id, where->partition);
-                   where->offsets.placement) {
-            leader = l != nullptr ? l->leader : -1;
+        } else if (where->offsets.placement) {
+            leader = -1; // not opened yet
         }
         const auto brokers = b.known_brokers();
         auto it = std::find_if(brokers.begin(), brokers.end(),
