@@ -19,6 +19,15 @@ size_t session_slots(const runtime::config& cfg) {
     return n;
 }
 
+// A leader's ISR as Kafka's node ids.
+std::vector<int32_t> isr_ids(const cluster::partition& replica) {
+    std::vector<int32_t> out;
+    for (auto n : replica.in_sync()) {
+        out.push_back(int32_t(n()));
+    }
+    return out;
+}
+
 } // namespace
 
 broker::broker(const runtime::config& cfg, runtime::shard_group& shards, unsigned shard,
@@ -108,12 +117,8 @@ void broker::set_topics(std::shared_ptr<const cluster::topic_table> t) {
             _partitions.for_each([&](const std::string& name, int32_t p, cluster::partition& replica) {
                 const auto* info = table.find(name);
                 if (info != nullptr && replica.is_leader() && replica.has_peers()) {
-                    std::vector<int32_t> isr;
-                    for (auto n : replica.in_sync()) {
-                        isr.push_back(int32_t(n()));
-                    }
                     tell_other_nodes(
-                      *info, { info->id, p, node_id(), replica.leader_epoch(), std::move(isr) }, joined);
+                      *info, { info->id, p, node_id(), replica.leader_epoch(), isr_ids(replica) }, joined);
                 }
             });
         }
@@ -361,9 +366,7 @@ void broker::publish_leadership(const model::uuid& topic, int32_t p, const clust
     leadership l;
     l.epoch = replica.leader_epoch();
     l.leader = replica.leader() != raft::no_node ? int32_t(replica.leader()()) : -1;
-    for (auto n : replica.in_sync()) {
-        l.isr.push_back(int32_t(n()));
-    }
+    l.isr = isr_ids(replica);
     if (l.leader == node_id() && replica.has_peers()) {
         if (const auto* t = _topics->find(topic)) {
             tell_other_nodes(*t, { topic, p, l.leader, l.epoch, l.isr });

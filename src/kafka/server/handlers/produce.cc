@@ -157,6 +157,7 @@ using produce_fanout = staged_fanout<append_result>;
 awaitable<void> produce_on_shard(broker& b, std::vector<append_item> items, produce_fanout::reporter* rep) {
     std::vector<append_result> out(items.size());
     std::vector<std::shared_ptr<cluster::partition>> held(items.size());
+    std::vector<int32_t> min_insync(items.size(), 0);
     int64_t now = now_ms();
     for (size_t i = 0; i < items.size(); ++i) {
         auto& it = items[i];
@@ -167,9 +168,11 @@ awaitable<void> produce_on_shard(broker& b, std::vector<append_item> items, prod
             continue;
         }
         // acks=all needs min.insync.replicas in sync before and after the append.
-        const int32_t min_insync = it.wait_committed ? b.log_config_for(it.topic).min_insync_replicas : 0;
+        if (it.wait_committed) {
+            min_insync[i] = b.log_config_for(it.topic).min_insync_replicas;
+        }
         for (auto& batch : it.batches) {
-            auto a = p->replicate(std::span<uint8_t>(batch), now, min_insync);
+            auto a = p->replicate(std::span<uint8_t>(batch), now, min_insync[i]);
             if (!a) {
                 r.error = to_kafka_error(a.error());
                 break;
@@ -189,8 +192,7 @@ awaitable<void> produce_on_shard(broker& b, std::vector<append_item> items, prod
         if (!items[i].wait_committed || out[i].error != error_code::none || !held[i]) {
             continue;
         }
-        const int32_t min_insync = b.log_config_for(items[i].topic).min_insync_replicas;
-        auto wait = held[i]->wait_committed(out[i].last_offset, min_insync);
+        auto wait = held[i]->wait_committed(out[i].last_offset, min_insync[i]);
         committed[i].error = to_kafka_error(co_await std::move(wait));
     }
     rep->second(std::move(committed));
