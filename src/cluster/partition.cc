@@ -78,7 +78,7 @@ public:
     std::vector<raft::entry> read(raft::log_index from, size_t max_bytes, size_t max_count) override {
         std::vector<raft::entry> out;
         const int64_t offset = from() - 1;
-        if (offset < _log.log_start_offset() || offset >= _log.log_end_offset()) {
+        if (offset < _log.physical_start_offset() || offset >= _log.log_end_offset()) {
             return out;
         }
         auto r = _log.read(offset, max_bytes, true, false, _log.log_end_offset());
@@ -105,12 +105,14 @@ partition::partition(std::shared_ptr<storage::partition_log> log, storage::log_m
     _reader(std::make_unique<reader>(*_log)), _vote_stored(vote), _vote_wanted(vote),
     _changed(logs.executor()), _acks(logs.executor()) {
     CHRONIK_ASSERT(!_peers || _spec.transport != nullptr, "a group with peers has a transport");
-    const int64_t start = _log->log_start_offset();
+    // The snapshot point is where the first segment starts (a batch boundary; a
+    // DeleteRecords log start may lie inside a batch, and followers copy the log
+    // as it is on disk): everything before it is gone.
+    const int64_t start = _log->physical_start_offset();
     const int64_t end = _log->log_end_offset();
     raft::restored_state st;
     st.reader = _reader.get();
     st.last_index = raft::log_index{ end };
-    // The snapshot point is the log start: everything before it is gone.
     st.snapshot.meta.index = raft::log_index{ start };
     if (_peers) {
         for (const auto& r : _spec.replicas) {
@@ -123,13 +125,12 @@ partition::partition(std::shared_ptr<storage::partition_log> log, storage::log_m
     // Term starts from the leader-epoch cache. Epochs with no batch of their own
     // (several starting at one offset, or one at the log end) are left out.
     const auto& epochs = _log->epochs().entries();
+    // The first may begin before the log start (it holds the batch ending there).
     for (size_t k = 0; k < epochs.size(); ++k) {
-        const auto& ep = epochs[k];
-        bool empty =
-          ep.start_offset >= end || (k + 1 < epochs.size() && epochs[k + 1].start_offset <= ep.start_offset);
+        const int64_t from = std::max(epochs[k].start_offset, start);
+        bool empty = from >= end || (k + 1 < epochs.size() && epochs[k + 1].start_offset <= from);
         if (!empty) {
-            st.terms.push_back(
-              { raft::term_id{ ep.epoch }, raft::log_index{ std::max(ep.start_offset, start) + 1 } });
+            st.terms.push_back({ raft::term_id{ epochs[k].epoch }, raft::log_index{ from + 1 } });
         }
     }
     if (end > start && (st.terms.empty() || st.terms.front().start != raft::log_index{ start + 1 })) {
@@ -314,6 +315,14 @@ void partition::tick() {
     _node->tick();
     drain();
     ++_ticks;
+    // Retention removed whole segments: what they held can no longer be sent, so
+    // the Raft log's snapshot point moves to the first one left; a follower that
+    // needs less gets the snapshot (and starts its log there) instead.
+    const raft::log_index first{ _log->physical_start_offset() };
+    if (_spec.log_is_state && first > _node->log().snapshot().index && first <= _node->applied() &&
+        !_stalled && !_halted) {
+        _node->compact(first, {});
+    }
     if (is_leader()) {
         update_isr(false);
         rebalance();
@@ -342,10 +351,39 @@ void partition::rebalance() {
 
 void partition::step(raft::message m) {
     _owner.check_owner("cluster::partition");
+    if (_spec.log_is_state && (m.type == raft::msg_type::append || m.type == raft::msg_type::heartbeat)) {
+        _leader_log_start = std::max(_leader_log_start, m.driver_data);
+    }
     _node->step(std::move(m));
     drain();
     if (is_leader()) {
         _acks.notify_all();
+    } else {
+        follow_log_start();
+    }
+}
+
+void partition::follow_log_start() {
+    // Any leader's log start is at or below its high watermark, so only committed
+    // batches are below it, and below ours too: what a follower drops is gone from
+    // the group (as a Kafka follower follows its leader's log start in fetches).
+    const int64_t to = std::min(_leader_log_start, _log->high_watermark());
+    if (_storing_start || _halted || to <= _log->log_start_offset() || !_log->delete_records_before(to)) {
+        return;
+    }
+    _storing_start = true;
+    asio::co_spawn(_logs.executor(), store_log_start(shared_from_this()), asio::detached);
+}
+
+awaitable<void> partition::store_log_start(std::shared_ptr<partition> self) {
+    (void)self; // lives until stored
+    auto stored = _logs.checkpoint_log_start(_log);
+    const std::error_code ec = co_await std::move(stored);
+    _storing_start = false;
+    if (ec) {
+        // Not fatal: a restart starts from the older log start and follows again.
+        clog.warn("{}: cannot store the log start offset {}: {}", _log->dir(), _log->log_start_offset(),
+                  ec.message());
     }
 }
 
@@ -442,18 +480,28 @@ void partition::process(raft::ready r) {
         store_hard_state(*r.hard_state);
     }
     if (r.snapshot) {
-        // A partition's snapshot is its log start: the core keeps our log when it
-        // holds the snapshot's last entry. A replica behind the leader's log start
-        // must drop its log and start there, which is not built yet.
+        // A partition's snapshot is its leader's first segment start, and carries no
+        // data: the core keeps our log when it holds the snapshot's last entry. A
+        // replica whose log does not (it ends before the leader's starts) drops it
+        // and starts empty there, then takes the rest of this ready.
         const int64_t at = r.snapshot->meta.index();
-        if (at > _log->log_end_offset() ||
-            (at > _log->log_start_offset() &&
-             _log->epochs().epoch_at(at - 1) != int32_t(r.snapshot->meta.term()))) {
-            clog.error(
-              "{}: the leader's log starts at {}, past this replica's end {}: a replica cannot catch "
-              "up from a leader's log start yet",
-              _log->dir(), at, _log->log_end_offset());
+        const auto epoch = int32_t(r.snapshot->meta.term());
+        const bool resets = r.snapshot_resets_log;
+        r.snapshot.reset();
+        r.snapshot_resets_log = false;
+        if (resets && !_spec.log_is_state) {
+            clog.error("{}: the leader's log starts at {}, past this replica's end {}: this replica cannot "
+                       "catch up from a snapshot of its state yet",
+                       _log->dir(), at, _log->log_end_offset());
             halt(storage::errc::storage_error);
+            return;
+        }
+        if (resets) {
+            clog.info("{}: the leader's log starts at {}, past this replica's end {}: starting there",
+                      _log->dir(), at, _log->log_end_offset());
+            _stalled = std::move(r);
+            asio::co_spawn(_logs.executor(), rewrite_and_resume(shared_from_this(), at, epoch),
+                           asio::detached);
             return;
         }
     }
@@ -469,7 +517,8 @@ void partition::process(raft::ready r) {
             // then carry on with the rest of this ready.
             r.entries.erase(r.entries.begin(), r.entries.begin() + std::ptrdiff_t(k));
             _stalled = std::move(r);
-            asio::co_spawn(_logs.executor(), truncate_and_resume(shared_from_this(), base), asio::detached);
+            asio::co_spawn(_logs.executor(), rewrite_and_resume(shared_from_this(), base, std::nullopt),
+                           asio::detached);
             return;
         }
         if (!write_entry(e)) {
@@ -498,9 +547,13 @@ void partition::notify(change c) {
 }
 
 void partition::send(std::vector<raft::message> ms) {
+    const bool leading = is_leader();
     for (auto& m : ms) {
         auto it = _placement.find(m.to);
         if (it != _placement.end()) {
+            if (leading && (m.type == raft::msg_type::append || m.type == raft::msg_type::heartbeat)) {
+                m.driver_data = _log->log_start_offset();
+            }
             _spec.transport->send(it->second, _spec.group, std::move(m));
         }
     }
@@ -576,19 +629,26 @@ awaitable<void> partition::store_votes(std::shared_ptr<partition> self) {
     _vote_storing = false;
 }
 
-awaitable<void> partition::truncate_and_resume(std::shared_ptr<partition> self, int64_t offset) {
-    (void)self; // lives until the cut is done
+awaitable<void> partition::rewrite_and_resume(std::shared_ptr<partition> self, int64_t offset,
+                                              std::optional<int32_t> reset_epoch) {
+    (void)self; // lives until the rewrite is done
     // A cut waits for group-commit rounds holding the log, and one already running
     // (compaction, another cut) makes it busy for a while: retry, but not forever.
     for (int attempt = 0;; ++attempt) {
-        auto cut = _logs.truncate(_log, model::offset{ offset });
-        const std::error_code ec = co_await std::move(cut);
+        std::error_code ec;
+        if (reset_epoch) {
+            auto reset = _logs.reset(_log, offset, *reset_epoch);
+            ec = co_await std::move(reset);
+        } else {
+            auto cut = _logs.truncate(_log, model::offset{ offset });
+            ec = co_await std::move(cut);
+        }
         if (!ec) {
             break;
         }
         if (ec != storage::errc::busy || attempt >= 1000 || _log->failure()) {
-            clog.error("{}: cannot cut the log at {} for the new leader: {}", _log->dir(), offset,
-                       ec.message());
+            clog.error("{}: cannot {} the log at {} for the leader: {}", _log->dir(),
+                       reset_epoch ? "restart" : "cut", offset, ec.message());
             halt(ec);
             co_return;
         }

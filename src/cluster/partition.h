@@ -74,6 +74,13 @@ struct group_spec {
     // first) hands the lead to it once it has been in sync and caught up for this
     // many ticks (leader.imbalance.check.interval.seconds); 0: never.
     int rebalance_ticks = 0;
+    // The log is the group's state (a Kafka partition): followers follow the
+    // leader's log start, the Raft snapshot point is the first segment's start, and
+    // a replica behind a leader's first segment starts its log empty there. False
+    // for the controller, whose state is the table applied from its log: each node
+    // drops the log below its own table snapshot, and a replica behind a leader's
+    // log start stops (a table snapshot cannot be sent yet).
+    bool log_is_state = true;
     bool has_peers(model::node_id self) const noexcept {
         return std::any_of(replicas.begin(), replicas.end(),
                            [self](const replica_placement& r) { return r.node != self; });
@@ -167,8 +174,16 @@ private:
     void release_deferred();
     void store_hard_state(const raft::hard_state& hs);
     awaitable<void> store_votes(std::shared_ptr<partition> self);
-    awaitable<void> truncate_and_resume(std::shared_ptr<partition> self, int64_t offset);
+    // Cuts the log's suffix from `offset` (a new leader's entries replace it), or
+    // with `reset_epoch` starts it empty at `offset` (the leader's snapshot), then
+    // carries on with the stalled ready.
+    awaitable<void> rewrite_and_resume(std::shared_ptr<partition> self, int64_t offset,
+                                       std::optional<int32_t> reset_epoch);
     void notify(change c);
+    // Follower: raises the log start to the leader's (DeleteRecords, retention)
+    // once this replica has committed that far, and stores it.
+    void follow_log_start();
+    awaitable<void> store_log_start(std::shared_ptr<partition> self);
     // Leader: the ISR after a tick (or from scratch on taking the lead).
     void update_isr(bool fresh);
     // Leader: hands the lead back to the preferred replica when it is time.
@@ -182,7 +197,7 @@ private:
     std::map<model::node_id, replica_placement> _placement;
     std::unique_ptr<reader> _reader;
     std::unique_ptr<raft::node> _node;
-    // A ready whose entries wait for a suffix truncation (the rest of it after them).
+    // A ready whose entries wait for a suffix truncation or a reset (the rest of it after them).
     std::optional<raft::ready> _stalled;
     bool _halted = false;
     std::deque<deferred> _deferred;
@@ -203,6 +218,8 @@ private:
     uint64_t _preferred_since = 0;     // the tick since which the preferred replica could lead
     raft::log_index _end_at_tick{ 0 }; // the leader's log end at the previous tick
     runtime::event _acks;              // a leader's peer answered (durable counts may rise)
+    int64_t _leader_log_start = 0;     // the newest log start a leader sent
+    bool _storing_start = false;
     runtime::shard_owned _owner;
 };
 

@@ -26,7 +26,7 @@ raft::payload payload_of(const std::optional<byte_slice>& s) {
 bool valid(const raft::message& m) {
     if (uint8_t(m.type) > uint8_t(raft::msg_type::read_index_response) || m.term < raft::term_id{ 0 } ||
         m.index < raft::log_index{ 0 } || m.log_term < raft::term_id{ 0 } ||
-        m.commit < raft::log_index{ 0 }) {
+        m.commit < raft::log_index{ 0 } || m.driver_data < 0) {
         return false;
     }
     raft::log_index prev = m.index;
@@ -88,6 +88,7 @@ iobuf encode_raft_messages(std::span<const addressed_message> msgs) {
         if (m.snap_chunk) {
             o.snap_chunk = slice_of(m.snap_chunk);
         }
+        o.driver_data = m.driver_data;
     }
     iobuf out;
     protocol::writer wr(out);
@@ -139,6 +140,7 @@ result<std::vector<addressed_message>> decode_raft_messages(byte_slice frame) {
         m.snap_offset = uint64_t(o.snap_offset);
         m.snap_size = uint64_t(o.snap_size);
         m.snap_chunk = payload_of(o.snap_chunk);
+        m.driver_data = o.driver_data;
         if (!valid(m)) {
             return errc::invalid_request;
         }

@@ -202,6 +202,7 @@ result<void> topic_store::load_blocking(std::string& error) {
               spec.transport = self._ctl.raft;
               spec.election_ticks = self._ctl.raft->timing().election_ticks;
               spec.heartbeat_ticks = self._ctl.raft->timing().heartbeat_ticks;
+              spec.log_is_state = false; // the table is, and each node snapshots its own
               self._group =
                 std::make_shared<partition>(log, *self._logs, self._self, std::move(spec), vote.value());
               self._group->set_listener([&self](partition::change) {

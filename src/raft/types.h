@@ -153,6 +153,11 @@ struct message {
     uint64_t snap_offset = 0;
     uint64_t snap_size = 0;
     payload snap_chunk;
+
+    // Opaque to the core: the driver may stamp it on what it sends and read it on
+    // what it receives (a partition's leader: its log start offset, as a Kafka
+    // leader's fetch responses carry it to followers).
+    int64_t driver_data = 0;
 };
 
 // A linearizable read: once the driver has applied up to `index`, reading the

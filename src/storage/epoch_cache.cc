@@ -91,15 +91,16 @@ void epoch_cache::truncate_from(int64_t offset) {
 }
 
 void epoch_cache::truncate_to_start(int64_t offset) {
-    // The last entry starting at or before `offset` covers it; those before it go.
+    // The last entry starting at or before offset - 1 holds the batch that ends at
+    // the new start: it stays, with its own start, so the epoch of that batch (the
+    // term of a Raft snapshot at the log start) stays known. Those before it go.
     auto covering = std::find_if(_entries.rbegin(), _entries.rend(),
-                                 [&](const epoch_entry& e) { return e.start_offset <= offset; });
+                                 [&](const epoch_entry& e) { return e.start_offset < offset; });
     if (covering == _entries.rend()) {
-        return; // every epoch starts after the new log start
+        return; // every epoch starts at or after the new log start
     }
     auto first_kept = std::prev(covering.base());
-    if (first_kept != _entries.begin() || first_kept->start_offset != offset) {
-        first_kept->start_offset = offset;
+    if (first_kept != _entries.begin()) {
         _entries.erase(_entries.begin(), first_kept);
         _dirty = true;
     }

@@ -54,8 +54,10 @@ public:
     void assign(int32_t epoch, int64_t base);
     // The log lost every offset >= `offset` (suffix truncation): so do the epochs.
     void truncate_from(int64_t offset);
-    // The log now starts at `offset` (retention, DeleteRecords): epochs wholly
-    // below it go, and the one covering it starts there (Kafka's truncateFromStart).
+    // The log's first segment now starts at `offset` (retention): epochs that
+    // ended before offset - 1 go. Unlike Kafka's truncateFromStart, the one holding
+    // offset - 1 stays with its own start: a replica must know the epoch of the
+    // batch ending where its log starts (its Raft snapshot's term).
     void truncate_to_start(int64_t offset);
 
     epoch_end end_offset_for(int32_t epoch, int64_t log_end) const noexcept;

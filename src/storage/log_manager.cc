@@ -372,7 +372,9 @@ awaitable<std::error_code> log_manager::wait_durable(std::shared_ptr<partition_l
     co_return std::error_code();
 }
 
-awaitable<std::error_code> log_manager::truncate(std::shared_ptr<partition_log> p, model::offset offset) {
+template<class Plan, class Run, class Finish>
+awaitable<std::error_code> log_manager::rewrite(std::shared_ptr<partition_log> p, Plan plan, Run run,
+                                                Finish finish) {
     _owner.check_owner("log_manager");
     auto holder = _gate.try_enter();
     if (!holder) {
@@ -382,16 +384,17 @@ awaitable<std::error_code> log_manager::truncate(std::shared_ptr<partition_log> 
     while (_in_round.contains(p.get())) {
         co_await _flushed.wait();
     }
-    auto planned = p->begin_truncate(offset);
+    auto planned = plan(*p);
     if (!planned) {
         co_return planned.error();
     }
     file_ops* ops = &_ops;
-    auto job = [ops, t = std::move(planned).value()]() mutable {
-        partition_log::run_truncation(*ops, t);
+    auto job = [ops, run, t = std::move(planned).value()]() mutable {
+        run(*ops, t);
         return std::move(t);
     };
-    truncation done;
+    using plan_type = std::decay_t<decltype(planned.value())>;
+    plan_type done;
     try {
         done = co_await _io.run(std::move(job));
     } catch (const runtime::io_worker::queue_full&) {
@@ -399,12 +402,27 @@ awaitable<std::error_code> log_manager::truncate(std::shared_ptr<partition_log> 
         co_return errc::busy;
     }
     const std::error_code ec = done.ec;
-    p->finish_truncate(std::move(done));
+    finish(*p, std::move(done));
     if (p->dirty()) {
         queue_flush(p);
     }
     _flushed.notify_all(); // waiters see a failure
     co_return ec ? std::error_code(errc::storage_error) : std::error_code();
+}
+
+awaitable<std::error_code> log_manager::truncate(std::shared_ptr<partition_log> p, model::offset offset) {
+    return rewrite(
+      std::move(p), [offset](partition_log& l) { return l.begin_truncate(offset); },
+      [](file_ops& ops, truncation& t) { partition_log::run_truncation(ops, t); },
+      [](partition_log& l, truncation t) { l.finish_truncate(std::move(t)); });
+}
+
+awaitable<std::error_code> log_manager::reset(std::shared_ptr<partition_log> p, int64_t offset,
+                                              int32_t epoch) {
+    return rewrite(
+      std::move(p), [offset, epoch](partition_log& l) { return l.begin_reset(offset, epoch); },
+      [](file_ops& ops, reset_plan& r) { partition_log::run_reset(ops, r); },
+      [](partition_log& l, reset_plan r) { l.finish_reset(std::move(r)); });
 }
 
 void log_manager::committed(partition_log& p) {

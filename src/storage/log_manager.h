@@ -65,6 +65,11 @@ public:
     // crash-safely, with the file work on the I/O worker. A group-commit round
     // that holds p's segments finishes first, and no round takes them until done.
     [[nodiscard]] awaitable<std::error_code> truncate(std::shared_ptr<partition_log> p, model::offset offset);
+    // Drops p's whole log and starts it empty at `offset`, the batch ending there
+    // being of `epoch` (partition_log::begin_reset: a replica behind its leader's
+    // log start), crash-safely and with the same exclusion as truncate.
+    [[nodiscard]] awaitable<std::error_code> reset(std::shared_ptr<partition_log> p, int64_t offset,
+                                                   int32_t epoch);
     // p's high watermark rose outside a group-commit round (its Raft group
     // committed): wakes its fetchers and durability waiters.
     void committed(partition_log& p);
@@ -157,6 +162,9 @@ private:
     void start_spare(const std::shared_ptr<partition_log>& p, int64_t name);
     awaitable<void> prepare_spare(std::shared_ptr<partition_log> p, int64_t name, runtime::gate::holder);
     void delete_files(std::vector<std::shared_ptr<segment>> segs);
+    // truncate and reset: plan on the shard, run on the I/O worker, finish here.
+    template<class Plan, class Run, class Finish>
+    awaitable<std::error_code> rewrite(std::shared_ptr<partition_log> p, Plan plan, Run run, Finish finish);
 
     std::string _data_dir;
     runtime::io_worker& _io;

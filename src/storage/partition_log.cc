@@ -80,7 +80,7 @@ result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const 
         auto name = e.path().filename().string();
         if (name.ends_with(cleaned_suffix) || name.ends_with(".index.tmp") ||
             name == std::string(epoch_cache::file_name) + ".tmp" ||
-            name == std::string(truncation_marker) + ".tmp") {
+            name == std::string(truncation_marker) + ".tmp" || name == std::string(reset_marker) + ".tmp") {
             // A compaction pass or a summary write died before its rename: the
             // original is intact.
             ops.unlink(e.path().string());
@@ -99,6 +99,14 @@ result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const 
         return ec;
     }
     std::sort(bases.begin(), bases.end());
+    // A reset that a crash interrupted is completed: every segment goes and the log
+    // starts empty at the reset's offset.
+    CHRONIK_TRY(auto pending_reset, partition_log::pending_reset(ops, dir));
+    if (pending_reset) {
+        log.warn("{}: completing a reset to offset {}", dir, pending_reset->offset);
+        CHRONIK_TRY(complete_pending_reset(ops, *pending_reset, bases));
+        log_start_checkpoint = pending_reset->offset;
+    }
     // A suffix truncation that a crash interrupted is completed: the segments wholly
     // above the cut go, and the segment holding it is cut by its recovery scan.
     CHRONIK_TRY(auto pending_cut, read_truncation_marker(ops, dir));
@@ -224,7 +232,7 @@ result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const 
     // newest epoch known still bounds the one this replica writes in.
     const int32_t newest_known = pl._epochs.latest_epoch();
     pl._epochs.truncate_from(next);
-    pl._epochs.truncate_to_start(pl._log_start);
+    pl._epochs.truncate_to_start(pl._segments.front()->base_offset());
     // The epoch this replica leads in starts at the log end, data or not (as a Kafka
     // leader records its epoch when elected), so OffsetForLeaderEpoch knows it.
     // A checkpoint may know a newer epoch than the caller (written by a newer
@@ -237,6 +245,14 @@ result<std::shared_ptr<partition_log>> partition_log::open(file_ops& ops, const 
             return std::error_code(-rc, std::system_category());
         }
         pl._epochs.mark_stored();
+    }
+    if (pending_reset) {
+        if (int rc = ops.unlink(dir + "/" + reset_marker); rc < 0) {
+            return std::error_code(-rc, std::system_category());
+        }
+        if (int rc = sync_dir(dir); rc < 0) {
+            return std::error_code(-rc, std::system_category());
+        }
     }
     if (pending_cut) {
         // Everything the truncation changed is durable now (the cut segment and the
@@ -547,7 +563,7 @@ result<read_result> partition_log::read(int64_t offset, size_t max_bytes, bool m
     if (_failed) {
         return errc::storage_error;
     }
-    if (offset < _log_start || offset > _next_offset) {
+    if (offset < (upto ? physical_start_offset() : _log_start) || offset > _next_offset) {
         return errc::offset_out_of_range;
     }
     const int64_t bound = upto ? std::min(*upto, _next_offset) : _high_watermark;
@@ -716,14 +732,15 @@ std::vector<std::shared_ptr<segment>> partition_log::collect_garbage(int64_t now
     }
     if (_cfg.delete_old && _cfg.retention_bytes >= 0) {
         uint64_t total = size_bytes();
-        while (_segments.size() > 1 && total - _segments.front()->size() >= uint64_t(_cfg.retention_bytes)) {
+        while (_segments.size() > 1 && total - _segments.front()->size() >= uint64_t(_cfg.retention_bytes) &&
+               _segments.front()->next_offset() <= _high_watermark) {
             total -= _segments.front()->size();
             drop_front();
         }
     }
     if (!removed.empty()) {
         _producers.trim(_log_start);
-        _epochs.truncate_to_start(_log_start);
+        _epochs.truncate_to_start(_segments.front()->base_offset());
     }
     return removed;
 }
@@ -736,8 +753,7 @@ result<int64_t> partition_log::delete_records_before(int64_t offset) {
     if (offset < 0 || offset > _high_watermark) {
         return errc::offset_out_of_range;
     }
-    _log_start = std::max(_log_start, offset);
-    _epochs.truncate_to_start(_log_start);
+    _log_start = std::max(_log_start, offset); // the epochs go with the segments
     return _log_start;
 }
 

@@ -91,6 +91,24 @@ struct truncation {
     std::error_code ec;             // run_truncation's outcome
 };
 
+// A reset, planned on the shard and carried out on the I/O worker
+// (partition_log::begin_reset, run_reset, finish_reset): a replica whose log ends
+// before its leader's starts (retention removed what it lacks) drops every segment
+// and starts empty at `offset`, where the leader's Raft snapshot point is; `epoch`
+// is that of the batch ending there. Crash-safe as a truncation is: a durable
+// `reset.pending` naming both is written before any file is touched, and an open
+// that finds it completes the reset.
+struct reset_plan {
+    int64_t offset = 0;
+    int32_t epoch = 0;
+    std::string dir;
+    std::vector<std::shared_ptr<segment>> removed;
+    std::string spare;              // the spare segment's path, if one is open
+    std::shared_ptr<segment> fresh; // the empty segment at `offset`, made by run_reset
+    epoch_cache epochs;             // the checkpoint after it: `epoch` holds offset - 1
+    std::error_code ec;             // run_reset's outcome
+};
+
 // A fetch long-poll waiting for a partition: the shard it waits on and its key
 // there (a connection's; 0: every waiter on the shard).
 struct watcher {
@@ -125,7 +143,8 @@ public:
     void set_leader_epoch(int32_t epoch);
 
     // Whole batches from `offset` below `upto` (the high watermark unless given; a
-    // leader reads up to the log end to feed followers), see segment::read.
+    // leader reads up to the log end to feed followers, from its first segment's
+    // start even below a DeleteRecords log start), see segment::read.
     // zero_copy: the batches come back as a file extent to send with sendfile.
     // A consumer read (no `upto`) leaves out the Raft group's control batches (its
     // leaders' no-ops and configurations): not every client skips control batches
@@ -146,8 +165,14 @@ public:
     // Applies the cut in memory. A failed run leaves the files to the next open
     // (which completes it) and takes the partition offline.
     void finish_truncate(truncation t);
-    // A planned truncation that never ran (the I/O worker refused it).
+    // A planned truncation or reset that never ran (the I/O worker refused it).
     void cancel_truncate();
+    // A reset to an empty log at `offset` (see reset_plan); appends, compaction and
+    // retention wait as for a truncation. `offset` must lie above the high watermark
+    // (what a replica has committed is the leader's too, and the leader keeps it).
+    result<reset_plan> begin_reset(int64_t offset, int32_t epoch);
+    static void run_reset(file_ops& ops, reset_plan& r);
+    void finish_reset(reset_plan r);
     bool truncating() const noexcept { return _truncating; }
 
     // ListOffsets by timestamp: the first record with timestamp >= ts.
@@ -206,6 +231,9 @@ public:
     bool expiry_roll_due(int64_t now_ms) const;
 
     int64_t log_start_offset() const noexcept { return _log_start; }
+    // Where the first segment starts: at or below the log start (DeleteRecords
+    // moves that within a segment; retention removes whole segments).
+    int64_t physical_start_offset() const noexcept { return _segments.front()->base_offset(); }
     int64_t log_end_offset() const noexcept { return _next_offset; }
     int64_t high_watermark() const noexcept { return _high_watermark; }
     uint64_t size_bytes() const noexcept;
@@ -246,8 +274,15 @@ public:
 
     // The file that marks a suffix truncation as under way.
     static constexpr const char* truncation_marker = "truncate.pending";
+    // ... and a reset (reset_plan).
+    static constexpr const char* reset_marker = "reset.pending";
 
 private:
+    // The reset a crash left pending (reset_marker), if any; and its completion at
+    // open: the segments in `bases` go and the epochs become the plan's.
+    static result<std::optional<reset_plan>> pending_reset(file_ops& ops, const std::string& dir);
+    static result<void> complete_pending_reset(file_ops& ops, const reset_plan& r,
+                                               std::vector<int64_t>& bases);
     // Whether an append may run now (not failed, not truncating).
     result<void> writable() const;
     result<void> roll(int64_t now_ms);

@@ -173,5 +173,79 @@ class FailoverTest(unittest.TestCase):
         self.assertEqual(acked, [None])
 
 
+class CatchUpTest(unittest.TestCase):
+    """A replica away while 100,000 records were written, and while retention
+    removed the leader's segments it lacked, catches up with no manual step,
+    rejoins the ISR, and leads again (it is the preferred replica) with the same
+    records the others hold."""
+
+    RECORDS = 100_000
+
+    def setUp(self):
+        self.c = Cluster(settings=["replica.lag.time.max.ms=3000", "log.retention.check.interval.ms=500",
+                                   "leader.imbalance.check.interval.seconds=1"]).start()
+        self.addCleanup(self.c.cleanup)
+
+    def read_all(self, nodes):
+        bootstrap = ",".join(self.c.nodes[i].bootstrap for i in nodes)
+        c = Consumer({"bootstrap.servers": bootstrap, "group.id": "catch-up-check",
+                      "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+        try:
+            low, high = c.get_watermark_offsets(TopicPartition("away", 0), timeout=10)
+            c.assign([TopicPartition("away", 0, low)])
+            got = []
+            deadline = time.time() + 60
+            last = b"%08d" % (self.RECORDS - 1)
+            while (not got or got[-1][1][:8] != last) and time.time() < deadline:
+                for m in c.consume(1000, timeout=1):
+                    if m.error() is None:
+                        got.append((m.offset(), m.value()))
+            return low, high, got
+        finally:
+            c.close()
+
+    def test_a_replica_away_past_the_leaders_log_start_catches_up(self):
+        # Small segments and a small retention.bytes: the leader drops whole
+        # segments while the replica is away, well past where its log ends.
+        self.c.create(1, "away", partitions=1, rf=3,
+                      config={"segment.bytes": "262144", "retention.bytes": "1048576"})
+        view = self.c.wait_all_in_sync("away")
+        preferred = view[0][1][0]
+        self.assertEqual(view[0][0], preferred)
+        self.c.nodes[preferred].kill9()
+        others = [i for i in (1, 2, 3) if i != preferred]
+        p = Producer({"bootstrap.servers": ",".join(self.c.nodes[i].bootstrap for i in others),
+                      "acks": "all", "enable.idempotence": True, "linger.ms": 5})
+        failed = []
+        for i in range(self.RECORDS):
+            while True:
+                try:
+                    p.produce("away", value=b"%08d" % i + b"." * 92, partition=0,
+                              on_delivery=lambda err, msg: err and failed.append(err))
+                    break
+                except BufferError:
+                    p.poll(0.1)
+        self.assertEqual(p.flush(60), 0)
+        self.assertEqual(failed, [])
+        low, high, before = wait_for(
+            "retention to move the log start", lambda: (r := self.read_all(others))[0] > self.RECORDS // 2 and r, 60, 0.5)
+        start = time.time()
+        self.c.nodes[preferred].start()
+        view = self.c.wait_all_in_sync("away", timeout=120)
+        print(f"\nnode {preferred} back in the ISR {time.time() - start:.2f} s after its restart "
+              f"(the leader's log started at {low} of {high})")
+        self.assertIn("starting there", self.c.nodes[preferred].stderr(),
+                      "the replica never started its log at the leader's log start")
+        # Leadership returns to it (auto.leader.rebalance): reads now come from its log.
+        wait_for("the preferred replica to lead again",
+                 lambda: (v := self.c.leaders_view("away")) and v[0][0] == preferred, 60, 0.5)
+        low2, high2, after = self.read_all([preferred])
+        self.assertGreaterEqual(high2, high)  # and the new leader's no-op
+        self.assertGreaterEqual(low2, low)
+        self.assertEqual(after, [r for r in before if r[0] >= low2])
+        values = [int(v[:8]) for _, v in after]
+        self.assertEqual(values, list(range(values[0], self.RECORDS)), "not the tail of what was sent, once each")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -150,8 +150,9 @@ public:
     };
 
     // `lag_ticks`, `rebalance_ticks`: the group_spec's.
-    explicit three_replicas(const std::string& dir, int lag_ticks = 600, int rebalance_ticks = 0)
-      : _dir(dir), _lag_ticks(lag_ticks), _rebalance_ticks(rebalance_ticks) {
+    explicit three_replicas(const std::string& dir, int lag_ticks = 600, int rebalance_ticks = 0,
+                            storage::log_config cfg = {})
+      : _dir(dir), _lag_ticks(lag_ticks), _rebalance_ticks(rebalance_ticks), _cfg(cfg) {
         // The preferred replica last, so its campaign at open reaches both others.
         for (int n = 3; n >= 1; --n) {
             start(n);
@@ -178,7 +179,7 @@ public:
         spec.transport = this;
         spec.lag_ticks = _lag_ticks;
         spec.rebalance_ticks = _rebalance_ticks;
-        m.p = run(ctx, m.parts->get("t", topic_id(), 0, {}, spec));
+        m.p = run(ctx, m.parts->get("t", topic_id(), 0, _cfg, spec));
         ASSERT_TRUE(m.p);
     }
     void stop(int n) {
@@ -225,6 +226,7 @@ public:
     void heal() { _cut.clear(); }
 
     partition& at(int n) { return *_members[n].p; }
+    storage::log_manager& logs(int n) { return *_members[n].logs; }
     std::string dir_of(int n) const { return _dir + "/node-" + std::to_string(n); }
 
     // Turns the loop, ticking every replica each 5 ms, until `done` or 10 s.
@@ -291,7 +293,7 @@ public:
     bytes contents(int n) {
         auto& l = at(n).log();
         bytes out;
-        int64_t at = l.log_start_offset();
+        int64_t at = l.physical_start_offset();
         while (at < l.log_end_offset()) {
             auto r = l.read(at, 64 << 20, true, false, l.log_end_offset());
             if (!r || r.value().data.size() == 0) {
@@ -319,6 +321,7 @@ private:
     std::string _dir;
     int _lag_ticks;
     int _rebalance_ticks;
+    storage::log_config _cfg;
     std::map<int, member> _members;
     std::set<std::pair<int, int>> _cut;
 };
@@ -505,4 +508,60 @@ TEST(partition_group, leadership_returns_to_the_preferred_replica) {
     ASSERT_TRUE(g.run_until([&] { return g.agreed_leader() == 1; }));
     EXPECT_GT(g.at(1).leader_epoch(), 0);
     EXPECT_EQ(g.contents(1), g.contents(other));
+}
+
+// A follower whose log ends before the leader's first segment (retention, or
+// DeleteRecords, removed what it lacks) gets the leader's snapshot point, starts
+// its log empty there, and catches up from it; it then replicates as any other
+// and keeps that log across a restart.
+TEST(partition_group, a_follower_behind_the_leaders_log_start_starts_there) {
+    temp_dir d;
+    storage::log_config cfg;
+    cfg.segment_bytes = 400; // a few batches per segment
+    cfg.retention_ms = -1;   // the batches carry 1970s timestamps
+    three_replicas g(d.str(), 600, 0, cfg);
+    ASSERT_TRUE(g.run_until([&] { return g.agreed_leader() == 1; }));
+    g.stop(3);
+    int64_t last = 0;
+    auto write = [&](int batches) {
+        for (int i = 0; i < batches; ++i) {
+            bytes b = make_batch(3);
+            auto a = g.at(1).replicate(std::span<uint8_t>(b), 5000);
+            ASSERT_TRUE(a);
+            last = a.value().last_offset;
+        }
+    };
+    write(30);
+    ASSERT_TRUE(g.run_until([&] { return g.at(1).high_watermark() == last + 1; }));
+    ASSERT_GE(g.at(1).log().segments().size(), 4u);
+    // The leader drops everything below offset 60 (inside a segment: the segments
+    // wholly below it go).
+    ASSERT_TRUE(g.at(1).log().delete_records_before(60));
+    auto ec = run(g.ctx, g.logs(1).checkpoint_log_start(g.at(1).log_ptr()));
+    ASSERT_FALSE(ec);
+    const int64_t first = g.at(1).log().physical_start_offset();
+    ASSERT_GT(first, 0);
+    ASSERT_LE(first, 60);
+    ASSERT_TRUE(g.run_until([&] { return g.at(1).raft().log().snapshot().index() == first; }));
+
+    g.start(3);
+    ASSERT_TRUE(g.run_until([&] { return g.at(3).high_watermark() == last + 1; }));
+    EXPECT_EQ(g.at(3).log().physical_start_offset(), first);
+    EXPECT_EQ(g.contents(3), g.contents(1));
+    EXPECT_EQ(g.agreed_leader(), 1);
+    // Both followers follow the leader's log start (the DeleteRecords), not only
+    // its segments.
+    ASSERT_TRUE(g.run_until(
+      [&] { return g.at(2).log().log_start_offset() == 60 && g.at(3).log().log_start_offset() == 60; }));
+    EXPECT_EQ(g.at(2).log().physical_start_offset(), first);
+
+    write(5);
+    ASSERT_TRUE(g.run_until([&] { return g.at(3).high_watermark() == last + 1; }));
+    g.stop(3);
+    g.start(3);
+    write(1);
+    ASSERT_TRUE(g.run_until([&] { return g.at(3).high_watermark() == last + 1; }));
+    EXPECT_EQ(g.at(3).log().physical_start_offset(), first);
+    EXPECT_EQ(g.at(3).log().log_start_offset(), 60); // stored
+    EXPECT_EQ(g.contents(3), g.contents(1));
 }

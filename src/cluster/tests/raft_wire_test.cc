@@ -59,6 +59,7 @@ void expect_same(const raft::message& a, const raft::message& b) {
     EXPECT_EQ(a.snap_offset, b.snap_offset);
     EXPECT_EQ(a.snap_size, b.snap_size);
     EXPECT_EQ(text(a.snap_chunk), text(b.snap_chunk));
+    EXPECT_EQ(a.driver_data, b.driver_data);
 }
 
 std::vector<addressed_message> samples() {
@@ -69,6 +70,7 @@ std::vector<addressed_message> samples() {
     append.entries = { entry(7, 100, 1, ""), entry(7, 110, 10, "batch of ten"),
                        entry(7, 111, 1, "cfg", raft::entry_type::config) };
     append.commit = log_index{ 95 };
+    append.driver_data = 42;
     out.push_back({ 12345, append });
     auto rejected = msg(raft::msg_type::append_response, 2, 1, 7);
     rejected.reject = true;
@@ -128,6 +130,7 @@ TEST(raft_wire, messages_a_correct_peer_never_sends_are_refused) {
     EXPECT_FALSE(refused([](auto&) {}));
     EXPECT_TRUE(refused([](auto& m) { m[0].msg.type = raft::msg_type(99); }));
     EXPECT_TRUE(refused([](auto& m) { m[0].msg.term = term_id{ -1 }; }));
+    EXPECT_TRUE(refused([](auto& m) { m[0].msg.driver_data = -1; }));
     EXPECT_TRUE(refused([](auto& m) { m[0].msg.entries[1].count = 0; }));
     EXPECT_TRUE(refused([](auto& m) { m[0].msg.entries[1].index = log_index{ 120 }; })); // a gap
     EXPECT_TRUE(refused([](auto& m) { m[0].msg.index = log_index{ 98 }; })); // not after the prev entry

@@ -47,11 +47,18 @@ TEST(epoch_cache, truncation_from_either_end) {
     c.mark_stored();
     c.truncate_from(300); // nothing starts there
     EXPECT_FALSE(c.dirty());
-    c.truncate_to_start(120); // epoch 1 is wholly gone; epoch 3 now starts at the log start
-    EXPECT_EQ(c.entries(), (std::vector<epoch_entry>{ { 3, 120 } }));
+    c.truncate_to_start(120); // epoch 1 is wholly gone; epoch 3 holds the batch ending at 120
+    EXPECT_EQ(c.entries(), (std::vector<epoch_entry>{ { 3, 100 } }));
     c.mark_stored();
     c.truncate_to_start(120);
     EXPECT_FALSE(c.dirty());
+    EXPECT_EQ(c.epoch_at(119), 3);
+    epoch_cache d({ { 1, 0 }, { 3, 100 } });
+    d.truncate_to_start(100); // the batch ending at the log start was epoch 1's: it stays
+    EXPECT_EQ(d.entries(), (std::vector<epoch_entry>{ { 1, 0 }, { 3, 100 } }));
+    EXPECT_EQ(d.epoch_at(99), 1);
+    d.truncate_to_start(101);
+    EXPECT_EQ(d.entries(), (std::vector<epoch_entry>{ { 3, 100 } }));
     c.assign(3, 130); // the same epoch again: nothing new
     EXPECT_FALSE(c.dirty());
     c.assign(4, 130);

@@ -350,6 +350,106 @@ TEST(truncation, a_crash_at_any_step_recovers_to_either_side_with_spare_segments
     crash_at_any_step(true);
 }
 
+// A reset (a follower behind its leader's log start): every segment goes and the
+// log starts empty at the leader's snapshot point, knowing the epoch of the batch
+// that ended there; appends continue from it, and a restart sees the same log.
+TEST(reset, starts_an_empty_log_at_the_leaders_snapshot_point) {
+    temp_dir d;
+    const std::string dir = d.str() + "/p";
+    auto log = partition_log::open(file_ops::real(), dir, small_segments(), 0).value();
+    for (int i = 0; i < 6; ++i) {
+        append_exact(*log, 2, 1); // 0..11
+    }
+    log->set_high_watermark(4);
+    ASSERT_GE(log->segments().size(), 2u);
+    EXPECT_EQ(log->begin_reset(2, 3).error(), make_error_code(errc::offset_out_of_range)); // below the HW
+    auto r = log->begin_reset(40, 3);
+    ASSERT_TRUE(r);
+    bytes b = make_batch(1);
+    EXPECT_EQ(log->append(std::span<uint8_t>(b), 0).error(), make_error_code(errc::busy));
+    partition_log::run_reset(file_ops::real(), r.value());
+    ASSERT_FALSE(r.value().ec);
+    log->finish_reset(std::move(r).value());
+    EXPECT_EQ(log->log_start_offset(), 40);
+    EXPECT_EQ(log->log_end_offset(), 40);
+    EXPECT_EQ(log->high_watermark(), 40);
+    EXPECT_EQ(log->epochs().epoch_at(39), 3);
+    EXPECT_EQ(segment_files(dir), 1u);
+    EXPECT_FALSE(fs::exists(dir + "/" + partition_log::reset_marker));
+    append_exact(*log, 2, 3); // the leader's term may go on past the snapshot point
+    append_exact(*log, 2, 4);
+    auto after = read_all(*log);
+    ASSERT_EQ(after.size(), 2u);
+    EXPECT_EQ(after.front().base, 40);
+    log.reset();
+    auto reopened = partition_log::open(file_ops::real(), dir, small_segments(), 0).value();
+    EXPECT_EQ(reopened->log_start_offset(), 40);
+    EXPECT_EQ(reopened->physical_start_offset(), 40);
+    EXPECT_EQ(read_all(*reopened), after);
+    EXPECT_EQ(reopened->epochs().epoch_at(39), 3);
+    EXPECT_EQ(reopened->epochs().end_offset_for(3, reopened->log_end_offset()), (epoch_end{ 3, 42 }));
+}
+
+TEST(reset, a_crash_at_any_step_recovers_to_either_side) {
+    bool completed = false;
+    for (int budget = 0; budget < 64 && !completed; ++budget) {
+        SCOPED_TRACE("crash after " + std::to_string(budget) + " file operations");
+        temp_dir d;
+        const std::string dir = d.str() + "/p";
+        std::vector<stored_batch> whole;
+        {
+            auto log = partition_log::open(file_ops::real(), dir, small_segments(), 0).value();
+            for (int i = 0; i < 9; ++i) {
+                append_exact(*log, 2, 1);
+                offer_spare_if_wanted(*log);
+            }
+            log->set_high_watermark(0);
+            summarize_sealed(*log);
+            whole = read_all(*log);
+            crashing_ops ops(budget);
+            auto r = log->begin_reset(50, 2);
+            ASSERT_TRUE(r);
+            partition_log::run_reset(ops, r.value());
+            completed = !r.value().ec;
+            // kill -9: the process ends here, with whatever reached the files.
+        }
+        auto log = partition_log::open(file_ops::real(), dir, small_segments(), 0);
+        ASSERT_TRUE(log) << log.error().message();
+        auto& l = *log.value();
+        auto seen = read_all(l);
+        const bool reset = l.log_start_offset() == 50;
+        if (reset) {
+            EXPECT_TRUE(seen.empty());
+            EXPECT_EQ(l.log_end_offset(), 50);
+            EXPECT_EQ(l.epochs().epoch_at(49), 2);
+            EXPECT_EQ(segment_files(dir), 1u);
+        } else {
+            EXPECT_FALSE(completed);
+            EXPECT_EQ(seen, whole);
+        }
+        EXPECT_FALSE(fs::exists(dir + "/" + partition_log::reset_marker));
+        append_exact(l, 1, 4);
+        EXPECT_EQ(read_all(l).size(), seen.size() + 1);
+    }
+    EXPECT_TRUE(completed) << "the reset never ran to its end";
+}
+
+TEST(reset, a_marker_it_did_not_write_stops_the_open) {
+    temp_dir d;
+    const std::string dir = d.str() + "/p";
+    {
+        auto log = partition_log::open(file_ops::real(), dir, small_segments(), 0).value();
+        append_exact(*log, 2, 1);
+    }
+    for (const char* text : { "50\n", "50 x\n", "-1 2\n", "50 2", "50 2\njunk" }) {
+        SCOPED_TRACE(text);
+        std::ofstream(dir + "/" + partition_log::reset_marker) << text;
+        auto log = partition_log::open(file_ops::real(), dir, small_segments(), 0);
+        ASSERT_FALSE(log);
+        EXPECT_EQ(log.error(), make_error_code(errc::corrupt_checkpoint));
+    }
+}
+
 // A roll adopts the spare under its lower name; a restart reads the same log,
 // with or without the sealed segments' summaries.
 TEST(spare_segments, a_restart_reads_the_log_a_roll_into_a_spare_wrote) {
