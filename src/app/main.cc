@@ -9,6 +9,7 @@
 #include "cluster/leadership_notice.h"
 #include "cluster/raft_service.h"
 #include "cluster/topic_store.h"
+#include "kafka/server/forward.h"
 #include "kafka/server/server.h"
 #include "rpc/client.h"
 #include "rpc/server.h"
@@ -345,6 +346,10 @@ int start(const std::vector<std::string>& args) {
             transport.server->register_method(
               chronik::cluster::topic_store::method_create_topics,
               [&topics](chronik::byte_slice p) { return topics.serve_create_topics(std::move(p)); });
+            // Admin requests another node took from a client (kafka/server/forward.h).
+            transport.server->register_method(chronik::kafka::forward_method, [&srv](chronik::byte_slice p) {
+                return chronik::kafka::serve_forwarded(srv.broker_on(0), std::move(p));
+            });
             auto bound = transport.server->listen(*rpc_at);
             listening.set_value(bound ? std::string() : bound.error().message());
         });

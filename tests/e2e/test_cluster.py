@@ -16,7 +16,7 @@ import time
 import unittest
 
 from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import NewTopic
+from confluent_kafka.admin import ConfigResource, NewTopic
 
 from cluster_harness import Cluster, wait_for
 from harness import Reader, compact_string, connect, recv_frame, request_header_v2, send_frame, uvarint
@@ -207,6 +207,39 @@ class ClusterTest(unittest.TestCase):
             send_frame(s, produce_v10("hinted", 0, b"v"))
             error, hint, endpoints = read_produce_v10(recv_frame(s))
         self.assertEqual((error, hint, endpoints), (0, None, {}))
+
+    def test_admin_requests_sent_to_a_node_that_is_not_the_controller(self):
+        """CreatePartitions, AlterConfigs and DeleteTopics sent straight to a node that
+        does not lead the controller are forwarded to the one that does (handled
+        where they arrived, each would answer NOT_CONTROLLER)."""
+        from kafka import KafkaAdminClient
+        from kafka.protocol.admin import AlterConfigsRequest, CreatePartitionsRequest, DeleteTopicsRequest
+        ctl = self.agreed_controller([1, 2, 3])
+        other = next(i for i in (1, 2, 3) if i != ctl)
+        self.create(ctl, "adm", partitions=1, rf=3)
+        admin = KafkaAdminClient(bootstrap_servers=self.c.nodes[other].bootstrap)
+        self.addCleanup(admin.close)
+
+        def send(req):
+            f = admin._send_request_to_node(other, req)
+            admin._wait_for_futures([f])
+            return f.value
+
+        r = send(CreatePartitionsRequest[0](topic_partitions=[("adm", (3, None))], timeout=10000,
+                                            validate_only=False))
+        self.assertEqual([(name, err) for name, err, _ in r.topic_errors], [("adm", 0)])
+        wait_for("three partitions", lambda: len(self.c.partitions(other, "adm")) == 3)
+        r = send(AlterConfigsRequest[0](resources=[(2, "adm", [("retention.ms", "123456")])],
+                                        validate_only=False))
+        self.assertEqual([(code, name) for code, _, _, name in r.resources], [(0, "adm")])
+        ctl_admin = self.c.admin(ctl)  # held until the answer
+        described = ctl_admin.describe_configs([ConfigResource("topic", "adm")])
+        configs = next(iter(described.values())).result()
+        self.assertEqual(configs["retention.ms"].value, "123456")
+        r = send(DeleteTopicsRequest[1](topics=["adm"], timeout=10000))
+        self.assertEqual(r.topic_error_codes, [("adm", 0)])
+        for i in (1, 2, 3):
+            wait_for(f"node {i} to forget the topic", lambda i=i: "adm" not in self.c.metadata(i).topics)
 
     def test_the_controller_fails_over_and_a_restarted_node_catches_up(self):
         old = self.agreed_controller([1, 2, 3])

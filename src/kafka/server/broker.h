@@ -69,6 +69,8 @@ public:
     const std::string& cluster_id() const noexcept { return _store.cluster_id(); }
     // The store itself: touch it only on shard 0 (invoke_on(0, ...)).
     cluster::topic_store& topic_store_on_shard0() noexcept { return _store; }
+    // This shard's connections to the other nodes (null on a single node).
+    rpc::connection_pool* rpc_pool() const noexcept { return _raft != nullptr ? _raft->pool() : nullptr; }
 
     const advertised_address& advertised() const noexcept { return _advertised; }
     // The brokers clients are told of (Metadata, DescribeCluster): those registered

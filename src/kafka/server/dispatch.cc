@@ -4,6 +4,7 @@
 #include "kafka/protocol/messages.h"
 #include "kafka/protocol/request_header.h"
 #include "kafka/protocol/writer.h"
+#include "kafka/server/forward.h"
 #include "kafka/server/handlers/registry.h"
 
 #include <algorithm>
@@ -142,6 +143,12 @@ awaitable<dispatch_outcome> dispatch(request_context& ctx, protocol::reader& bod
         }
         // As Kafka does: a request of a version we never advertised cannot be parsed.
         co_return dispatch_outcome{ dispatch_status::close, {} };
+    }
+    if (forwarded_api(ctx.api_key)) {
+        auto sent = forward_to_controller(ctx, body);
+        if (auto frame = co_await std::move(sent)) {
+            co_return dispatch_outcome{ dispatch_status::respond, std::move(*frame) };
+        }
     }
     co_return co_await e.fn(ctx, body);
 }

@@ -22,6 +22,7 @@ struct request_context {
     request_order* order = nullptr; // the connection's; null outside a connection
     uint64_t seq = 0;               // this request's place on its connection
     uint64_t waiter_key = 0;        // the connection's fetch-waiter key (broker::fetch_waiter); 0: none
+    bool forwarded = false;         // another node forwarded it to the controller's leader (forward.h)
 
     // Lets the connection's next request take effect (request_order.h): call once
     // this request has changed all it will change and only waits remain.
