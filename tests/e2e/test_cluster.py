@@ -73,6 +73,48 @@ def read_produce_v10(frame):
     return error, leader, endpoints
 
 
+def describe_topic_partitions(names, limit, cursor=None):
+    """A DescribeTopicPartitions v0 request (KIP-966): no Debian client sends it."""
+    body = uvarint(len(names) + 1) + b"".join(compact_string(n) + b"\x00" for n in names)
+    body += struct.pack(">i", limit)
+    if cursor is None:
+        body += struct.pack(">b", -1)
+    else:
+        body += struct.pack(">b", 1) + compact_string(cursor[0]) + struct.pack(">i", cursor[1]) + b"\x00"
+    return request_header_v2(75, 0, 9) + body + b"\x00"
+
+
+def read_describe_topic_partitions(frame):
+    """-> ([(error, name, [(partition, leader, epoch, replicas, isr)])], next cursor or None)."""
+    r = Reader(frame)
+    r.take(">i")  # correlation id
+    r.tags()
+    r.take(">i")  # throttle
+    topics = []
+
+    def ints():
+        return [r.take(">i") for _ in range(r.uvarint() - 1)]
+    for _ in range(r.uvarint() - 1):
+        error = r.take(">h")
+        name = r.compact_string()
+        r.pos += 16 + 1  # topic id, is_internal
+        parts = []
+        for _ in range(r.uvarint() - 1):
+            _, index, leader, epoch = r.take(">hiii")
+            replicas, isr = ints(), ints()
+            ints(), ints(), ints()  # eligible leaders, last known ELR, offline
+            r.tags()
+            parts.append((index, leader, epoch, replicas, sorted(isr)))
+        r.take(">i")  # authorized operations
+        r.tags()
+        topics.append((error, name, parts))
+    cursor = None
+    if r.take(">b") >= 0:
+        cursor = (r.compact_string(), r.take(">i"))
+        r.tags()
+    return topics, cursor
+
+
 class ClusterTest(unittest.TestCase):
     def setUp(self):
         self.c = Cluster().start()
@@ -240,6 +282,34 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(r.topic_error_codes, [("adm", 0)])
         for i in (1, 2, 3):
             wait_for(f"node {i} to forget the topic", lambda i=i: "adm" not in self.c.metadata(i).topics)
+
+    def test_describe_topic_partitions_pages_with_a_cursor(self):
+        self.create(1, "dtpa", partitions=3, rf=3)
+        self.create(1, "dtpb", partitions=3, rf=3)
+        self.c.wait_all_in_sync("dtpa")
+        view = {"dtpa": self.c.wait_all_in_sync("dtpa"), "dtpb": self.c.wait_all_in_sync("dtpb")}
+        node = 2
+        with connect(self.c.nodes[node]) as s:
+            send_frame(s, describe_topic_partitions(["dtpb", "nope", "dtpa"], 4))
+            first, cursor = read_describe_topic_partitions(recv_frame(s))
+            self.assertEqual([(e, n, [p[0] for p in ps]) for e, n, ps in first],
+                             [(0, "dtpa", [0, 1, 2]), (0, "dtpb", [0])])
+            self.assertEqual(cursor, ("dtpb", 1))
+            send_frame(s, describe_topic_partitions(["dtpb", "nope", "dtpa"], 4, cursor))
+            second, cursor = read_describe_topic_partitions(recv_frame(s))
+            self.assertEqual([(e, n, [p[0] for p in ps]) for e, n, ps in second],
+                             [(0, "dtpb", [1, 2]), (3, "nope", [])])  # UNKNOWN_TOPIC_OR_PARTITION
+            self.assertIsNone(cursor)
+            # A cursor naming a topic not asked for is refused.
+            send_frame(s, describe_topic_partitions(["dtpa"], 4, ("dtpb", 0)))
+            refused, _ = read_describe_topic_partitions(recv_frame(s))
+            self.assertEqual([(e, n) for e, n, _ in refused], [(42, "dtpa")])  # INVALID_REQUEST
+        # Leaders, replicas and ISR as the leaders report them in Metadata.
+        for _, name, parts in first + second[:1]:
+            for index, leader, epoch, replicas, isr in parts:
+                want_leader, want_replicas, want_isr = view[name][index]
+                self.assertEqual((leader, replicas, isr), (want_leader, want_replicas, want_isr))
+                self.assertGreaterEqual(epoch, 1)
 
     def test_the_controller_fails_over_and_a_restarted_node_catches_up(self):
         old = self.agreed_controller([1, 2, 3])

@@ -1,6 +1,7 @@
 #include "kafka/server/handlers/metadata.h"
 
 #include "kafka/server/broker.h"
+#include "kafka/server/handlers/partition_view.h"
 
 #include <algorithm>
 #include <chrono>
@@ -14,49 +15,12 @@ using response = protocol::metadata_response_data;
 
 namespace {
 
-void describe_partition(const broker& b, const cluster::topic_info& t, int32_t p,
-                        response::MetadataResponsePartition& part) {
-    if (!t.placement || size_t(p) >= t.placement->size() || (*t.placement)[size_t(p)].replicas.empty()) {
-        // Not placed (a table from before placements): this node's own.
-        part.leader_id = b.node_id();
-        part.leader_epoch = b.leader_epoch_of(t.id, p);
-        part.replica_nodes = { b.node_id() };
-        part.isr_nodes = { b.node_id() };
-        return;
-    }
-    for (const auto& r : (*t.placement)[size_t(p)].replicas) {
-        part.replica_nodes.push_back(r.node());
-    }
-    const auto* l = b.leadership_of(t.id, p);
-    if (part.replica_nodes.size() == 1 && part.replica_nodes.front() == b.node_id()) {
-        // A sole voter here: it leads from the moment it opens.
-        part.leader_id = b.node_id();
-        part.leader_epoch = l != nullptr ? l->epoch : -1;
-        part.isr_nodes = part.replica_nodes;
-        return;
-    }
-    if (l == nullptr && !b.holds_replica(t, p)) {
-        // No replica here to follow the group: its preferred leader, which leads
-        // unless it is down (the client is then told, and asks again).
-        part.leader_id = part.replica_nodes.front();
-        part.leader_epoch = -1;
-        part.isr_nodes = part.replica_nodes;
-        return;
-    }
-    part.leader_epoch = l != nullptr ? l->epoch : -1;
-    part.leader_id = l != nullptr ? l->leader : -1;
-    if (part.leader_id < 0) {
-        part.error_code = +error_code::leader_not_available; // an election runs
-    }
-    part.isr_nodes = l != nullptr && !l->isr.empty() ? l->isr : part.replica_nodes;
-}
-
 response::MetadataResponseTopic describe(const broker& b, const cluster::topic_info& t) {
     response::MetadataResponseTopic out;
     out.error_code = +error_code::none;
     out.name = t.name;
     out.topic_id = t.id;
-    out.is_internal = !t.name.empty() && t.name.front() == '_' && t.name.rfind("__", 0) == 0;
+    out.is_internal = is_internal_topic(t.name);
     for (int32_t p = 0; p < t.partitions; ++p) {
         auto& part = out.partitions.emplace_back();
         part.error_code = +error_code::none;
